@@ -1,0 +1,631 @@
+"""Confirmations per second through the hub's full path, under a real WSGI server.
+
+    .venv/bin/python benchmarks/confirmations.py [--seconds 10] [--skip-peer] [--skip-postgres]
+
+One run measures, one after the other on the same machine:
+
+1. a bare Flask endpoint (`bare_app.py`) under gunicorn with 2 sync workers, loaded by
+   `wrk -t1 -c16` -- the ceiling every other figure is divided by;
+2. the hub's confirmation endpoint, served the same way, on SQLite and on PostgreSQL,
+   loaded by wrk with `confirm.lua` (one prepared confirmation per payment);
+3. the nearest Python peer, django-payments, with its own `run.sh`
+   (`../shared/bench/django-payments/`), in a venv cached in
+   `~/.cache/bluepaid-bench/dp-venv`.
+
+It prints a table (req/s, failed answers, ratio to bare Flask, ratio of ours to the
+peer). Exit status: 1 if any of OUR confirmation runs had a failed answer (non-2xx/3xx
+or socket error); otherwise 2 if something asked for could not be measured (hub seam
+not implemented or crashing, peer run failing); otherwise 0. A PostgreSQL server that
+cannot be reached is a printed skip, not an error.
+
+The hub side goes through one seam, `prepare_hub()` below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import math
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH_DIR = REPO / "benchmarks"
+CONFIRM_LUA = BENCH_DIR / "confirm.lua"
+DEFAULT_PEER_DIR = REPO.parent / "shared/bench/django-payments"
+DEFAULT_PEER_VENV = Path.home() / ".cache/bluepaid-bench/dp-venv"
+PEER_PACKAGES = ("django-payments", "django", "gunicorn")
+
+WORKERS = 2
+CONNECTIONS = 16
+BARE_APP = "benchmarks.bare_app:create_app()"
+
+POSTGRES_ENV = "BLUEPAID_TEST_POSTGRES_URL"
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+BENCH_DATABASE = "bluepaid_bench"
+
+MIN_PAYMENTS = 20_000
+SERVER_START_TIMEOUT = 60.0
+
+
+# --------------------------------------------------------------------------------------
+# THE SEAM -- the hub side of the benchmark. Everything else in this file is harness.
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HubTarget:
+    """What the harness needs to load the hub's confirmation endpoint.
+
+    wsgi_app:      gunicorn app spec, importable from the repository root
+                   (gunicorn runs with `--chdir <repo>`), e.g. "hub.wsgi:app" or
+                   "hub.app:create_app()".
+    env:           extra environment for the gunicorn process (on top of ours), e.g. the
+                   store URL and the sandbox secrets the hub reads at start-up.
+    requests_file: one confirmation request per line: the path, a tab, then the
+                   application/x-www-form-urlencoded body (no newline or tab in either).
+                   `confirm.lua` POSTs them in order and starts over at the end.
+    ready_path:    any path the harness may GET to see whether a worker answers; any
+                   HTTP status (even 404/405) counts as "up".
+    """
+
+    wsgi_app: str
+    env: dict[str, str]
+    requests_file: Path
+    ready_path: str = "/"
+
+
+def prepare_hub(store_url: str, workdir: Path, n: int) -> HubTarget:
+    """Prepare the hub on `store_url` for `n` confirmations; say how to serve it.
+
+    NOT IMPLEMENTED YET -- the hub is being written. The contract:
+
+    - `store_url` is a SQLAlchemy URL for an empty store the harness made for this run:
+      `sqlite:////<workdir>/hub.sqlite3` (file not created yet) or
+      `postgresql+psycopg://.../bluepaid_bench` (a freshly created, empty database).
+    - `workdir` is an existing, empty, private folder that is deleted after the run: put
+      the requests file (and anything else, e.g. a config file) there.
+    - Through the hub's Python API (not over HTTP, not timed): create the schema, one
+      shop, and `n` pending payments; then write `n` lines to the requests file, one
+      valid confirmation per payment, exactly what the platform would POST (path, tab,
+      form body, signature included), so that each answer is 2xx/3xx and each
+      confirmation changes a different payment.
+    - Return a `HubTarget` whose `wsgi_app` + `env` make gunicorn serve that hub on that
+      store. The harness runs `gunicorn -w 2 -b 127.0.0.1:<free port> --chdir <repo>
+      <wsgi_app>` with `os.environ | env`, waits for an answer on `ready_path`, loads it
+      with `wrk -t1 -c16 -s confirm.lua` and counts every non-2xx/3xx answer and socket
+      error as a failed confirmation.
+    - `n` is at least the bare Flask rate x the run length (+10 %), which no
+      confirmation run can exceed, so no payment is confirmed twice (pass `--payments` to
+      override). It may be large (tens of thousands): use bulk inserts.
+    """
+    raise NotImplementedError(
+        "prepare_hub() is the seam for the hub, which is not written yet; "
+        "see its docstring in benchmarks/confirmations.py"
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Harness
+# --------------------------------------------------------------------------------------
+
+
+class BenchError(RuntimeError):
+    """Something the benchmark needed did not work; the message says what."""
+
+
+def say(msg: str) -> None:
+    print(f"[bench] {msg}", flush=True)
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    requests_per_sec: float
+    requests: int
+    non_2xx: int
+    socket_errors: int
+
+    @property
+    def failed(self) -> int:
+        return self.non_2xx + self.socket_errors
+
+
+_RPS = re.compile(r"^Requests/sec:\s+([\d.]+)", re.M)
+_TOTAL = re.compile(r"^\s*(\d+) requests in ", re.M)
+_NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
+_SOCKET = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+
+
+def parse_wrk(text: str) -> WrkResult:
+    """Parse wrk's report. wrk counts a status >= 400 in its "Non-2xx or 3xx" line."""
+    rps, total = _RPS.search(text), _TOTAL.search(text)
+    if rps is None or total is None:
+        raise BenchError(f"cannot read wrk's report:\n{text}")
+    non_2xx = _NON_2XX.search(text)
+    sock = _SOCKET.search(text)
+    return WrkResult(
+        requests_per_sec=float(rps.group(1)),
+        requests=int(total.group(1)),
+        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
+        socket_errors=sum(int(g) for g in sock.groups()) if sock else 0,
+    )
+
+
+def run_wrk(url: str, secs: int, script: Path | None = None, args: Sequence[str] = ()) -> WrkResult:
+    cmd = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{secs}s"]
+    if script is not None:
+        cmd += ["-s", str(script)]
+    cmd.append(url)
+    if args:
+        cmd += ["--", *args]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=secs + 60)
+    except subprocess.TimeoutExpired as exc:
+        raise BenchError(f"wrk did not finish: {' '.join(cmd)}") from exc
+    if done.returncode != 0:
+        raise BenchError(f"wrk failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+    return parse_wrk(done.stdout)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _stop(proc: subprocess.Popen[bytes] | subprocess.Popen[str], grace: float = 10.0) -> None:
+    """Stop a process we started in its own session, and whatever it started."""
+    if proc.poll() is None:
+        with suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        with suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=grace)
+    with suppress(ProcessLookupError):  # workers, or whatever else is left in its group
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def _gunicorn_options() -> list[str]:
+    """Options for our gunicorn runs beyond -w/-b: gunicorn >= 24 opens a control socket
+    in ~/.gunicorn by default, which concurrent servers would fight over."""
+    config = importlib.import_module("gunicorn.config")  # untyped package
+    names = {s.name for s in config.KNOWN_SETTINGS}
+    return ["--no-control-socket"] if "control_socket_disable" in names else []
+
+
+def _wait_group_gone(pgid: int, grace: float = 15.0) -> None:
+    """Wait for what is left of a process group we started (e.g. a gunicorn that run.sh
+    told to stop and is shutting down gracefully); kill it after `grace` seconds."""
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    with suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except urllib.error.HTTPError:
+        return True  # a worker answered; the status does not matter here
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@contextmanager
+def gunicorn(app: str, port: int, log: Path, env: dict[str, str], ready_path: str) -> Iterator[str]:
+    """Serve `app` with gunicorn (WORKERS sync workers); yield its base URL."""
+    base = f"http://127.0.0.1:{port}"
+    cmd = [
+        sys.executable, "-m", "gunicorn",
+        "-w", str(WORKERS),
+        "-b", f"127.0.0.1:{port}",
+        "--chdir", str(REPO),
+        *_gunicorn_options(),
+        app,
+    ]  # fmt: skip
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=REPO,
+            env={**os.environ, **env},
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while True:
+            if proc.poll() is not None:
+                raise BenchError(f"gunicorn {app} exited ({proc.returncode}):\n{_tail(log)}")
+            booted = log.read_text(errors="replace").count("Booting worker")
+            if booted >= WORKERS and _answers(base + ready_path):
+                break
+            if time.monotonic() > deadline:
+                raise BenchError(f"gunicorn {app} not answering on {base}:\n{_tail(log)}")
+            time.sleep(0.1)
+        time.sleep(0.5)  # let the other worker finish importing too
+        yield base
+        if proc.poll() is not None:
+            raise BenchError(f"gunicorn {app} died during the run:\n{_tail(log)}")
+    finally:
+        _stop(proc)
+
+
+# ---- PostgreSQL ----------------------------------------------------------------------
+
+
+class Skip(Exception):
+    """A store that cannot be measured here, for a reason worth printing."""
+
+
+@contextmanager
+def postgres_database(server_url: str) -> Iterator[str]:
+    """Create a fresh `bluepaid_bench` database on the server; yield its URL; drop it."""
+    try:
+        import psycopg
+        from psycopg import sql
+        from sqlalchemy.engine import make_url
+    except ImportError as exc:
+        raise Skip(f"psycopg/sqlalchemy not installed ({exc})") from exc
+
+    url = make_url(server_url)
+    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    name = sql.Identifier(BENCH_DATABASE)
+
+    def recreate(create: bool) -> None:
+        with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (BENCH_DATABASE,),
+            )
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(name))
+            if create:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+
+    try:
+        recreate(create=True)
+    except psycopg.OperationalError as exc:
+        shown = url.render_as_string(hide_password=True)
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise Skip(f"PostgreSQL unreachable at {shown} ({reason}); set {POSTGRES_ENV}") from exc
+    try:
+        yield url.set(database=BENCH_DATABASE).render_as_string(hide_password=False)
+    finally:
+        try:
+            recreate(create=False)
+        except psycopg.Error as exc:
+            say(f"could not drop database {BENCH_DATABASE}: {exc}")
+
+
+# ---- the peer ------------------------------------------------------------------------
+
+
+def _peer_venv_complete(venv: Path) -> bool:
+    python = venv / "bin/python"
+    if not python.exists():
+        return False
+    check = subprocess.run(
+        [str(python), "-c", "import django, payments, gunicorn"],
+        capture_output=True,
+        timeout=60,
+    )
+    return check.returncode == 0
+
+
+def ensure_peer_venv(venv: Path) -> None:
+    """Make `venv` hold the peer's packages; never deletes anything already there."""
+    if _peer_venv_complete(venv):
+        say(f"peer venv: {venv} (cached)")
+        return
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    say(f"peer venv: building {venv} (first use: pip install {' '.join(PEER_PACKAGES)}) ...")
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+        subprocess.run(
+            [str(venv / "bin/python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+             *PEER_PACKAGES],
+            check=True,
+            timeout=900,
+        )  # fmt: skip
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        raise BenchError(f"could not build the peer venv {venv}: {exc}") from exc
+    if not _peer_venv_complete(venv):
+        raise BenchError(f"the peer venv {venv} still cannot import django/payments/gunicorn")
+    say("peer venv: ready")
+
+
+def peer_versions(venv: Path) -> str:
+    code = (
+        "from importlib.metadata import version as v; "
+        "print(', '.join(f'{p} {v(p)}' for p in ('django-payments', 'django', 'gunicorn')))"
+    )
+    done = subprocess.run(
+        [str(venv / "bin/python"), "-c", code], capture_output=True, text=True, timeout=60
+    )
+    return done.stdout.strip() or "(versions unknown)"
+
+
+@dataclass(frozen=True)
+class PeerResult:
+    hello_rps: float
+    hello_failed: int
+    process_rps: float
+    process_failed: int
+    locked: int | None
+
+
+_PEER_HELLO = re.compile(r"django hello:\s*([\d.]+) req/s, (\d+) failed")
+_PEER_PROCESS = re.compile(r"django-payments process:\s*([\d.]+) req/s, (\d+) failed")
+_PEER_LOCKED = re.compile(r"server errors:\s*(\d+)")
+
+
+def parse_peer(text: str) -> PeerResult:
+    hello, process = _PEER_HELLO.search(text), _PEER_PROCESS.search(text)
+    if hello is None or process is None:
+        raise BenchError(f"cannot read the peer's report:\n{text}")
+    locked = _PEER_LOCKED.search(text)
+    return PeerResult(
+        hello_rps=float(hello.group(1)),
+        hello_failed=int(hello.group(2)),
+        process_rps=float(process.group(1)),
+        process_failed=int(process.group(2)),
+        locked=int(locked.group(1)) if locked else None,
+    )
+
+
+def run_peer(peer_dir: Path, venv: Path, secs: int) -> PeerResult:
+    run_sh = peer_dir / "run.sh"
+    if not run_sh.is_file():
+        raise BenchError(f"no peer benchmark at {run_sh} (use --peer-dir)")
+    port = free_port()
+    cmd = ["bash", str(run_sh), str(venv), str(secs), str(port)]
+    say(f"peer: {' '.join(cmd)}")
+    proc = subprocess.Popen(
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, _ = proc.communicate(timeout=2 * secs + 300)
+    except subprocess.TimeoutExpired as exc:
+        raise BenchError("the peer's run.sh did not finish in time") from exc
+    finally:
+        if proc.poll() is None:
+            _stop(proc)
+        _wait_group_gone(proc.pid)  # run.sh's gunicorn may still be shutting down
+    if proc.returncode != 0:
+        raise BenchError(f"the peer's run.sh failed ({proc.returncode}):\n{out}")
+    for line in out.strip().splitlines():
+        say(f"peer | {line}")
+    return parse_peer(out)
+
+
+# ---- the runs ------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    name: str
+    rps: float | None = None
+    failed: int | None = None
+    total: int | None = None  # exact request count, when known
+    ours: bool = False
+    note: str = ""
+    extra: list[str] = field(default_factory=list)
+
+
+def run_bare(secs: int, workdir: Path) -> Row:
+    say(f"bare Flask: gunicorn -w {WORKERS} {BARE_APP}")
+    with gunicorn(BARE_APP, free_port(), workdir / "bare.log", {}, "/hello") as base:
+        say(f"bare Flask: wrk -t1 -c{CONNECTIONS} -d{secs}s {base}/hello")
+        res = run_wrk(base + "/hello", secs)
+    say(f"bare Flask: {res.requests_per_sec:.1f} req/s, {res.failed} failed")
+    return Row("bare Flask /hello", res.requests_per_sec, res.failed, res.requests)
+
+
+def run_hub(store: str, store_url: str, workdir: Path, n: int, secs: int) -> Row:
+    name = f"hub confirmations ({store})"
+    say(f"{store}: prepare_hub({n} payments)")
+    t0 = time.monotonic()
+    target = prepare_hub(store_url, workdir, n)
+    say(f"{store}: prepared in {time.monotonic() - t0:.1f} s -> {target.wsgi_app}")
+    if not target.requests_file.is_file():
+        raise BenchError(f"prepare_hub() wrote no requests file at {target.requests_file}")
+    with target.requests_file.open("rb") as f:
+        lines = sum(1 for line in f if line.strip())
+    log = workdir / "gunicorn.log"
+    with gunicorn(target.wsgi_app, free_port(), log, target.env, target.ready_path) as base:
+        say(f"{store}: wrk -t1 -c{CONNECTIONS} -d{secs}s -s confirm.lua {base} ({lines} requests)")
+        res = run_wrk(base, secs, CONFIRM_LUA, [str(target.requests_file)])
+    say(
+        f"{store}: {res.requests_per_sec:.1f} req/s, {res.failed} failed "
+        f"({res.non_2xx} non-2xx/3xx, {res.socket_errors} socket errors)"
+    )
+    row = Row(name, res.requests_per_sec, res.failed, res.requests, ours=True)
+    if res.requests > lines:
+        row.extra.append(
+            f"{name}: {res.requests} requests for {lines} prepared confirmations -- some "
+            "payments were confirmed twice (raise --payments)"
+        )
+    if res.failed:
+        row.extra.append(f"{name}: last lines of the server log:\n{_tail(log)}")
+    return row
+
+
+def measure_store(store: str, root: Path, n: int, secs: int) -> Row:
+    workdir = root / store
+    workdir.mkdir()
+    if store == "sqlite":
+        return run_hub(store, f"sqlite:///{workdir / 'hub.sqlite3'}", workdir, n, secs)
+    server = os.environ.get(POSTGRES_ENV, DEFAULT_POSTGRES_URL)
+    with postgres_database(server) as url:
+        say(f"{store}: fresh database {BENCH_DATABASE}")
+        return run_hub(store, url, workdir, n, secs)
+
+
+# ---- report --------------------------------------------------------------------------
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    return f"{a / b:.3f}" if a is not None and b else "-"
+
+
+def _failed(row: Row, secs: int) -> str:
+    if row.failed is None:
+        return "-"
+    if row.total:
+        return f"{row.failed} ({100 * row.failed / row.total:.1f} %)"
+    if row.rps and row.failed:  # run.sh gives no request count: wrk's req/s counts them all
+        return f"{row.failed} (~{100 * row.failed / (row.rps * secs):.0f} %)"
+    return str(row.failed)
+
+
+def print_table(rows: list[Row], bare: Row, peer: Row | None, secs: int) -> None:
+    head = ("", "req/s", "failed", "/ bare Flask", "ours / peer")
+    body = []
+    for r in rows:
+        rps = f"{r.rps:.1f}" if r.rps is not None else r.note
+        vs_peer = _ratio(r.rps, peer.rps if peer else None) if r.ours else ""
+        body.append((r.name, rps, _failed(r, secs), _ratio(r.rps, bare.rps), vs_peer))
+    widths = [max(len(line[i]) for line in [head, *body]) for i in range(len(head))]
+    print()
+    for line in [head, *body]:
+        cells = [line[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(line[1:], widths[1:], strict=True)
+        ]
+        print("  ".join(cells).rstrip())
+    print(flush=True)
+
+
+# ---- main ----------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    p.add_argument("--seconds", type=int, default=10, help="length of each wrk run (10)")
+    p.add_argument("--skip-peer", action="store_true", help="do not run django-payments")
+    p.add_argument("--skip-postgres", action="store_true", help="SQLite only")
+    p.add_argument("--payments", type=int, default=None,
+                   help=f"payments per store (default: bare Flask req/s x seconds + 10 %%, "
+                        f"at least {MIN_PAYMENTS})")  # fmt: skip
+    p.add_argument("--peer-dir", type=Path, default=DEFAULT_PEER_DIR,
+                   help=f"the peer benchmark folder ({DEFAULT_PEER_DIR})")  # fmt: skip
+    p.add_argument("--peer-venv", type=Path, default=DEFAULT_PEER_VENV,
+                   help=f"venv for the peer, built on first use ({DEFAULT_PEER_VENV})")  # fmt: skip
+    args = p.parse_args(argv)
+    if args.seconds < 1:
+        p.error("--seconds must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    secs: int = args.seconds
+    if shutil.which("wrk") is None:
+        say("wrk is not installed (Debian package `wrk`)")
+        return 2
+    incomplete = False
+    with tempfile.TemporaryDirectory(prefix="bluepaid-bench-") as tmp:
+        root = Path(tmp)
+        say(f"workdir {root}; {os.cpu_count()} CPUs; {WORKERS} gunicorn workers; "
+            f"wrk -t1 -c{CONNECTIONS} -d{secs}s")  # fmt: skip
+
+        peer_venv: Path | None = None
+        if not args.skip_peer:
+            try:
+                ensure_peer_venv(args.peer_venv.expanduser())
+                peer_venv = args.peer_venv.expanduser()
+                say(f"peer: {peer_versions(peer_venv)}")
+            except BenchError as exc:
+                say(str(exc))
+                incomplete = True
+
+        bare = run_bare(secs, root)
+        rows = [bare]
+        n = args.payments or max(MIN_PAYMENTS, math.ceil((bare.rps or 0.0) * secs * 1.1))
+
+        stores = ["sqlite"] + ([] if args.skip_postgres else ["postgresql"])
+        for store in stores:
+            row = Row(f"hub confirmations ({store})", ours=True)
+            try:
+                row = measure_store(store, root, n, secs)
+            except Skip as exc:
+                row.note = "skipped"
+                say(f"{store}: skipped: {exc}")
+            except NotImplementedError as exc:
+                row.note = "no hub"
+                say(f"{store}: not measured: {exc}")
+                incomplete = True
+            except BenchError as exc:
+                row.note = "error"
+                say(f"{store}: not measured: {exc}")
+                incomplete = True
+            rows.append(row)
+
+        peer: Row | None = None
+        if peer_venv is not None:
+            try:
+                res = run_peer(args.peer_dir.expanduser().resolve(), peer_venv, secs)
+                rows.append(Row("django hello (peer's bare)", res.hello_rps, res.hello_failed))
+                peer = Row("django-payments process (peer)", res.process_rps, res.process_failed)
+                if res.locked is not None:
+                    peer.extra.append(f"peer server log: {res.locked} 'database is locked' errors")
+                rows.append(peer)
+            except BenchError as exc:
+                say(f"peer: not measured: {exc}")
+                incomplete = True
+        elif not args.skip_peer:
+            rows.append(Row("django-payments process (peer)", note="error"))
+
+        print_table(rows, bare, peer, secs)
+        for r in rows:
+            for line in r.extra:
+                print(line)
+
+    ours = [r for r in rows if r.ours and r.failed is not None]
+    bad = [r for r in ours if r.failed]
+    if bad:
+        print("FAIL: " + "; ".join(f"{r.name} lost {r.failed} confirmations" for r in bad))
+        return 1
+    if incomplete:
+        print("INCOMPLETE: something asked for was not measured (see above)")
+        return 2
+    if ours:
+        print("OK: no failed confirmation")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

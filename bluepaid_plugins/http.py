@@ -1,0 +1,356 @@
+"""The outbound HTTP client connectors use to call shop APIs.
+
+A shop's URL comes from the merchant, but where its answers redirect us does
+not: a compromised or misconfigured shop could bounce the hub to a cloud
+metadata service or an admin port on the private network. So every call made
+through :func:`shop_session` has a timeout, follows at most
+:data:`MAX_REDIRECTS` redirects, never goes from https back to http, and
+follows a redirect to a private, loopback, link-local, multicast, reserved or
+unspecified address only when it stays on the merchant's own host and port.
+:func:`call_shop` turns what can go wrong into our errors, with messages that
+name the method and the URL without its query string or credentials, where API
+keys usually travel.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import socket
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import SplitResult, urlsplit, urlunsplit
+
+import requests
+from requests.models import PreparedRequest
+from requests.utils import resolve_proxies
+
+from bluepaid_plugins.errors import OrderNotFound, ShopAuthFailed, ShopRefused, ShopUnavailable
+
+Timeout = tuple[float, float]
+
+DEFAULT_TIMEOUT: Timeout = (5.0, 15.0)
+MAX_REDIRECTS = 3
+EXCERPT_LENGTH = 200
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+class RedirectRefused(requests.exceptions.RequestException):
+    """A redirect a :class:`ShopSession` will not follow.
+
+    :attr:`target` is the redirect URL without query string or credentials;
+    :attr:`reason` says why, in words a merchant can act on.
+    """
+
+    def __init__(self, target: str, reason: str, *, response: requests.Response) -> None:
+        self.target = safe_url(target)
+        self.reason = reason
+        super().__init__(f"redirect to {self.target} refused: {reason}", response=response)
+
+
+class ShopSession(requests.Session):
+    """A :class:`requests.Session` that keeps shop calls inside the rules above.
+
+    Redirects are followed here, one checked hop at a time, with the next
+    request built by requests itself (method rewriting, body dropping, and the
+    ``Authorization`` header removed when the host changes).
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: Timeout = DEFAULT_TIMEOUT,
+        allow_private_redirects: bool = False,
+        user_agent: str = "bluepaid-plugins",
+    ) -> None:
+        super().__init__()
+        self.default_timeout = _checked_timeout(timeout)
+        self.allow_private_redirects = allow_private_redirects
+        self.max_redirects = MAX_REDIRECTS
+        self.headers["User-Agent"] = user_agent
+
+    def send(self, request: PreparedRequest, **kwargs: Any) -> requests.Response:
+        # A None timeout (requests' default) means ours, never "wait forever".
+        timeout = kwargs.get("timeout")
+        kwargs["timeout"] = self.default_timeout if timeout is None else _checked_timeout(timeout)
+        follow = kwargs.pop("allow_redirects", True)
+        response = super().send(request, allow_redirects=False, **kwargs)
+        if not follow:
+            return response
+
+        origin = _origin(urlsplit(request.url or ""))
+        history: list[requests.Response] = []
+        while (next_request := response.next) is not None:
+            if len(history) >= MAX_REDIRECTS:
+                raise requests.TooManyRedirects(
+                    f"Exceeded {MAX_REDIRECTS} redirects.", response=response
+                )
+            self._check_redirect(response, next_request.url or "", origin)
+            history.append(response)
+            # requests already set Proxy-Authorization on next_request; only the
+            # proxies for the new URL are missing.
+            proxies = resolve_proxies(next_request, kwargs.get("proxies"), self.trust_env)
+            hop_kwargs = {**kwargs, "proxies": proxies}
+            response = super().send(next_request, allow_redirects=False, **hop_kwargs)
+        response.history = history
+        return response
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        # requests would raise a bare ValueError on a Location it cannot parse.
+        target = super().get_redirect_target(resp)
+        if target is not None:
+            try:
+                urlsplit(target)
+            except ValueError:
+                raise RedirectRefused(target, "it is not a valid URL", response=resp) from None
+        return target
+
+    def _check_redirect(
+        self, response: requests.Response, target: str, origin: tuple[str, str, int] | None
+    ) -> None:
+        parts = urlsplit(target)
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https"):
+            raise RedirectRefused(target, "it is not an http(s) URL", response=response)
+        if urlsplit(response.url).scheme.lower() == "https" and scheme == "http":
+            raise RedirectRefused(target, "it goes from https down to http", response=response)
+        try:
+            target_origin = _origin(parts)
+        except ValueError:
+            target_origin = None
+        if target_origin is None:
+            raise RedirectRefused(target, "it has no valid host and port", response=response)
+        if self.allow_private_redirects or target_origin == origin:
+            return
+        _, host, port = target_origin
+        for address in _addresses(host, port, response):
+            if not _is_public(address):
+                raise RedirectRefused(
+                    target,
+                    f"{host} is a private or local address ({address})",
+                    response=response,
+                )
+
+
+def shop_session(
+    *,
+    timeout: Timeout = DEFAULT_TIMEOUT,
+    allow_private_redirects: bool = False,
+    user_agent: str = "bluepaid-plugins",
+) -> ShopSession:
+    """Return a session for calling one shop's API.
+
+    ``timeout`` is the default (connect, read) timeout in seconds for every
+    call; a call may pass its own, never none. ``allow_private_redirects``
+    lets redirects reach private and loopback addresses, for tests and the
+    offline demo only.
+    """
+    return ShopSession(
+        timeout=timeout, allow_private_redirects=allow_private_redirects, user_agent=user_agent
+    )
+
+
+def call_shop(
+    session: requests.Session, method: str, url: str, *, label: str, what: str, **kwargs: Any
+) -> requests.Response:
+    """Make one call to a shop and return its answer, or raise one of our errors.
+
+    ``label`` names the shop software ("WooCommerce"), ``what`` the thing asked
+    for ("order 1042"); both go into error messages. ``kwargs`` are those of
+    :meth:`requests.Session.request`. Timeouts, connection failures and
+    redirect loops raise :class:`ShopUnavailable`; a refused redirect or an
+    unusable URL raises :class:`ShopRefused`; statuses are mapped by
+    :func:`raise_for_shop`.
+    """
+    if not isinstance(session, ShopSession):
+        raise TypeError("call_shop needs a session made by shop_session()")
+    endpoint = f"{method.upper()} {safe_url(url)}"
+    try:
+        response = session.request(method, url, **kwargs)
+    except RedirectRefused as exc:
+        raise ShopRefused(
+            f"{label} redirected {what} ({endpoint}) to {exc.target}, which is not followed "
+            f"because {exc.reason}"
+        ) from None
+    except requests.TooManyRedirects:
+        raise ShopUnavailable(
+            f"{label} redirected {what} more than {MAX_REDIRECTS} times ({endpoint}); will retry"
+        ) from None
+    except requests.Timeout:
+        raise ShopUnavailable(
+            f"{label} did not answer {what} in time ({endpoint}); will retry"
+        ) from None
+    except requests.ConnectionError as exc:
+        raise ShopUnavailable(
+            f"{label} could not be reached for {what} ({endpoint}): {_os_reason(exc)}; will retry"
+        ) from None
+    except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
+        raise ShopUnavailable(
+            f"{label} broke off its answer to {what} ({endpoint}); will retry"
+        ) from None
+    except requests.RequestException as exc:
+        raise ShopRefused(
+            f"{label} cannot be called for {what} ({endpoint}): {type(exc).__name__}; "
+            "check the shop URL in its settings"
+        ) from None
+    raise_for_shop(response, label, what)
+    return response
+
+
+def raise_for_shop(response: requests.Response, label: str, what: str) -> None:
+    """Raise the error a shop's HTTP status means; return for 1xx, 2xx and 3xx.
+
+    429 and 5xx raise :class:`ShopUnavailable` (retryable, with the shop's
+    Retry-After in the message), 401 and 403 :class:`ShopAuthFailed`, 404 and
+    410 :class:`OrderNotFound`, any other 4xx :class:`ShopRefused` with an
+    excerpt of the shop's explanation.
+    """
+    status = response.status_code
+    if status < 400:
+        return
+    request = response.request
+    endpoint = f"{(request.method or '').upper()} {safe_url(request.url or response.url)}"
+    if status == 429 or status >= 500:
+        wait = _retry_after(response)
+        advice = "will retry" if wait is None else f"will retry (Retry-After: {wait:.0f} s)"
+        raise ShopUnavailable(f"{label} answered {status} for {what} ({endpoint}); {advice}")
+    if status in (401, 403):
+        raise ShopAuthFailed(
+            f"{label} refused the credentials for {what} with {status} ({endpoint}); "
+            "check the API keys and their permissions in the shop settings"
+        )
+    if status in (404, 410):
+        raise OrderNotFound(
+            f"{label} answered {status} for {what} ({endpoint}): not found; "
+            "check the reference and the shop URL"
+        )
+    excerpt = _excerpt(response)
+    raise ShopRefused(
+        f"{label} refused {what} with {status} ({endpoint})" + (f": {excerpt}" if excerpt else "")
+    )
+
+
+def safe_url(url: str) -> str:
+    """Return ``url`` fit for a message or a log: no credentials, query or fragment."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        port = parts.port
+    except ValueError:
+        return "<invalid URL>"
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return "<invalid URL>"
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc = f"{netloc}:{port}"
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path, "", ""))
+
+
+def _checked_timeout(timeout: object) -> Timeout:
+    values = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+    if len(values) == 2 and all(_is_duration(value) for value in values):
+        return float(values[0]), float(values[1])
+    raise ValueError(
+        f"a shop call needs a positive, finite (connect, read) timeout in seconds, not {timeout!r}"
+    )
+
+
+def _is_duration(value: object) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
+def _origin(parts: SplitResult) -> tuple[str, str, int] | None:
+    """Scheme, host and effective port; raises ValueError on a bad port."""
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return scheme, parts.hostname, parts.port or (443 if scheme == "https" else 80)
+
+
+def _addresses(host: str, port: int, response: requests.Response) -> set[str]:
+    try:
+        return {str(ipaddress.ip_address(host))}
+    except ValueError:
+        pass
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise requests.ConnectionError(
+            f"could not resolve {host} to check a redirect", response=response
+        ) from None
+    return {str(sockaddr[0]) for _, _, _, _, sockaddr in found}
+
+
+def _is_public(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None and not _is_public(str(embedded)):
+            return False
+    return ip.is_global and not (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+    )
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After", "").strip()
+    if value.isascii() and value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _excerpt(response: requests.Response) -> str:
+    """The shop's own explanation, on one line and short enough for a message."""
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    has_message = isinstance(data, dict) and data.get("message")
+    text = str(data["message"]) if has_message else response.text
+    printable = "".join(c if c.isprintable() else " " for c in text[: EXCERPT_LENGTH * 5])
+    line = " ".join(printable.split())
+    return line if len(line) <= EXCERPT_LENGTH else line[: EXCERPT_LENGTH - 1] + "…"
+
+
+def _os_reason(exc: BaseException) -> str:
+    """The operating system's word for a failed connection ("Connection refused").
+
+    The exceptions requests and urllib3 raise around it repeat the full URL,
+    query string included, so only this innermost reason is kept.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError) and isinstance(current.strerror, str):
+            return " ".join(current.strerror.split())[:EXCERPT_LENGTH]
+        linked = (*current.args, getattr(current, "reason", None))
+        linked += (current.__cause__, current.__context__)
+        pending.extend(item for item in linked if isinstance(item, BaseException))
+    return "connection failed"

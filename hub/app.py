@@ -1,0 +1,69 @@
+"""The Flask app factory."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask, Response
+from flask_wtf import CSRFProtect  # type: ignore[import-untyped]
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from bluepaid_plugins.errors import ConfigurationError, PluginError, Problem
+from hub import inbox
+from hub.config import HubConfig
+from hub.context import Hub, build_hub
+from hub.migrate import pending_revisions
+from hub.routes import bp
+
+
+def create_app(config: HubConfig | None = None, *, hub: Hub | None = None, recover: bool = True) -> Flask:
+    """Build the hub's web app.
+
+    ``hub`` (tests, the CLI) or ``config`` (default: from the environment)
+    provides the services. Raises ConfigurationError when the settings are
+    refused by a plugin or the database schema is behind the code. With
+    ``recover``, confirmations stored but never processed (a crash) are
+    processed now.
+    """
+    if hub is None:
+        hub = build_hub(config or HubConfig.from_env(os.environ))
+    check_settings(hub)
+    if pending_revisions(hub.db):
+        raise ConfigurationError("the database schema is not up to date: run `bluepaid db upgrade`")
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = hub.config.secret_key
+    app.extensions["bluepaid.hub"] = hub
+    csrf = CSRFProtect(app)
+    app.register_blueprint(bp)
+    csrf.exempt(bp)  # its one POST route is the platform's server-to-server confirmation
+
+    def register_blueprint(blueprint: Any, url_prefix: str | None = None) -> None:
+        if blueprint.name in app.blueprints:
+            raise PluginError(f"a blueprint named {blueprint.name!r} is already registered")
+        app.register_blueprint(blueprint, url_prefix=url_prefix)
+
+    hub.plugins.hook.bluepaid_register_blueprints(register=register_blueprint)
+    if hub.config.trust_proxy:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        response.headers.setdefault("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+        return response
+
+    if recover:
+        inbox.process_pending(hub)
+    return app
+
+
+def check_settings(hub: Hub) -> None:
+    """Ask every plugin to validate the configuration; ConfigurationError lists problems."""
+    problems: list[Problem] = []
+    for found in hub.plugins.hook.bluepaid_validate_settings(config=hub.config.as_mapping()):
+        problems += found or []
+    if problems:
+        raise ConfigurationError("; ".join(str(p) for p in problems))

@@ -1,0 +1,93 @@
+"""The hub's configuration, read from ``BLUEPAID_*`` environment variables."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bluepaid_plugins.errors import ConfigurationError
+from bluepaid_plugins.protocol import PLATFORM_URL
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    value = environ.get(name, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigurationError(f"{name} must be 1 or 0, not {value!r}")
+
+
+@dataclass(frozen=True)
+class HubConfig:
+    """Every setting of a hub process. See the README's configuration table."""
+
+    database_url: str = "sqlite:///bluepaid.sqlite3"
+    secret_key: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
+    public_url: str = "http://127.0.0.1:5000"
+    platform_url: str = PLATFORM_URL
+    load_plugins: frozenset[str] | None = None
+    strict_plugins: bool = False
+    trust_proxy: bool = False
+    smtp_host: str = ""
+    smtp_port: int = 25
+    mail_from: str = "bluepaid-hub@localhost"
+    allow_private_redirects: bool = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> HubConfig:
+        """Build from an environment mapping; ConfigurationError names the bad variable."""
+        values: dict[str, Any] = {}
+        text = {
+            "database_url": "BLUEPAID_DATABASE_URL",
+            "secret_key": "BLUEPAID_SECRET_KEY",
+            "public_url": "BLUEPAID_PUBLIC_URL",
+            "platform_url": "BLUEPAID_PLATFORM_URL",
+            "smtp_host": "BLUEPAID_SMTP_HOST",
+            "mail_from": "BLUEPAID_MAIL_FROM",
+        }
+        for attr, name in text.items():
+            if environ.get(name):
+                values[attr] = environ[name].strip()
+        if environ.get("BLUEPAID_SMTP_PORT"):
+            try:
+                values["smtp_port"] = int(environ["BLUEPAID_SMTP_PORT"])
+            except ValueError as exc:
+                raise ConfigurationError("BLUEPAID_SMTP_PORT must be a port number") from exc
+        if "BLUEPAID_LOAD_PLUGINS" in environ:
+            names = environ["BLUEPAID_LOAD_PLUGINS"].replace(",", " ").split()
+            values["load_plugins"] = frozenset(names)
+        values["strict_plugins"] = _flag(environ, "BLUEPAID_STRICT_PLUGINS")
+        values["trust_proxy"] = _flag(environ, "BLUEPAID_TRUST_PROXY")
+        values["allow_private_redirects"] = _flag(environ, "BLUEPAID_ALLOW_PRIVATE_REDIRECTS")
+        config = cls(**values)
+        config.check()
+        return config
+
+    def check(self) -> None:
+        """Raise ConfigurationError for settings that cannot work."""
+        for name, url in (("BLUEPAID_PUBLIC_URL", self.public_url), ("BLUEPAID_PLATFORM_URL", self.platform_url)):
+            if not url.startswith(("http://", "https://")):
+                raise ConfigurationError(f"{name} must start with http:// or https://, got {url!r}")
+        if len(self.secret_key) < 16:
+            raise ConfigurationError("BLUEPAID_SECRET_KEY must be at least 16 characters")
+
+    def as_mapping(self) -> dict[str, Any]:
+        """The settings by their environment names, for the settings-validation hook."""
+        return {
+            "BLUEPAID_DATABASE_URL": self.database_url,
+            "BLUEPAID_SECRET_KEY": self.secret_key,
+            "BLUEPAID_PUBLIC_URL": self.public_url,
+            "BLUEPAID_PLATFORM_URL": self.platform_url,
+            "BLUEPAID_LOAD_PLUGINS": sorted(self.load_plugins) if self.load_plugins is not None else None,
+            "BLUEPAID_STRICT_PLUGINS": self.strict_plugins,
+            "BLUEPAID_TRUST_PROXY": self.trust_proxy,
+            "BLUEPAID_SMTP_HOST": self.smtp_host,
+            "BLUEPAID_SMTP_PORT": self.smtp_port,
+            "BLUEPAID_MAIL_FROM": self.mail_from,
+        }

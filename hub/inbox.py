@@ -1,0 +1,240 @@
+"""Confirmations: store every request raw, then check it and apply it once.
+
+:func:`store` commits the raw request before anything else, so nothing the
+platform sent is ever lost. :func:`process` then runs the authenticity checks
+of the protocol document (§3), records a verdict on the inbox row, and applies
+an accepted result through the state machine, writing the outbox tasks in the
+same transaction. Processing an inbox row twice is harmless: a row that has a
+verdict is left alone, and a payment event is unique per payment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bluepaid_plugins.domain import PaymentEvent
+from bluepaid_plugins.errors import ConfirmationError
+from bluepaid_plugins.money import Money
+from bluepaid_plugins.protocol import Confirmation, Mode, check_divers, parse_confirmation
+from hub.context import Hub
+from hub.models import InboxMessage, Payment, PaymentEventRow, PaymentState, Shop, Verdict
+from hub.outbox import enqueue
+from hub.states import decide
+from hub.tasks import APPLY_EVENT, EVENT_HOOKS, MAIL_MERCHANT, event_payload
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 16 * 1024
+
+# Headers worth keeping for an audit; cookies and credentials are not stored.
+_KEPT_HEADERS = {"content-type", "content-length", "user-agent", "x-forwarded-for", "host", "referer"}
+
+
+@dataclass(frozen=True)
+class Result:
+    """The verdict on one confirmation request and the HTTP status to answer."""
+
+    inbox_id: int
+    verdict: Verdict
+    reason: str
+
+    @property
+    def status(self) -> int:
+        if self.verdict is not Verdict.REJECTED:
+            return 200
+        if self.reason.startswith("method"):
+            return 405
+        if self.reason.startswith(("unknown shop", "url token")):
+            return 404
+        if self.reason.startswith("malformed"):
+            return 400
+        return 403
+
+
+def store(
+    hub: Hub,
+    *,
+    method: str,
+    path: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    remote_addr: str,
+    shop_slug: str,
+    url_token: str,
+) -> int:
+    """Commit the raw request to the inbox and return its id. Nothing is checked yet."""
+    with hub.db.transaction() as session:
+        row = InboxMessage(
+            received_at=hub.clock(),
+            method=method[:16],
+            path=path[:512],
+            headers={k: v[:512] for k, v in headers.items() if k.lower() in _KEPT_HEADERS},
+            body=body[:MAX_BODY],
+            remote_addr=remote_addr[:64],
+            shop_slug=shop_slug[:64],
+            url_token=url_token[:128],
+            reason="",
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def process(hub: Hub, inbox_id: int) -> Result:
+    """Check and apply one stored request; idempotent."""
+    try:
+        with hub.db.transaction() as session:
+            return _process(hub, session, inbox_id)
+    except IntegrityError:
+        # Another process applied the same confirmation between our check and our insert.
+        with hub.db.transaction() as session:
+            row = session.get(InboxMessage, inbox_id, with_for_update=True)
+            assert row is not None
+            return _finish(hub, row, Verdict.DUPLICATE, "already applied")
+
+
+def process_pending(hub: Hub) -> int:
+    """Process every stored request that has no verdict yet (after a crash); return how many."""
+    with hub.db.transaction() as session:
+        ids = session.scalars(select(InboxMessage.id).where(InboxMessage.processed_at.is_(None)).order_by(InboxMessage.id)).all()
+    for inbox_id in ids:
+        process(hub, inbox_id)
+    if ids:
+        log.info("processed %d stored confirmation(s) left from before", len(ids))
+    return len(ids)
+
+
+def _finish(hub: Hub, row: InboxMessage, verdict: Verdict, reason: str) -> Result:
+    row.verdict, row.reason, row.processed_at = verdict.value, reason, hub.clock()
+    return Result(row.id, verdict, reason)
+
+
+def _process(hub: Hub, session: Session, inbox_id: int) -> Result:
+    row = session.get(InboxMessage, inbox_id, with_for_update=True)
+    assert row is not None
+    if row.verdict is not None:
+        return Result(row.id, Verdict(row.verdict), row.reason)
+
+    def reject(reason: str) -> Result:
+        return _finish(hub, row, Verdict.REJECTED, reason)
+
+    if row.method != "POST":
+        return reject(f"method {row.method} refused: the platform confirms with POST")
+    shop = session.scalar(select(Shop).where(Shop.slug == row.shop_slug))
+    if shop is None:
+        return reject(f"unknown shop {row.shop_slug!r}")
+    row.shop_id = shop.id
+    if not hmac.compare_digest(row.url_token.encode(), shop.confirm_token.encode()):
+        return reject("url token does not match the shop's confirmation URL")
+    if not _ip_allowed(row.remote_addr, shop.allowed_ips):
+        return reject(f"source address {row.remote_addr} is not in the shop's allowed list")
+    try:
+        conf = parse_confirmation(parse_qsl(row.body.decode("utf-8"), keep_blank_values=True, strict_parsing=False))
+    except (ConfirmationError, UnicodeDecodeError) as exc:
+        return reject(f"malformed confirmation: {exc}"[:1000])
+    if conf.id_boutique != shop.id_boutique:
+        return reject(f"id_boutique {conf.id_boutique!r} is not this shop's")
+    payment = _payment_for(session, shop, conf)
+    if payment is None:
+        return reject("divers does not match any payment of this order")
+    row.payment_id = payment.id
+    return _apply(hub, session, row, shop, payment, conf)
+
+
+def _payment_for(session: Session, shop: Shop, conf: Confirmation) -> Payment | None:
+    candidates = session.scalars(
+        select(Payment).where(Payment.shop_id == shop.id, Payment.order_ref == conf.id_client).order_by(Payment.id)
+    ).all()
+    for candidate in candidates:
+        if check_divers(conf.divers, shop.secret, shop.id_boutique, candidate.order_ref, candidate.amount, candidate.public_id):
+            # Lock the payment: concurrent confirmations of it are applied one after the other.
+            return session.get(Payment, candidate.id, with_for_update=True, populate_existing=True)
+    return None
+
+
+def _ip_allowed(address: str, allowed: list[str]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(net, strict=False) for net in allowed)
+
+
+def dedupe_key(conf: Confirmation) -> str:
+    """Identity of a platform message: the same key twice is the same message."""
+    parts = [conf.id_trans, conf.etat.value, conf.mode.value, str(conf.amount.minor), conf.amount.currency, str(conf.num_prochaine_presentation or "")]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _apply(hub: Hub, session: Session, row: InboxMessage, shop: Shop, payment: Payment, conf: Confirmation) -> Result:
+    now = hub.clock()
+    key = dedupe_key(conf)
+    seen = session.scalar(select(PaymentEventRow.id).where(PaymentEventRow.payment_id == payment.id, PaymentEventRow.dedupe_key == key))
+    if seen is not None:
+        return _finish(hub, row, Verdict.DUPLICATE, f"same message as event {seen}")
+    if conf.amount.currency != payment.currency:
+        payment.flag("amount_mismatch")
+        return _finish(hub, row, Verdict.AMOUNT_MISMATCH, f"devise {conf.amount.currency} but the payment is in {payment.currency}")
+    if conf.mode is not Mode.REFUND and conf.amount.minor != payment.amount_minor:
+        payment.flag("amount_mismatch")
+        return _finish(hub, row, Verdict.AMOUNT_MISMATCH, f"montant {conf.amount} but the payment is {payment.amount}")
+    if conf.mode is Mode.TEST and not shop.accept_test:
+        payment.flag("test_refused")
+        return _finish(hub, row, Verdict.TEST_REFUSED, "test payment on a shop that refuses test payments")
+
+    state = PaymentState(payment.state)
+    move = decide(state, payment.amount_minor, payment.refunded_minor, conf)
+    if move.over_refund:
+        payment.flag("amount_mismatch")
+        return _finish(hub, row, Verdict.AMOUNT_MISMATCH, f"refund of {conf.amount} exceeds what remains of {payment.amount}")
+    session.add(
+        PaymentEventRow(
+            payment_id=payment.id,
+            inbox_id=row.id,
+            dedupe_key=key,
+            kind=move.kind.value,
+            from_state=state.value,
+            to_state=move.to_state.value,
+            id_trans=conf.id_trans,
+            amount_minor=conf.amount.minor,
+            detail=move.stale_reason,
+            created_at=now,
+        )
+    )
+    session.flush()  # the unique (payment, dedupe_key) constraint speaks here
+    if not move.moves:
+        return _finish(hub, row, Verdict.STALE, move.stale_reason)
+
+    payment.state = move.to_state.value
+    payment.refunded_minor = move.refunded_minor
+    payment.updated_at = now
+    if conf.mode is Mode.TEST:
+        payment.flag("test")
+    if conf.mode is not Mode.REFUND:
+        payment.id_trans = conf.id_trans
+    event = PaymentEvent(
+        kind=move.kind,
+        order_ref=payment.order_ref,
+        amount=conf.amount,
+        id_trans=conf.id_trans,
+        occurred_at=now,
+        test=conf.mode is Mode.TEST,
+        refunded_total=Money.from_minor(move.refunded_minor, payment.currency) if move.refunded_minor else None,
+    )
+    payload = event_payload(payment, event)
+    enqueue(session, APPLY_EVENT, payload, shop, payment, now)
+    if hub.plugins.hook.bluepaid_payment_event.get_hookimpls():
+        enqueue(session, EVENT_HOOKS, payload, shop, payment, now)
+    if shop.notify_email and hub.config.smtp_host:
+        enqueue(session, MAIL_MERCHANT, payload, shop, payment, now)
+    return _finish(hub, row, Verdict.ACCEPTED, f"{state.value} -> {move.to_state.value}")

@@ -1,0 +1,246 @@
+"""The hub's tables (SQLAlchemy 2 typed mappings). Alembic migrations follow them.
+
+Amounts are stored as integers of minor units with their currency: exact, and
+compared without rounding. Times are stored in UTC and read back timezone-aware.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bluepaid_plugins.money import Money
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A datetime stored as naive UTC and read back as aware UTC, on every backend."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON, datetime: UTCDateTime}
+
+
+class PaymentState(StrEnum):
+    CREATED = "created"
+    PENDING = "pending"
+    REFUSED = "refused"
+    CANCELLED = "cancelled"
+    PAID = "paid"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+
+
+class Verdict(StrEnum):
+    """What the hub decided about one confirmation request."""
+
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    STALE = "stale"
+    REJECTED = "rejected"
+    AMOUNT_MISMATCH = "amount_mismatch"
+    TEST_REFUSED = "test_refused"
+
+
+class TaskState(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    DEAD = "dead"
+
+
+class Shop(Base):
+    """A merchant account on the platform, and how the hub reaches its shop."""
+
+    __tablename__ = "shops"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    id_boutique: Mapped[str] = mapped_column(String(32))
+    secret: Mapped[str] = mapped_column(String(128))
+    confirm_token: Mapped[str] = mapped_column(String(64), unique=True)
+    test_mode: Mapped[bool] = mapped_column(Boolean, default=True)
+    accept_test: Mapped[bool] = mapped_column(Boolean, default=True)
+    allowed_ips: Mapped[list[str]] = mapped_column(default=list)
+    connector: Mapped[str] = mapped_column(String(64))
+    connector_settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    platform_url: Mapped[str] = mapped_column(String(512))
+    redirect_method: Mapped[str] = mapped_column(String(4), default="get")
+    return_url: Mapped[str] = mapped_column(String(512), default="")
+    language: Mapped[str] = mapped_column(String(2), default="FR")
+    notify_email: Mapped[str] = mapped_column(String(254), default="")
+    created_at: Mapped[datetime]
+
+
+class LinkOrder(Base):
+    """An order kept by the hub itself (payment links; later the cart and the form)."""
+
+    __tablename__ = "link_orders"
+    __table_args__ = (UniqueConstraint("shop_id", "ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    ref: Mapped[str] = mapped_column(String(64))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    description: Mapped[str] = mapped_column(String(255), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    language: Mapped[str] = mapped_column(String(2), default="")
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    history: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[datetime]
+
+    @property
+    def amount(self) -> Money:
+        return Money.from_minor(self.amount_minor, self.currency)
+
+
+class Payment(Base):
+    """One attempt to pay one order: the row the confirmation acts on."""
+
+    __tablename__ = "payments"
+    __table_args__ = (Index("ix_payments_shop_order", "shop_id", "order_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    order_ref: Mapped[str] = mapped_column(String(64))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    state: Mapped[str] = mapped_column(String(24), default=PaymentState.CREATED.value)
+    flags: Mapped[list[str]] = mapped_column(default=list)
+    id_trans: Mapped[str] = mapped_column(String(64), default="")
+    refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    language: Mapped[str] = mapped_column(String(2), default="FR")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    @property
+    def amount(self) -> Money:
+        return Money.from_minor(self.amount_minor, self.currency)
+
+    @property
+    def refunded(self) -> Money:
+        return Money.from_minor(self.refunded_minor, self.currency)
+
+    def flag(self, name: str) -> None:
+        """Add a flag once (a new list, so the JSON column sees the change)."""
+        if name not in self.flags:
+            self.flags = [*self.flags, name]
+
+
+class Subscription(Base):
+    """A schedule of debits requested through ``ABOv2/in.php``."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), unique=True)
+    num_abo: Mapped[str] = mapped_column(String(64), default="")
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    initial_amount_minor: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    occurrences: Mapped[int] = mapped_column(Integer)
+    period_count: Mapped[int] = mapped_column(Integer, default=1)
+    period_type: Mapped[str] = mapped_column(String(1), default="M")
+    type_abo: Mapped[str] = mapped_column(String(16), default="STANDARD")
+    tolerance_days: Mapped[int] = mapped_column(Integer, default=0)
+    tolerance_max: Mapped[int] = mapped_column(Integer, default=0)
+    debits_done: Mapped[int] = mapped_column(Integer, default=0)
+    finished: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class InboxMessage(Base):
+    """Every request that reached a confirmation URL, stored raw before anything else."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_unprocessed", "processed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime]
+    method: Mapped[str] = mapped_column(String(16))
+    path: Mapped[str] = mapped_column(String(512))
+    headers: Mapped[dict[str, Any]] = mapped_column()
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    remote_addr: Mapped[str] = mapped_column(String(64))
+    shop_slug: Mapped[str] = mapped_column(String(64))
+    url_token: Mapped[str] = mapped_column(String(128))
+    shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id"))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    processed_at: Mapped[datetime | None]
+    verdict: Mapped[str | None] = mapped_column(String(24))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class PaymentEventRow(Base):
+    """The per-payment event log. ``dedupe_key`` is unique per payment, so the same
+    confirmation can be applied only once, whatever the number of processes."""
+
+    __tablename__ = "payment_events"
+    __table_args__ = (UniqueConstraint("payment_id", "dedupe_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    inbox_id: Mapped[int | None] = mapped_column(ForeignKey("inbox.id"))
+    dedupe_key: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(24))
+    from_state: Mapped[str] = mapped_column(String(24))
+    to_state: Mapped[str] = mapped_column(String(24))
+    id_trans: Mapped[str] = mapped_column(String(64), default="")
+    amount_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+
+class OutboxTask(Base):
+    """An effect to deliver after a commit (update the shop, mail, hooks), with retries."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    state: Mapped[str] = mapped_column(String(16), default=TaskState.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    retry_from: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(Text, default="")

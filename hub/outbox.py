@@ -1,0 +1,165 @@
+"""The outbox: effects written with the state change, delivered later with retries.
+
+A transition writes its tasks in the same transaction, so an effect is never
+lost nor sent for a change that rolled back. Workers claim due tasks (on
+PostgreSQL with ``FOR UPDATE SKIP LOCKED``, so two workers never take the same
+task), run them outside any transaction, and record the outcome. A failing task
+is retried with exponential backoff and jitter for at least
+:data:`RETRY_WINDOW`, then marked dead; a dead task can be replayed.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from bluepaid_plugins.errors import BluepaidError, ConnectorError, NotFound
+from hub.context import Hub
+from hub.models import OutboxTask, Payment, Shop, TaskState
+from hub.tasks import run_task
+
+log = logging.getLogger(__name__)
+
+RETRY_WINDOW = timedelta(days=3)
+FIRST_DELAY = timedelta(seconds=30)
+MAX_DELAY = timedelta(hours=6)
+JITTER = 0.2
+LEASE = timedelta(minutes=5)
+
+
+def enqueue(session: Session, kind: str, payload: dict[str, Any], shop: Shop, payment: Payment | None, now: datetime) -> OutboxTask:
+    """Add a task in the caller's transaction; it is due at once."""
+    task = OutboxTask(
+        kind=kind,
+        payload=payload,
+        shop_id=shop.id,
+        payment_id=payment.id if payment else None,
+        state=TaskState.PENDING.value,
+        attempts=0,
+        created_at=now,
+        retry_from=now,
+        next_attempt_at=now,
+        last_error="",
+    )
+    session.add(task)
+    return task
+
+
+def backoff(attempts: int, rng: random.Random) -> timedelta:
+    """Delay before the next try after ``attempts`` failed ones: doubling from
+    :data:`FIRST_DELAY`, capped at :data:`MAX_DELAY`, with ±20 % jitter so that
+    tasks failing together do not retry together."""
+    base = min(FIRST_DELAY * (2 ** (attempts - 1)), MAX_DELAY)
+    return base * rng.uniform(1 - JITTER, 1 + JITTER)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    task_id: int
+    state: TaskState
+    error: str = ""
+
+
+class Worker:
+    """Claims and runs due outbox tasks. Several may run at once, on one database."""
+
+    def __init__(self, hub: Hub, *, batch: int = 10, rng: random.Random | None = None) -> None:
+        self.hub = hub
+        self.batch = batch
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
+
+    def claim(self) -> list[int]:
+        """Mark up to ``batch`` due tasks as running for :data:`LEASE` and return their ids.
+
+        A running task whose lease expired (its worker died) is due again.
+        """
+        now = self.hub.clock()
+        with self.hub.db.transaction() as session:
+            due = or_(
+                (OutboxTask.state == TaskState.PENDING.value) & (OutboxTask.next_attempt_at <= now),
+                (OutboxTask.state == TaskState.RUNNING.value) & (OutboxTask.locked_until <= now),
+            )
+            tasks = session.scalars(
+                select(OutboxTask).where(due).order_by(OutboxTask.id).limit(self.batch).with_for_update(skip_locked=True)
+            ).all()
+            for task in tasks:
+                task.state = TaskState.RUNNING.value
+                task.locked_until = now + LEASE
+            return [task.id for task in tasks]
+
+    def run_once(self) -> list[Outcome]:
+        """Claim and run one batch; return what happened to each task."""
+        return [self._run(task_id) for task_id in self.claim()]
+
+    def run_forever(self, stop: threading.Event, idle: float = 1.0, on_outcome: Callable[[Outcome], None] | None = None) -> None:
+        """Run batches until ``stop`` is set, sleeping ``idle`` seconds when nothing is due."""
+        while not stop.is_set():
+            outcomes = self.run_once()
+            for outcome in outcomes:
+                if on_outcome:
+                    on_outcome(outcome)
+            if not outcomes:
+                stop.wait(idle)
+
+    def _run(self, task_id: int) -> Outcome:
+        with self.hub.db.transaction() as session:
+            task = session.get(OutboxTask, task_id)
+            if task is None:
+                raise NotFound(f"outbox task {task_id} vanished")
+            kind, payload, shop_id = task.kind, dict(task.payload), task.shop_id
+        error: BaseException | None = None
+        try:
+            run_task(self.hub, kind, payload, shop_id)
+        except Exception as exc:  # noqa: BLE001 - any failure of an effect is recorded and retried
+            error = exc
+        return self._record(task_id, error)
+
+    def _record(self, task_id: int, error: BaseException | None) -> Outcome:
+        now = self.hub.clock()
+        with self.hub.db.transaction() as session:
+            task = session.get(OutboxTask, task_id, with_for_update=True)
+            assert task is not None
+            task.attempts += 1
+            task.locked_until = None
+            if error is None:
+                task.state, task.done_at = TaskState.DONE.value, now
+                return Outcome(task_id, TaskState.DONE)
+            text = describe(error)
+            task.last_error = text
+            permanent = isinstance(error, ConnectorError) and not error.retryable
+            if permanent or now - task.retry_from >= RETRY_WINDOW:
+                task.state = TaskState.DEAD.value
+                log.error("outbox task %s (%s) is dead: %s", task_id, task.kind, text)
+                return Outcome(task_id, TaskState.DEAD, text)
+            task.state = TaskState.PENDING.value
+            task.next_attempt_at = now + backoff(task.attempts, self.rng)
+            log.warning("outbox task %s (%s) failed, retry at %s: %s", task_id, task.kind, task.next_attempt_at, text)
+            return Outcome(task_id, TaskState.PENDING, text)
+
+
+def describe(error: BaseException) -> str:
+    """One line for the task's ``last_error``: our errors' message, others' type too."""
+    if isinstance(error, BluepaidError):
+        return str(error)[:1000]
+    return f"{type(error).__name__}: {error}"[:1000]
+
+
+def replay(hub: Hub, task_id: int) -> OutboxTask:
+    """Make a dead task due now, with a fresh retry window. NotFound if it is not dead."""
+    now = hub.clock()
+    with hub.db.transaction() as session:
+        task = session.get(OutboxTask, task_id, with_for_update=True)
+        if task is None or task.state != TaskState.DEAD.value:
+            raise NotFound(f"no dead outbox task {task_id}")
+        task.state = TaskState.PENDING.value
+        task.next_attempt_at = now
+        task.retry_from = now
+        return task

@@ -1,0 +1,139 @@
+"""Starting a payment: from an order ref to the request sent to the platform."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from sqlalchemy import select
+
+from bluepaid_plugins.domain import Order, OrderStatus
+from bluepaid_plugins.errors import NotFound, PaymentVetoed, ValidationError
+from bluepaid_plugins.protocol import PaymentRequest, divers_token, validate_payment_fields
+from hub.context import Hub
+from hub.models import Payment, PaymentState, Shop
+
+# Fields a plugin must not change: they bind the request to the stored payment.
+PROTECTED = ("id_boutique", "montant", "devise", "divers", "id_client")
+
+PAID_STATES = {PaymentState.PAID.value, PaymentState.PARTIALLY_REFUNDED.value, PaymentState.REFUNDED.value}
+REUSABLE_STATES = {PaymentState.CREATED.value, PaymentState.PENDING.value, PaymentState.REFUSED.value}
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """Where to send the buyer: ``url`` for GET, or ``action`` + ``fields`` to POST."""
+
+    method: str
+    url: str
+    action: str
+    fields: dict[str, str]
+    payment_id: str
+
+
+@dataclass(frozen=True)
+class AlreadyPaid:
+    order_ref: str
+    payment_id: str | None
+
+
+def get_shop(hub: Hub, slug: str) -> Shop:
+    with hub.db.transaction() as session:
+        shop = session.scalar(select(Shop).where(Shop.slug == slug))
+    if shop is None:
+        raise NotFound(f"no shop {slug!r}")
+    return shop
+
+
+def return_urls(hub: Hub, shop: Shop, payment_id: str) -> tuple[str, str]:
+    base = f"{hub.config.public_url}/return/{shop.slug}/{payment_id}"
+    return f"{base}/ok", f"{base}/stop"
+
+
+def confirmation_url(hub: Hub, shop: Shop) -> str:
+    """The URL to register as the shop's confirmation URL (it carries the secret token)."""
+    return f"{hub.config.public_url}/confirm/{shop.slug}/{shop.confirm_token}"
+
+
+def pay_url_template(hub: Hub, shop: Shop) -> str:
+    """The link a shop's checkout sends the buyer to; ``{order_ref}`` is replaced."""
+    return f"{hub.config.public_url}/pay/{shop.slug}/{{order_ref}}"
+
+
+def start_payment(hub: Hub, shop_slug: str, order_ref: str) -> Redirect | AlreadyPaid:
+    """Fetch the order from its shop, store a payment and build the platform request.
+
+    Raises NotFound (no shop), the connector's errors (no order, shop down),
+    PaymentVetoed (a plugin or the coherence check said no) and ValidationError
+    (the request would break the protocol: a merchant's configuration error).
+    """
+    shop = get_shop(hub, shop_slug)
+    order = hub.connector_for(shop).fetch_order(order_ref)
+    if order.status is OrderStatus.PAID:
+        return AlreadyPaid(order.ref, None)
+    view = hub.shop_view(shop)
+    for reason in hub.plugins.hook.bluepaid_check_order(shop=view, order=order):
+        if reason:
+            raise PaymentVetoed(reason)
+    payment = _payment_for(hub, shop, order)
+    if payment.state in PAID_STATES:
+        return AlreadyPaid(order.ref, payment.public_id)
+    ok_url, stop_url = return_urls(hub, shop, payment.public_id)
+    request = PaymentRequest(
+        id_boutique=shop.id_boutique,
+        amount=order.total,
+        id_client=order.ref,
+        divers=divers_token(shop.secret, shop.id_boutique, order.ref, order.total, payment.public_id),
+        langue=order.language or shop.language,
+        email_client=order.customer.email,
+        url_retour_ok=ok_url,
+        url_retour_stop=stop_url,
+        url_retour_bo=confirmation_url(hub, shop),
+        pays_liv=order.customer.country,
+    )
+    fields = request.fields()
+    hub.plugins.hook.bluepaid_payment_request(shop=view, order=order, fields=fields)
+    changed = [name for name in PROTECTED if fields.get(name) != request.fields().get(name)]
+    if changed:
+        raise PaymentVetoed(f"a plugin changed protected variables: {', '.join(changed)}")
+    problems = validate_payment_fields(fields)
+    if problems:
+        raise ValidationError(problems, "payment request after plugins")
+    action = request.action(shop.platform_url)
+    url = f"{action}?{urlencode(fields)}"
+    return Redirect(shop.redirect_method, url, action, fields, payment.public_id)
+
+
+
+
+def _payment_for(hub: Hub, shop: Shop, order: Order) -> Payment:
+    """The payment to use for this order: an earlier unpaid one for the same amount
+    (the buyer came back), or a new one. A paid one is returned as is."""
+    now = hub.clock()
+    with hub.db.transaction() as session:
+        rows = session.scalars(
+            select(Payment).where(Payment.shop_id == shop.id, Payment.order_ref == order.ref).order_by(Payment.id.desc())
+        ).all()
+        for row in rows:
+            if row.state in PAID_STATES:
+                return row
+        for row in rows:
+            if row.state in REUSABLE_STATES and row.amount == order.total:
+                return row
+        payment = Payment(
+            public_id=secrets.token_hex(16),
+            shop_id=shop.id,
+            order_ref=order.ref,
+            amount_minor=order.total.minor,
+            currency=order.total.currency,
+            state=PaymentState.CREATED.value,
+            flags=[],
+            id_trans="",
+            refunded_minor=0,
+            language=(order.language or shop.language)[:2],
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(payment)
+    return payment

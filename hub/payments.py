@@ -1,0 +1,85 @@
+"""Reading payments and outbox tasks for the CLI (and later the back office)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from bluepaid_plugins.errors import NotFound
+from hub.context import Hub
+from hub.models import OutboxTask, Payment, PaymentEventRow, Shop
+
+
+def payment_summary(payment: Payment, shop_slug: str) -> dict[str, Any]:
+    return {
+        "id": payment.public_id,
+        "shop": shop_slug,
+        "order_ref": payment.order_ref,
+        "state": payment.state,
+        "flags": list(payment.flags),
+        "amount": str(payment.amount),
+        "currency": payment.currency,
+        "refunded": str(payment.refunded),
+        "id_trans": payment.id_trans,
+        "created_at": payment.created_at.isoformat(),
+        "updated_at": payment.updated_at.isoformat(),
+    }
+
+
+def list_payments(hub: Hub, shop: str | None = None, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    query = select(Payment, Shop.slug).join(Shop, Payment.shop_id == Shop.id).order_by(Payment.id.desc()).limit(limit)
+    if shop:
+        query = query.where(Shop.slug == shop)
+    if state:
+        query = query.where(Payment.state == state)
+    with hub.db.transaction() as session:
+        return [payment_summary(payment, slug) for payment, slug in session.execute(query)]
+
+
+def show_payment(hub: Hub, payment_id: str) -> dict[str, Any]:
+    """One payment with its event log; NotFound if the id is unknown."""
+    with hub.db.transaction() as session:
+        row = session.execute(
+            select(Payment, Shop.slug).join(Shop, Payment.shop_id == Shop.id).where(Payment.public_id == payment_id)
+        ).first()
+        if row is None:
+            raise NotFound(f"no payment {payment_id!r}")
+        payment, slug = row
+        events = session.scalars(select(PaymentEventRow).where(PaymentEventRow.payment_id == payment.id).order_by(PaymentEventRow.id))
+        summary = payment_summary(payment, slug)
+        summary["events"] = [
+            {
+                "at": e.created_at.isoformat(),
+                "kind": e.kind,
+                "from": e.from_state,
+                "to": e.to_state,
+                "id_trans": e.id_trans,
+                "detail": e.detail,
+            }
+            for e in events
+        ]
+        return summary
+
+
+def task_summary(task: OutboxTask) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "kind": task.kind,
+        "state": task.state,
+        "attempts": task.attempts,
+        "payment": task.payload.get("payment"),
+        "order_ref": task.payload.get("order_ref"),
+        "event": task.payload.get("kind"),
+        "created_at": task.created_at.isoformat(),
+        "next_attempt_at": task.next_attempt_at.isoformat(),
+        "last_error": task.last_error,
+    }
+
+
+def list_tasks(hub: Hub, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    query = select(OutboxTask).order_by(OutboxTask.id.desc()).limit(limit)
+    if state:
+        query = query.where(OutboxTask.state == state)
+    with hub.db.transaction() as session:
+        return [task_summary(task) for task in session.scalars(query)]

@@ -1,0 +1,147 @@
+"""The hub's public routes: start a payment, receive confirmations, browser returns."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request
+from sqlalchemy import select
+
+from bluepaid_plugins.errors import (
+    BluepaidError,
+    NotFound,
+    OrderNotFound,
+    PaymentVetoed,
+    ShopUnavailable,
+    ValidationError,
+)
+from hub import inbox
+from hub.context import Hub
+from hub.models import Payment, PaymentState, Shop
+from hub.pay import AlreadyPaid, start_payment
+from hub.texts import TEXTS, pick_language
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("hub", __name__)
+
+_HEADLINES = {
+    PaymentState.PAID: "paid",
+    PaymentState.PARTIALLY_REFUNDED: "paid",
+    PaymentState.REFUNDED: "refunded",
+    PaymentState.REFUSED: "refused",
+    PaymentState.CANCELLED: "cancelled",
+}
+
+
+def _hub() -> Hub:
+    hub: Hub = current_app.extensions["bluepaid.hub"]
+    return hub
+
+
+def _lang(preferred: str = "") -> str:
+    return pick_language(request.headers.get("Accept-Language", ""), preferred)
+
+
+def _message(status: int, key: str, detail: str = "", lang: str = "", back_url: str = "") -> tuple[str, int]:
+    lang = lang or _lang()
+    t = TEXTS[lang]
+    page = render_template("message.html", t=t, lang=lang, headline=t[key], detail=detail, back_url=back_url, css="error" if status >= 400 else "")
+    return page, status
+
+
+@bp.get("/pay/<shop>/<order_ref>")
+def pay(shop: str, order_ref: str) -> Response | tuple[str, int]:
+    """Send the buyer to the platform for ``order_ref`` of ``shop``."""
+    hub = _hub()
+    lang = _lang()
+    t = TEXTS[lang]
+    try:
+        outcome = start_payment(hub, shop, order_ref)
+    except OrderNotFound:
+        return _message(404, "unknown_order")
+    except NotFound:
+        return _message(404, "not_found")
+    except ShopUnavailable as exc:
+        log.warning("payment start for %s/%s: %s", shop, order_ref, exc)
+        return _message(503, "shop_unavailable")
+    except PaymentVetoed as exc:
+        return _message(409, "blocked", str(exc))
+    except ValidationError as exc:
+        log.error("payment request for %s/%s is invalid: %s", shop, order_ref, exc)
+        return _message(500, "config_error", "; ".join(p.field for p in exc.problems))
+    except BluepaidError as exc:
+        log.error("payment start for %s/%s failed: %s", shop, order_ref, exc)
+        return _message(502, "error")
+    if isinstance(outcome, AlreadyPaid):
+        return _message(409, "already_paid", t["already_paid_detail"])
+    if outcome.method == "post":
+        nonce = secrets.token_urlsafe(16)
+        page = render_template("redirect_post.html", t=t, lang=lang, action=outcome.action, fields=outcome.fields, nonce=nonce)
+        response = Response(page)
+        response.headers["Content-Security-Policy"] = (
+            f"default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; form-action {_origin(outcome.action)}"
+        )
+        return response
+    return redirect(outcome.url, 302)
+
+
+def _origin(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+@bp.route("/confirm/<shop>/<token>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def confirm(shop: str, token: str) -> tuple[str, int, dict[str, str]]:
+    """The confirmation URL (``url_retour_bo``): store first, then check and apply."""
+    hub = _hub()
+    inbox_id = inbox.store(
+        hub,
+        method=request.method,
+        path=request.path,
+        headers=dict(request.headers),
+        body=request.get_data(cache=False)[: inbox.MAX_BODY],
+        remote_addr=request.remote_addr or "",
+        shop_slug=shop,
+        url_token=token,
+    )
+    result = inbox.process(hub, inbox_id)
+    if result.verdict.value != "accepted":
+        log.info("confirmation %s: %s (%s)", inbox_id, result.verdict.value, result.reason)
+    body = "OK" if result.status == 200 else result.verdict.value
+    return body, result.status, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+@bp.get("/return/<shop>/<payment_id>/<kind>")
+def browser_return(shop: str, payment_id: str, kind: str) -> tuple[str, int]:
+    """The buyer's return from the platform: shows what the hub knows, changes nothing."""
+    if kind not in ("ok", "stop"):
+        return _message(404, "not_found")
+    hub = _hub()
+    with hub.db.transaction() as session:
+        row = session.execute(
+            select(Payment, Shop).join(Shop, Payment.shop_id == Shop.id).where(Payment.public_id == payment_id, Shop.slug == shop)
+        ).first()
+    if row is None:
+        return _message(404, "not_found")
+    payment, shop_row = row
+    lang = _lang(payment.language)
+    t = TEXTS[lang]
+    state = PaymentState(payment.state)
+    key = _HEADLINES.get(state, "stopped" if kind == "stop" else "pending")
+    refresh = key == "pending"
+    page = render_template(
+        "return.html",
+        t=t,
+        lang=lang,
+        headline=t[key],
+        refresh=refresh,
+        css=key,
+        order_ref=payment.order_ref,
+        amount=str(payment.amount),
+        currency=payment.currency,
+        test="test" in payment.flags or shop_row.test_mode,
+        back_url=shop_row.return_url,
+    )
+    return page, 200
