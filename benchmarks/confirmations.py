@@ -28,6 +28,7 @@ import importlib
 import math
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -41,6 +42,18 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlencode
+
+from sqlalchemy import insert
+
+from bluepaid_plugins.money import Money
+from bluepaid_plugins.protocol import Confirmation, Etat, Mode, divers_token
+from hub import migrate
+from hub.config import HubConfig
+from hub.context import build_hub
+from hub.models import Payment
+from hub.pay import confirmation_url
+from hub.shops import add_shop
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH_DIR = REPO / "benchmarks"
@@ -91,31 +104,52 @@ class HubTarget:
 def prepare_hub(store_url: str, workdir: Path, n: int) -> HubTarget:
     """Prepare the hub on `store_url` for `n` confirmations; say how to serve it.
 
-    NOT IMPLEMENTED YET -- the hub is being written. The contract:
-
-    - `store_url` is a SQLAlchemy URL for an empty store the harness made for this run:
-      `sqlite:////<workdir>/hub.sqlite3` (file not created yet) or
-      `postgresql+psycopg://.../bluepaid_bench` (a freshly created, empty database).
-    - `workdir` is an existing, empty, private folder that is deleted after the run: put
-      the requests file (and anything else, e.g. a config file) there.
-    - Through the hub's Python API (not over HTTP, not timed): create the schema, one
-      shop, and `n` pending payments; then write `n` lines to the requests file, one
-      valid confirmation per payment, exactly what the platform would POST (path, tab,
-      form body, signature included), so that each answer is 2xx/3xx and each
-      confirmation changes a different payment.
-    - Return a `HubTarget` whose `wsgi_app` + `env` make gunicorn serve that hub on that
-      store. The harness runs `gunicorn -w 2 -b 127.0.0.1:<free port> --chdir <repo>
-      <wsgi_app>` with `os.environ | env`, waits for an answer on `ready_path`, loads it
-      with `wrk -t1 -c16 -s confirm.lua` and counts every non-2xx/3xx answer and socket
-      error as a failed confirmation.
-    - `n` is at least the bare Flask rate x the run length (+10 %), which no
-      confirmation run can exceed, so no payment is confirmed twice (pass `--payments` to
-      override). It may be large (tens of thousands): use bulk inserts.
+    Through the hub's Python API (not timed): create the schema, one shop and `n`
+    payments, then write one valid confirmation per payment (path, tab, form body,
+    with the right `divers` token), exactly what the platform would POST.
     """
-    raise NotImplementedError(
-        "prepare_hub() is the seam for the hub, which is not written yet; "
-        "see its docstring in benchmarks/confirmations.py"
-    )
+    env = {
+        "BLUEPAID_DATABASE_URL": store_url,
+        "BLUEPAID_SECRET_KEY": secrets.token_hex(32),
+        "BLUEPAID_PUBLIC_URL": "http://127.0.0.1",
+    }
+    hub = build_hub(HubConfig(database_url=store_url, secret_key=env["BLUEPAID_SECRET_KEY"]))
+    migrate.upgrade(hub.db)
+    shop = add_shop(hub, slug="bench", id_boutique="BENCH01", allowed_ips=["127.0.0.1"])
+    path = confirmation_url(hub, shop).split("127.0.0.1:5000", 1)[1]
+    amount = Money.parse("36.60", "EUR")
+    now = hub.clock()
+    rows, lines = [], []
+    for index in range(n):
+        public_id, ref = secrets.token_hex(16), f"B{index}"
+        rows.append(
+            {
+                "public_id": public_id,
+                "shop_id": shop.id,
+                "order_ref": ref,
+                "amount_minor": amount.minor,
+                "currency": amount.currency,
+                "state": "created",
+                "flags": [],
+                "id_trans": "",
+                "refunded_minor": 0,
+                "language": "FR",
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        divers = divers_token(shop.secret, shop.id_boutique, ref, amount, public_id)
+        confirmation = Confirmation(
+            Etat.OK, Mode.TEST, f"T{index}", ref, shop.id_boutique, amount, divers, "FR"
+        )
+        lines.append(f"{path}\t{urlencode(confirmation.fields())}\n")
+    with hub.db.transaction() as session:
+        for start in range(0, n, 5000):
+            session.execute(insert(Payment), rows[start : start + 5000])
+    hub.db.dispose()
+    requests_file = workdir / "requests.txt"
+    requests_file.write_text("".join(lines))
+    return HubTarget(wsgi_app="hub.wsgi:app", env=env, requests_file=requests_file, ready_path="/")
 
 
 # --------------------------------------------------------------------------------------
@@ -368,9 +402,8 @@ def peer_versions(venv: Path) -> str:
         "from importlib.metadata import version as v; "
         "print(', '.join(f'{p} {v(p)}' for p in ('django-payments', 'django', 'gunicorn')))"
     )
-    done = subprocess.run(
-        [str(venv / "bin/python"), "-c", code], capture_output=True, text=True, timeout=60
-    )
+    cmd = [str(venv / "bin/python"), "-c", code]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     return done.stdout.strip() or "(versions unknown)"
 
 
@@ -402,15 +435,19 @@ def parse_peer(text: str) -> PeerResult:
     )
 
 
-def run_peer(peer_dir: Path, venv: Path, secs: int) -> PeerResult:
+def run_peer(peer_dir: Path, venv: Path, secs: int, workdir: Path) -> PeerResult:
     run_sh = peer_dir / "run.sh"
     if not run_sh.is_file():
         raise BenchError(f"no peer benchmark at {run_sh} (use --peer-dir)")
     port = free_port()
     cmd = ["bash", str(run_sh), str(venv), str(secs), str(port)]
     say(f"peer: {' '.join(cmd)}")
+    workdir.mkdir()
     proc = subprocess.Popen(
         cmd,
+        # run.sh's mktemp goes under our workdir: if its own clean-up loses the race with
+        # its stopping gunicorn (rm: Directory not empty), ours still removes it.
+        env={**os.environ, "TMPDIR": str(workdir)},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -425,11 +462,15 @@ def run_peer(peer_dir: Path, venv: Path, secs: int) -> PeerResult:
         if proc.poll() is None:
             _stop(proc)
         _wait_group_gone(proc.pid)  # run.sh's gunicorn may still be shutting down
-    if proc.returncode != 0:
-        raise BenchError(f"the peer's run.sh failed ({proc.returncode}):\n{out}")
     for line in out.strip().splitlines():
         say(f"peer | {line}")
-    return parse_peer(out)
+    try:
+        result = parse_peer(out)
+    except BenchError as exc:
+        raise BenchError(f"the peer's run.sh failed ({proc.returncode}):\n{out}") from exc
+    if proc.returncode != 0:  # it measured, then its clean-up failed: keep the figures
+        say(f"peer: run.sh exited {proc.returncode} after its report (clean-up); figures kept")
+    return result
 
 
 # ---- the runs ------------------------------------------------------------------------
@@ -522,9 +563,8 @@ def print_table(rows: list[Row], bare: Row, peer: Row | None, secs: int) -> None
     widths = [max(len(line[i]) for line in [head, *body]) for i in range(len(head))]
     print()
     for line in [head, *body]:
-        cells = [line[0].ljust(widths[0])] + [
-            c.rjust(w) for c, w in zip(line[1:], widths[1:], strict=True)
-        ]
+        right = [c.rjust(w) for c, w in zip(line[1:], widths[1:], strict=True)]
+        cells = [line[0].ljust(widths[0]), *right]
         print("  ".join(cells).rstrip())
     print(flush=True)
 
@@ -597,7 +637,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         peer: Row | None = None
         if peer_venv is not None:
             try:
-                res = run_peer(args.peer_dir.expanduser().resolve(), peer_venv, secs)
+                res = run_peer(args.peer_dir.expanduser().resolve(), peer_venv, secs, root / "peer")
                 rows.append(Row("django hello (peer's bare)", res.hello_rps, res.hello_failed))
                 peer = Row("django-payments process (peer)", res.process_rps, res.process_failed)
                 if res.locked is not None:

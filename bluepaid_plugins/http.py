@@ -51,7 +51,7 @@ class RedirectRefused(requests.exceptions.RequestException):
 
 
 class ShopSession(requests.Session):
-    """A :class:`requests.Session` that keeps shop calls inside the rules above.
+    """A :class:`requests.Session` that keeps shop calls inside this module's rules.
 
     Redirects are followed here, one checked hop at a time, with the next
     request built by requests itself (method rewriting, body dropping, and the
@@ -74,7 +74,7 @@ class ShopSession(requests.Session):
     def send(self, request: PreparedRequest, **kwargs: Any) -> requests.Response:
         # A None timeout (requests' default) means ours, never "wait forever".
         timeout = kwargs.get("timeout")
-        kwargs["timeout"] = self.default_timeout if timeout is None else _checked_timeout(timeout)
+        kwargs["timeout"] = _checked_timeout(self.default_timeout if timeout is None else timeout)
         follow = kwargs.pop("allow_redirects", True)
         response = super().send(request, allow_redirects=False, **kwargs)
         if not follow:
@@ -84,9 +84,7 @@ class ShopSession(requests.Session):
         history: list[requests.Response] = []
         while (next_request := response.next) is not None:
             if len(history) >= MAX_REDIRECTS:
-                raise requests.TooManyRedirects(
-                    f"Exceeded {MAX_REDIRECTS} redirects.", response=response
-                )
+                raise requests.TooManyRedirects(f"Exceeded {MAX_REDIRECTS} redirects.", response=response)
             self._check_redirect(response, next_request.url or "", origin)
             history.append(response)
             # requests already set Proxy-Authorization on next_request; only the
@@ -127,11 +125,8 @@ class ShopSession(requests.Session):
         _, host, port = target_origin
         for address in _addresses(host, port, response):
             if not _is_public(address):
-                raise RedirectRefused(
-                    target,
-                    f"{host} is a private or local address ({address})",
-                    response=response,
-                )
+                where = host if address == host else f"{host} ({address})"
+                raise RedirectRefused(target, f"{where} is a private or local address", response=response)
 
 
 def shop_session(
@@ -179,17 +174,13 @@ def call_shop(
             f"{label} redirected {what} more than {MAX_REDIRECTS} times ({endpoint}); will retry"
         ) from None
     except requests.Timeout:
-        raise ShopUnavailable(
-            f"{label} did not answer {what} in time ({endpoint}); will retry"
-        ) from None
+        raise ShopUnavailable(f"{label} did not answer {what} in time ({endpoint}); will retry") from None
     except requests.ConnectionError as exc:
         raise ShopUnavailable(
             f"{label} could not be reached for {what} ({endpoint}): {_os_reason(exc)}; will retry"
         ) from None
     except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
-        raise ShopUnavailable(
-            f"{label} broke off its answer to {what} ({endpoint}); will retry"
-        ) from None
+        raise ShopUnavailable(f"{label} broke off its answer to {what} ({endpoint}); will retry") from None
     except requests.RequestException as exc:
         raise ShopRefused(
             f"{label} cannot be called for {what} ({endpoint}): {type(exc).__name__}; "
@@ -259,10 +250,7 @@ def _checked_timeout(timeout: object) -> Timeout:
 
 def _is_duration(value: object) -> bool:
     return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value > 0
+        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
     )
 
 

@@ -20,7 +20,7 @@ CURRENCIES = frozenset({"EUR", "CHF", "USD", "GBP", "JPY", "CAD", "AUD"})
 
 # A protocol amount: digits, optionally one dot or comma and more digits. No sign,
 # no exponent, no thousands separator: the platform never sent those.
-_AMOUNT = re.compile(r"^[0-9]{1,12}(?:[.,][0-9]{1,12})?$")
+_AMOUNT = re.compile(r"[0-9]{1,12}(?:[.,][0-9]{1,12})?")
 
 
 def currency_decimals(currency: str) -> int:
@@ -51,6 +51,9 @@ class Money:
         if not isinstance(self.amount, Decimal) or not self.amount.is_finite():
             raise ValidationError(Problem("montant", "amount must be a finite Decimal"))
         places = currency_decimals(self.currency)
+        if self.amount.is_zero():
+            # -0 would print as "-0.00", which no parser (ours included) reads back.
+            object.__setattr__(self, "amount", abs(self.amount))
         if self.amount < 0:
             raise ValidationError(Problem("montant", f"negative amount {self.amount}"))
         exponent = self.amount.normalize().as_tuple().exponent
@@ -63,7 +66,7 @@ class Money:
     @classmethod
     def parse(cls, text: str, currency: str, field: str = "montant") -> Money:
         """Read a protocol amount (``2.07``, ``36,60``, ``12``); ValidationError if malformed."""
-        if not _AMOUNT.match(text):
+        if not _AMOUNT.fullmatch(text):
             raise ValidationError(Problem(field, f"not an amount: {text[:40]!r}"))
         try:
             value = Decimal(text.replace(",", "."))
@@ -106,6 +109,4 @@ class Money:
 
     def _same_currency(self, other: Money) -> None:
         if self.currency != other.currency:
-            raise ValidationError(
-                Problem("devise", f"cannot combine {self.currency} and {other.currency}")
-            )
+            raise ValidationError(Problem("devise", f"cannot combine {self.currency} and {other.currency}"))

@@ -52,7 +52,9 @@ def create_app(config: HubConfig | None = None, *, hub: Hub | None = None, recov
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        response.headers.setdefault("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+        response.headers.setdefault(
+            "Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'"
+        )
         return response
 
     if recover:

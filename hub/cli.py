@@ -35,6 +35,8 @@ class HubHolder:
     def get(self) -> Hub:
         if self._hub is None:
             self._hub = build_hub(self.config)
+            # main() also runs in-process (tests, embedding): close the pool with the command.
+            click.get_current_context().call_on_close(self._hub.db.dispose)
         return self._hub
 
 
@@ -46,6 +48,20 @@ def _hub(ctx: click.Context) -> Hub:
 def emit(data: Any, as_json: bool, text: Callable[[Any], str]) -> None:
     """Print ``data`` as JSON for scripts, or as ``text(data)`` for people."""
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str) if as_json else text(data))
+
+
+def table(keys: list[str], empty: str) -> Callable[[list[dict[str, Any]]], str]:
+    """A text renderer for a list of records: one tab-separated line per record."""
+
+    def render(rows: list[dict[str, Any]]) -> str:
+        lines = ("\t".join(_cell(row[k]) for k in keys) for row in rows)
+        return "\n".join(lines) or empty
+
+    return render
+
+
+def _cell(value: Any) -> str:
+    return ",".join(value) if isinstance(value, list) else str(value)
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
@@ -145,18 +161,38 @@ def _shop_text(data: dict[str, Any]) -> str:
 @click.option("--id-boutique", required=True, help="The merchant id on the platform.")
 @click.option("--name", default="")
 @click.option("--connector", default="payment_link", show_default=True)
-@click.option("--setting", "settings", multiple=True, metavar="NAME=VALUE", help="A connector setting (repeat).")
+@click.option(
+    "--setting", "settings", multiple=True, metavar="NAME=VALUE", help="A connector setting (repeat)."
+)
 @click.option("--production", is_flag=True, help="Live shop (default: test mode).")
-@click.option("--accept-test/--refuse-test", default=None, help="Accept test payments (default: in test mode only).")
-@click.option("--allow-ip", "allowed_ips", multiple=True, help="Source address allowed to confirm (repeat; default: the platform's).")
+@click.option(
+    "--accept-test/--refuse-test", default=None, help="Accept test payments (default: in test mode only)."
+)
+@click.option(
+    "--allow-ip",
+    "allowed_ips",
+    multiple=True,
+    help="Source address allowed to confirm (repeat; default: the platform's).",
+)
 @click.option("--platform-url", default="", help="Platform base URL (default: BLUEPAID_PLATFORM_URL).")
-@click.option("--redirect", "redirect_method", type=click.Choice(["get", "post"]), default="get", show_default=True)
+@click.option(
+    "--redirect", "redirect_method", type=click.Choice(["get", "post"]), default="get", show_default=True
+)
 @click.option("--return-url", default="", help="Where the 'back to shop' link of the return page goes.")
 @click.option("--language", default="FR", show_default=True)
 @click.option("--notify-email", default="")
 @json_option
 @click.pass_context
-def shop_add(ctx: click.Context, slug: str, settings: tuple[str, ...], production: bool, allowed_ips: tuple[str, ...], as_json: bool, **options: Any) -> None:
+def shop_add(
+    ctx: click.Context,
+    /,
+    slug: str,
+    settings: tuple[str, ...],
+    production: bool,
+    allowed_ips: tuple[str, ...],
+    as_json: bool,
+    **options: Any,
+) -> None:
     """Add a shop and print the URLs to register with the platform and the shop."""
     parsed: dict[str, str] = {}
     for item in settings:
@@ -183,7 +219,7 @@ def shop_list(ctx: click.Context, as_json: bool) -> None:
     """List the shops."""
     hub = _hub(ctx)
     data = [shop_summary(hub, s) for s in list_shops(hub)]
-    emit(data, as_json, lambda d: "\n".join(f"{s['shop']}\t{s['id_boutique']}\t{s['connector']}\t{'test' if s['test_mode'] else 'production'}" for s in d) or "no shops")
+    emit(data, as_json, table(["shop", "id_boutique", "connector", "test_mode"], "no shops"))
 
 
 @shop.command("show")
@@ -211,7 +247,9 @@ def link() -> None:
 @click.option("--language", default="", help="FR, EN...")
 @json_option
 @click.pass_context
-def link_create(ctx: click.Context, slug: str, amount: str, currency: str, as_json: bool, **options: str) -> None:
+def link_create(
+    ctx: click.Context, /, slug: str, amount: str, currency: str, as_json: bool, **options: str
+) -> None:
     """Create a payment-link order and print the link to send."""
     from hub.orders import create_link_order
 
@@ -219,7 +257,9 @@ def link_create(ctx: click.Context, slug: str, amount: str, currency: str, as_js
     target = get_shop(hub, slug)
     if target.connector != "payment_link":
         raise ValidationError([], f"shop {slug!r} uses connector {target.connector!r}, not payment_link")
-    order = create_link_order(hub.db, target, Money.parse(amount, currency.upper(), field="amount"), now=hub.clock(), **options)
+    order = create_link_order(
+        hub.db, target, Money.parse(amount, currency.upper(), field="amount"), now=hub.clock(), **options
+    )
     data = {
         "shop": slug,
         "ref": order.ref,
@@ -245,7 +285,11 @@ def payments() -> None:
 def payments_list(ctx: click.Context, slug: str | None, state: str | None, limit: int, as_json: bool) -> None:
     """List payments, newest first."""
     data = list_payments(_hub(ctx), slug, state, limit)
-    emit(data, as_json, lambda d: "\n".join(f"{p['id']}\t{p['shop']}\t{p['order_ref']}\t{p['amount']} {p['currency']}\t{p['state']}\t{','.join(p['flags'])}" for p in d) or "no payments")
+    emit(
+        data,
+        as_json,
+        table(["id", "shop", "order_ref", "amount", "currency", "state", "flags"], "no payments"),
+    )
 
 
 @payments.command("show")
@@ -254,9 +298,13 @@ def payments_list(ctx: click.Context, slug: str | None, state: str | None, limit
 @click.pass_context
 def payments_show(ctx: click.Context, payment_id: str, as_json: bool) -> None:
     """Show one payment and its events."""
+
     def text(d: dict[str, Any]) -> str:
         head = "\n".join(f"{k}: {v}" for k, v in d.items() if k != "events")
-        events = "\n".join(f"  {e['at']} {e['kind']} {e['from']} -> {e['to']} {e['id_trans']} {e['detail']}" for e in d["events"])
+        events = "\n".join(
+            f"  {e['at']} {e['kind']} {e['from']} -> {e['to']} {e['id_trans']} {e['detail']}"
+            for e in d["events"]
+        )
         return f"{head}\nevents:\n{events or '  none'}"
 
     emit(show_payment(_hub(ctx), payment_id), as_json, text)
@@ -275,7 +323,7 @@ def outbox() -> None:
 def outbox_list(ctx: click.Context, state: str | None, limit: int, as_json: bool) -> None:
     """List outbox tasks, newest first (``--state dead`` for the dead letters)."""
     data = list_tasks(_hub(ctx), state, limit)
-    emit(data, as_json, lambda d: "\n".join(f"{t['id']}\t{t['kind']}\t{t['state']}\t{t['attempts']}\t{t['order_ref']}\t{t['last_error']}" for t in d) or "no tasks")
+    emit(data, as_json, table(["id", "kind", "state", "attempts", "order_ref", "last_error"], "no tasks"))
 
 
 @outbox.command("replay")
@@ -289,7 +337,9 @@ def outbox_replay(ctx: click.Context, task_id: int, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--dir", "folder", default="bluepaid-demo", show_default=True, help="Folder for the demo database.")
+@click.option(
+    "--dir", "folder", default="bluepaid-demo", show_default=True, help="Folder for the demo database."
+)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Set up and print, but do not start the servers.")
 def demo(folder: str, port: int, no_serve: bool) -> None:
@@ -306,7 +356,9 @@ def _register_plugin_commands(group: click.Group, config: HubConfig) -> None:
         if not isinstance(command, click.Command) or not command.name:
             raise PluginError(f"{command!r} is not a named click command")
         if command.name in group.commands:
-            click.echo(f"warning: plugin command {command.name!r} clashes with an existing one; skipped", err=True)
+            click.echo(
+                f"warning: plugin command {command.name!r} clashes with an existing one; skipped", err=True
+            )
             return
         group.add_command(command)
 
@@ -332,7 +384,11 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"error: {exc}", err=True)
         return 1
     except SQLAlchemyError as exc:
-        click.echo(f"error: database: {str(exc).splitlines()[0]} (is the schema up to date? run `bluepaid db upgrade`)", err=True)
+        click.echo(
+            f"error: database: {str(exc).splitlines()[0]}"
+            " (is the schema up to date? run `bluepaid db upgrade`)",
+            err=True,
+        )
         return 1
     except OSError as exc:
         click.echo(f"error: {exc}", err=True)

@@ -71,7 +71,10 @@ class HubConfig:
 
     def check(self) -> None:
         """Raise ConfigurationError for settings that cannot work."""
-        for name, url in (("BLUEPAID_PUBLIC_URL", self.public_url), ("BLUEPAID_PLATFORM_URL", self.platform_url)):
+        for name, url in (
+            ("BLUEPAID_PUBLIC_URL", self.public_url),
+            ("BLUEPAID_PLATFORM_URL", self.platform_url),
+        ):
             if not url.startswith(("http://", "https://")):
                 raise ConfigurationError(f"{name} must start with http:// or https://, got {url!r}")
         if len(self.secret_key) < 16:

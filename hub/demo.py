@@ -55,7 +55,14 @@ def demo_hub(folder: Path, port: int, platform_url: str) -> Hub:
             platform_url=platform_url,
         )
         for amount, description in DEMO_LINKS:
-            create_link_order(hub.db, shop, Money.parse(amount, "EUR"), now=hub.clock(), description=description, language="FR")
+            create_link_order(
+                hub.db,
+                shop,
+                Money.parse(amount, "EUR"),
+                now=hub.clock(),
+                description=description,
+                language="FR",
+            )
     return hub
 
 
@@ -65,14 +72,19 @@ def run_demo(folder: str, port: int, *, serve: bool = True, platform_url: str = 
     with hub.db.transaction() as session:
         shop = session.scalar(select(Shop).where(Shop.slug == "demo"))
         assert shop is not None
-        links = session.scalars(select(LinkOrder).where(LinkOrder.shop_id == shop.id).order_by(LinkOrder.id)).all()
+        links = session.scalars(
+            select(LinkOrder).where(LinkOrder.shop_id == shop.id).order_by(LinkOrder.id)
+        ).all()
     template = pay_url_template(hub, shop)
     click.echo("\nBluepaid hub demo (test mode)\n")
     click.echo(f"  confirmation URL : {confirmation_url(hub, shop)}")
     click.echo(f"  platform         : {shop.platform_url}")
     click.echo("  payment links    :")
     for order in links:
-        click.echo(f"    {order.description:<20} {order.amount} {order.currency}  {template.format(order_ref=order.ref)}")
+        click.echo(
+            f"    {order.description:<20} {order.amount} {order.currency}"
+            f"  {template.format(order_ref=order.ref)}"
+        )
     click.echo("\n  bluepaid payments list   shows the payments (BLUEPAID_DATABASE_URL set to the demo's)")
     if not serve:
         return

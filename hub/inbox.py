@@ -106,7 +106,9 @@ def process(hub: Hub, inbox_id: int) -> Result:
 def process_pending(hub: Hub) -> int:
     """Process every stored request that has no verdict yet (after a crash); return how many."""
     with hub.db.transaction() as session:
-        ids = session.scalars(select(InboxMessage.id).where(InboxMessage.processed_at.is_(None)).order_by(InboxMessage.id)).all()
+        ids = session.scalars(
+            select(InboxMessage.id).where(InboxMessage.processed_at.is_(None)).order_by(InboxMessage.id)
+        ).all()
     for inbox_id in ids:
         process(hub, inbox_id)
     if ids:
@@ -139,7 +141,9 @@ def _process(hub: Hub, session: Session, inbox_id: int) -> Result:
     if not _ip_allowed(row.remote_addr, shop.allowed_ips):
         return reject(f"source address {row.remote_addr} is not in the shop's allowed list")
     try:
-        conf = parse_confirmation(parse_qsl(row.body.decode("utf-8"), keep_blank_values=True, strict_parsing=False))
+        conf = parse_confirmation(
+            parse_qsl(row.body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+        )
     except (ConfirmationError, UnicodeDecodeError) as exc:
         return reject(f"malformed confirmation: {exc}"[:1000])
     if conf.id_boutique != shop.id_boutique:
@@ -153,10 +157,19 @@ def _process(hub: Hub, session: Session, inbox_id: int) -> Result:
 
 def _payment_for(session: Session, shop: Shop, conf: Confirmation) -> Payment | None:
     candidates = session.scalars(
-        select(Payment).where(Payment.shop_id == shop.id, Payment.order_ref == conf.id_client).order_by(Payment.id)
+        select(Payment)
+        .where(Payment.shop_id == shop.id, Payment.order_ref == conf.id_client)
+        .order_by(Payment.id)
     ).all()
     for candidate in candidates:
-        if check_divers(conf.divers, shop.secret, shop.id_boutique, candidate.order_ref, candidate.amount, candidate.public_id):
+        if check_divers(
+            conf.divers,
+            shop.secret,
+            shop.id_boutique,
+            candidate.order_ref,
+            candidate.amount,
+            candidate.public_id,
+        ):
             # Lock the payment: concurrent confirmations of it are applied one after the other.
             return session.get(Payment, candidate.id, with_for_update=True, populate_existing=True)
     return None
@@ -172,22 +185,42 @@ def _ip_allowed(address: str, allowed: list[str]) -> bool:
 
 def dedupe_key(conf: Confirmation) -> str:
     """Identity of a platform message: the same key twice is the same message."""
-    parts = [conf.id_trans, conf.etat.value, conf.mode.value, str(conf.amount.minor), conf.amount.currency, str(conf.num_prochaine_presentation or "")]
+    parts = [
+        conf.id_trans,
+        conf.etat.value,
+        conf.mode.value,
+        str(conf.amount.minor),
+        conf.amount.currency,
+        str(conf.num_prochaine_presentation or ""),
+    ]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def _apply(hub: Hub, session: Session, row: InboxMessage, shop: Shop, payment: Payment, conf: Confirmation) -> Result:
+def _apply(
+    hub: Hub, session: Session, row: InboxMessage, shop: Shop, payment: Payment, conf: Confirmation
+) -> Result:
     now = hub.clock()
     key = dedupe_key(conf)
-    seen = session.scalar(select(PaymentEventRow.id).where(PaymentEventRow.payment_id == payment.id, PaymentEventRow.dedupe_key == key))
+    seen = session.scalar(
+        select(PaymentEventRow.id).where(
+            PaymentEventRow.payment_id == payment.id, PaymentEventRow.dedupe_key == key
+        )
+    )
     if seen is not None:
         return _finish(hub, row, Verdict.DUPLICATE, f"same message as event {seen}")
     if conf.amount.currency != payment.currency:
         payment.flag("amount_mismatch")
-        return _finish(hub, row, Verdict.AMOUNT_MISMATCH, f"devise {conf.amount.currency} but the payment is in {payment.currency}")
+        return _finish(
+            hub,
+            row,
+            Verdict.AMOUNT_MISMATCH,
+            f"devise {conf.amount.currency} but the payment is in {payment.currency}",
+        )
     if conf.mode is not Mode.REFUND and conf.amount.minor != payment.amount_minor:
         payment.flag("amount_mismatch")
-        return _finish(hub, row, Verdict.AMOUNT_MISMATCH, f"montant {conf.amount} but the payment is {payment.amount}")
+        return _finish(
+            hub, row, Verdict.AMOUNT_MISMATCH, f"montant {conf.amount} but the payment is {payment.amount}"
+        )
     if conf.mode is Mode.TEST and not shop.accept_test:
         payment.flag("test_refused")
         return _finish(hub, row, Verdict.TEST_REFUSED, "test payment on a shop that refuses test payments")
@@ -196,7 +229,12 @@ def _apply(hub: Hub, session: Session, row: InboxMessage, shop: Shop, payment: P
     move = decide(state, payment.amount_minor, payment.refunded_minor, conf)
     if move.over_refund:
         payment.flag("amount_mismatch")
-        return _finish(hub, row, Verdict.AMOUNT_MISMATCH, f"refund of {conf.amount} exceeds what remains of {payment.amount}")
+        return _finish(
+            hub,
+            row,
+            Verdict.AMOUNT_MISMATCH,
+            f"refund of {conf.amount} exceeds what remains of {payment.amount}",
+        )
     session.add(
         PaymentEventRow(
             payment_id=payment.id,
@@ -229,7 +267,9 @@ def _apply(hub: Hub, session: Session, row: InboxMessage, shop: Shop, payment: P
         id_trans=conf.id_trans,
         occurred_at=now,
         test=conf.mode is Mode.TEST,
-        refunded_total=Money.from_minor(move.refunded_minor, payment.currency) if move.refunded_minor else None,
+        refunded_total=Money.from_minor(move.refunded_minor, payment.currency)
+        if move.refunded_minor
+        else None,
     )
     payload = event_payload(payment, event)
     enqueue(session, APPLY_EVENT, payload, shop, payment, now)

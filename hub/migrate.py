@@ -9,7 +9,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from hub.db import Database
+from bluepaid_plugins.db import Database
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 

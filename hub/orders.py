@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bluepaid_plugins.domain import Customer, Order, OrderStatus
 from bluepaid_plugins.errors import Problem, ValidationError
 from bluepaid_plugins.money import Money
-from hub.db import Database
+from bluepaid_plugins.db import Database
 from hub.models import LinkOrder, Shop
 
 
@@ -77,7 +77,9 @@ def create_link_order(
         raise ValidationError(problems)
     with db.transaction() as session:
         ref = ref or f"L{secrets.token_hex(5).upper()}"
-        exists = session.scalar(select(LinkOrder.id).where(LinkOrder.shop_id == shop.id, LinkOrder.ref == ref))
+        exists = session.scalar(
+            select(LinkOrder.id).where(LinkOrder.shop_id == shop.id, LinkOrder.ref == ref)
+        )
         if exists:
             raise ValidationError(Problem("ref", f"order {ref!r} already exists in shop {shop.slug!r}"))
         row = LinkOrder(

@@ -35,7 +35,9 @@ JITTER = 0.2
 LEASE = timedelta(minutes=5)
 
 
-def enqueue(session: Session, kind: str, payload: dict[str, Any], shop: Shop, payment: Payment | None, now: datetime) -> OutboxTask:
+def enqueue(
+    session: Session, kind: str, payload: dict[str, Any], shop: Shop, payment: Payment | None, now: datetime
+) -> OutboxTask:
     """Add a task in the caller's transaction; it is due at once."""
     task = OutboxTask(
         kind=kind,
@@ -57,8 +59,10 @@ def backoff(attempts: int, rng: random.Random) -> timedelta:
     """Delay before the next try after ``attempts`` failed ones: doubling from
     :data:`FIRST_DELAY`, capped at :data:`MAX_DELAY`, with ±20 % jitter so that
     tasks failing together do not retry together."""
-    base = min(FIRST_DELAY * (2 ** (attempts - 1)), MAX_DELAY)
-    return base * rng.uniform(1 - JITTER, 1 + JITTER)
+    # The shift is bounded: past 2**20 the cap has long been reached.
+    base = min(FIRST_DELAY * (1 << min(max(attempts - 1, 0), 20)), MAX_DELAY)
+    factor: float = rng.uniform(1 - JITTER, 1 + JITTER)
+    return base * factor
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,11 @@ class Worker:
                 (OutboxTask.state == TaskState.RUNNING.value) & (OutboxTask.locked_until <= now),
             )
             tasks = session.scalars(
-                select(OutboxTask).where(due).order_by(OutboxTask.id).limit(self.batch).with_for_update(skip_locked=True)
+                select(OutboxTask)
+                .where(due)
+                .order_by(OutboxTask.id)
+                .limit(self.batch)
+                .with_for_update(skip_locked=True)
             ).all()
             for task in tasks:
                 task.state = TaskState.RUNNING.value
@@ -99,7 +107,9 @@ class Worker:
         """Claim and run one batch; return what happened to each task."""
         return [self._run(task_id) for task_id in self.claim()]
 
-    def run_forever(self, stop: threading.Event, idle: float = 1.0, on_outcome: Callable[[Outcome], None] | None = None) -> None:
+    def run_forever(
+        self, stop: threading.Event, idle: float = 1.0, on_outcome: Callable[[Outcome], None] | None = None
+    ) -> None:
         """Run batches until ``stop`` is set, sleeping ``idle`` seconds when nothing is due."""
         while not stop.is_set():
             outcomes = self.run_once()
@@ -118,7 +128,7 @@ class Worker:
         error: BaseException | None = None
         try:
             run_task(self.hub, kind, payload, shop_id)
-        except Exception as exc:  # noqa: BLE001 - any failure of an effect is recorded and retried
+        except Exception as exc:
             error = exc
         return self._record(task_id, error)
 
@@ -141,7 +151,9 @@ class Worker:
                 return Outcome(task_id, TaskState.DEAD, text)
             task.state = TaskState.PENDING.value
             task.next_attempt_at = now + backoff(task.attempts, self.rng)
-            log.warning("outbox task %s (%s) failed, retry at %s: %s", task_id, task.kind, task.next_attempt_at, text)
+            log.warning(
+                "outbox task %s (%s) failed, retry at %s: %s", task_id, task.kind, task.next_attempt_at, text
+            )
             return Outcome(task_id, TaskState.PENDING, text)
 
 

@@ -105,15 +105,15 @@ def start_payment(hub: Hub, shop_slug: str, order_ref: str) -> Redirect | Alread
     return Redirect(shop.redirect_method, url, action, fields, payment.public_id)
 
 
-
-
 def _payment_for(hub: Hub, shop: Shop, order: Order) -> Payment:
     """The payment to use for this order: an earlier unpaid one for the same amount
     (the buyer came back), or a new one. A paid one is returned as is."""
     now = hub.clock()
     with hub.db.transaction() as session:
         rows = session.scalars(
-            select(Payment).where(Payment.shop_id == shop.id, Payment.order_ref == order.ref).order_by(Payment.id.desc())
+            select(Payment)
+            .where(Payment.shop_id == shop.id, Payment.order_ref == order.ref)
+            .order_by(Payment.id.desc())
         ).all()
         for row in rows:
             if row.state in PAID_STATES:

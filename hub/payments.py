@@ -27,8 +27,15 @@ def payment_summary(payment: Payment, shop_slug: str) -> dict[str, Any]:
     }
 
 
-def list_payments(hub: Hub, shop: str | None = None, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-    query = select(Payment, Shop.slug).join(Shop, Payment.shop_id == Shop.id).order_by(Payment.id.desc()).limit(limit)
+def list_payments(
+    hub: Hub, shop: str | None = None, state: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    query = (
+        select(Payment, Shop.slug)
+        .join(Shop, Payment.shop_id == Shop.id)
+        .order_by(Payment.id.desc())
+        .limit(limit)
+    )
     if shop:
         query = query.where(Shop.slug == shop)
     if state:
@@ -41,12 +48,18 @@ def show_payment(hub: Hub, payment_id: str) -> dict[str, Any]:
     """One payment with its event log; NotFound if the id is unknown."""
     with hub.db.transaction() as session:
         row = session.execute(
-            select(Payment, Shop.slug).join(Shop, Payment.shop_id == Shop.id).where(Payment.public_id == payment_id)
+            select(Payment, Shop.slug)
+            .join(Shop, Payment.shop_id == Shop.id)
+            .where(Payment.public_id == payment_id)
         ).first()
         if row is None:
             raise NotFound(f"no payment {payment_id!r}")
         payment, slug = row
-        events = session.scalars(select(PaymentEventRow).where(PaymentEventRow.payment_id == payment.id).order_by(PaymentEventRow.id))
+        events = session.scalars(
+            select(PaymentEventRow)
+            .where(PaymentEventRow.payment_id == payment.id)
+            .order_by(PaymentEventRow.id)
+        )
         summary = payment_summary(payment, slug)
         summary["events"] = [
             {

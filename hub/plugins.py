@@ -78,7 +78,7 @@ def make_plugins(
             continue
         try:
             manager.register(ep.load(), name=ep.name)
-        except Exception as exc:  # noqa: BLE001 - a plugin may fail in any way; we report it
+        except Exception as exc:
             _fail(plugins, ep.name, f"{type(exc).__name__}: {exc}", strict)
             continue
         plugins.versions[ep.name] = ep.dist.version if ep.dist else ""
@@ -97,15 +97,19 @@ def _fail(plugins: Plugins, name: str, reason: str, strict: bool) -> None:
 
 def _collect_connectors(plugins: Plugins, strict: bool) -> None:
     for impl in plugins.manager.hook.bluepaid_register_connectors.get_hookimpls():
+
         def register(cls: type[Connector], _plugin: str = impl.plugin_name) -> None:
             if not (isinstance(cls, type) and issubclass(cls, Connector)):
                 raise PluginError(f"plugin {_plugin!r} registered {cls!r}, which is not a Connector")
             connector_id = getattr(cls, "id", "")
             if not connector_id or connector_id in plugins.connectors:
-                raise PluginError(f"plugin {_plugin!r} registered a connector with a missing or duplicate id {connector_id!r}")
+                raise PluginError(
+                    f"plugin {_plugin!r} registered a connector with a missing"
+                    f" or duplicate id {connector_id!r}"
+                )
             plugins.connectors[connector_id] = cls
 
         try:
             impl.function(register=register)
-        except Exception as exc:  # noqa: BLE001 - see make_plugins
+        except Exception as exc:
             _fail(plugins, impl.plugin_name, f"{type(exc).__name__}: {exc}", strict)

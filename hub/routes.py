@@ -6,6 +6,7 @@ import logging
 import secrets
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from bluepaid_plugins.errors import (
@@ -47,12 +48,20 @@ def _lang(preferred: str = "") -> str:
 def _message(status: int, key: str, detail: str = "", lang: str = "", back_url: str = "") -> tuple[str, int]:
     lang = lang or _lang()
     t = TEXTS[lang]
-    page = render_template("message.html", t=t, lang=lang, headline=t[key], detail=detail, back_url=back_url, css="error" if status >= 400 else "")
+    page = render_template(
+        "message.html",
+        t=t,
+        lang=lang,
+        headline=t[key],
+        detail=detail,
+        back_url=back_url,
+        css="error" if status >= 400 else "",
+    )
     return page, status
 
 
 @bp.get("/pay/<shop>/<order_ref>")
-def pay(shop: str, order_ref: str) -> Response | tuple[str, int]:
+def pay(shop: str, order_ref: str) -> ResponseReturnValue:
     """Send the buyer to the platform for ``order_ref`` of ``shop``."""
     hub = _hub()
     lang = _lang()
@@ -78,10 +87,13 @@ def pay(shop: str, order_ref: str) -> Response | tuple[str, int]:
         return _message(409, "already_paid", t["already_paid_detail"])
     if outcome.method == "post":
         nonce = secrets.token_urlsafe(16)
-        page = render_template("redirect_post.html", t=t, lang=lang, action=outcome.action, fields=outcome.fields, nonce=nonce)
+        page = render_template(
+            "redirect_post.html", t=t, lang=lang, action=outcome.action, fields=outcome.fields, nonce=nonce
+        )
         response = Response(page)
         response.headers["Content-Security-Policy"] = (
-            f"default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; form-action {_origin(outcome.action)}"
+            f"default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}';"
+            f" form-action {_origin(outcome.action)}"
         )
         return response
     return redirect(outcome.url, 302)
@@ -121,7 +133,9 @@ def browser_return(shop: str, payment_id: str, kind: str) -> tuple[str, int]:
     hub = _hub()
     with hub.db.transaction() as session:
         row = session.execute(
-            select(Payment, Shop).join(Shop, Payment.shop_id == Shop.id).where(Payment.public_id == payment_id, Shop.slug == shop)
+            select(Payment, Shop)
+            .join(Shop, Payment.shop_id == Shop.id)
+            .where(Payment.public_id == payment_id, Shop.slug == shop)
         ).first()
     if row is None:
         return _message(404, "not_found")

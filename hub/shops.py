@@ -66,7 +66,7 @@ def add_shop(
         clean_settings = hub.plugins.connector(connector).validate_settings(settings or {})
     except ValidationError as exc:
         problems += exc.problems
-    except Exception as exc:  # noqa: BLE001 - an unknown connector is reported with the rest
+    except Exception as exc:
         problems.append(Problem("connector", str(exc)))
     if problems:
         raise ValidationError(problems, "shop not created")

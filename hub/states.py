@@ -64,7 +64,9 @@ def decide(state: PaymentState, amount_minor: int, refunded_minor: int, conf: Co
 def _refund(state: PaymentState, amount_minor: int, refunded_minor: int, conf: Confirmation) -> Move:
     kind = EventKind.REFUNDED
     if conf.etat is not Etat.OK:
-        return Move(state, kind, refunded_minor, stale_reason=f"refund with etat={conf.etat.value}: nothing refunded")
+        return Move(
+            state, kind, refunded_minor, stale_reason=f"refund with etat={conf.etat.value}: nothing refunded"
+        )
     if state not in (PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED):
         return Move(state, kind, refunded_minor, stale_reason=f"refund of a payment in state {state.value}")
     total = refunded_minor + conf.amount.minor

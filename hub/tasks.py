@@ -76,7 +76,9 @@ def run_task(hub: Hub, kind: str, payload: dict[str, Any], shop_id: int) -> None
     if kind == APPLY_EVENT:
         hub.connector_for(shop).apply_event(event.order_ref, event)
     elif kind == EVENT_HOOKS:
-        hub.plugins.hook.bluepaid_payment_event(shop=hub.shop_view(shop), payment=payment_view(shop, payment), event=event)
+        hub.plugins.hook.bluepaid_payment_event(
+            shop=hub.shop_view(shop), payment=payment_view(shop, payment), event=event
+        )
     elif kind == MAIL_MERCHANT:
         send_merchant_mail(hub, shop, event)
     else:

@@ -56,7 +56,10 @@ TEXTS: dict[str, dict[str, str]] = {
 
 def pick_language(accept_language: str, preferred: str = "") -> str:
     """``fr`` or ``en``: the order's language if given, else the browser's first match."""
-    for code in [preferred.lower(), *(part.split(";")[0].strip()[:2].lower() for part in accept_language.split(","))]:
+    for code in [
+        preferred.lower(),
+        *(part.split(";")[0].strip()[:2].lower() for part in accept_language.split(",")),
+    ]:
         if code in TEXTS:
             return code
     return "en"

@@ -26,7 +26,7 @@ def postgres_url() -> str | None:
         with engine.connect() as connection:
             connection.execute(sa.text("select 1"))
         engine.dispose()
-    except Exception:  # noqa: BLE001 - any failure means "not reachable"
+    except Exception:
         if os.environ.get("BLUEPAID_TEST_POSTGRES_URL"):
             raise  # configured but broken: fail loudly rather than skip
         return None
@@ -37,7 +37,9 @@ def postgres_url() -> str | None:
 def postgres_server() -> str:
     url = postgres_url()
     if url is None:
-        pytest.skip("no PostgreSQL: BLUEPAID_TEST_POSTGRES_URL is unset and nothing answers on 127.0.0.1:5432")
+        pytest.skip(
+            "no PostgreSQL: BLUEPAID_TEST_POSTGRES_URL is unset and nothing answers on 127.0.0.1:5432"
+        )
     return url
 
 

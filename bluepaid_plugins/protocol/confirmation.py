@@ -168,9 +168,7 @@ def _collect(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, str], list[Pro
     problems: list[Problem] = []
     for pair in pairs:
         # The contract says pairs of text; a caller's mistake still gets our error.
-        if not (
-            isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
-        ):
+        if not (isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
             problems.append(Problem("form", "expected (name, value) pairs of text"))
             continue
         name, value = pair
@@ -219,9 +217,7 @@ def parse_confirmation(pairs: Iterable[tuple[str, str]]) -> Confirmation:
     for name in _REQUIRED:
         if not values.get(name):
             needed = ", ".join(_REQUIRED)
-            problems.append(
-                Problem(name, f"is missing or empty; a confirmation must carry {needed}")
-            )
+            problems.append(Problem(name, f"is missing or empty; a confirmation must carry {needed}"))
     # A duplicated field has no one value to check; its problem is already reported.
     reported = {problem.field for problem in problems}
     checked = {name: value for name, value in values.items() if value and name not in reported}
@@ -248,9 +244,7 @@ def parse_confirmation(pairs: Iterable[tuple[str, str]]) -> Confirmation:
     devise = usable.get("devise")
     if devise is not None and devise not in CURRENCIES:
         allowed = ", ".join(sorted(CURRENCIES))
-        problems.append(
-            Problem("devise", f"unknown currency {_show(devise)}; use one of {allowed}")
-        )
+        problems.append(Problem("devise", f"unknown currency {_show(devise)}; use one of {allowed}"))
     amount: Money | None = None
     montant = usable.get("montant")
     if montant is not None and devise is not None and devise in CURRENCIES:

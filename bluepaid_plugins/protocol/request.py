@@ -302,9 +302,7 @@ def _check(
         other = name.upper() if upper_case else name.lower()
         if other in order:
             case = "upper" if upper_case else "lower"
-            problems.append(
-                Problem(shown, f"unknown variable; this endpoint's are {case} case: {other!r}")
-            )
+            problems.append(Problem(shown, f"unknown variable; this endpoint's are {case} case: {other!r}"))
         else:
             problems.append(Problem(shown, f"unknown variable; expected one of {', '.join(order)}"))
     return problems
@@ -639,9 +637,7 @@ class SubscriptionRequest:
         fields = {name: value for name, value in fields.items() if value}
         problems.extend(validate_subscription_fields(fields))
         if problems:
-            raise ValidationError(
-                _in_order(problems, SUBSCRIPTION_FIELDS), "invalid subscription request"
-            )
+            raise ValidationError(_in_order(problems, SUBSCRIPTION_FIELDS), "invalid subscription request")
         return fields
 
     def url(self, platform: str = PLATFORM_URL) -> str:

@@ -28,5 +28,7 @@ def check_divers(
     token: str, secret: str, id_boutique: str, order_ref: str, amount: Money, payment_id: str
 ) -> bool:
     """True if ``token`` is the one issued for these values; constant-time compare."""
+    if not token.isascii():
+        return False  # tokens are hex; anything else (a lone surrogate...) cannot match
     expected = divers_token(secret, id_boutique, order_ref, amount, payment_id)
     return hmac.compare_digest(token.encode(), expected.encode())

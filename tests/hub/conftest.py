@@ -31,7 +31,9 @@ SANDBOX_IP = "127.0.0.1"
 
 @pytest.fixture
 def hub(database_url: str, clock: FrozenClock) -> Iterator[Hub]:
-    config = HubConfig(database_url=database_url, secret_key="k" * 32, public_url=PUBLIC, platform_url=PLATFORM)
+    config = HubConfig(
+        database_url=database_url, secret_key="k" * 32, public_url=PUBLIC, platform_url=PLATFORM
+    )
     built = build_hub(config, clock=clock)
     migrate.upgrade(built.db)
     yield built
@@ -66,7 +68,9 @@ class HubDriver:
     sent: list[TestResponse] = field(default_factory=list)
 
     def new_order(self, amount: str = "36.60", currency: str = "EUR", ref: str = "") -> str:
-        order = create_link_order(self.hub.db, self.shop, Money.parse(amount, currency), now=self.hub.clock(), ref=ref)
+        order = create_link_order(
+            self.hub.db, self.shop, Money.parse(amount, currency), now=self.hub.clock(), ref=ref
+        )
         return order.ref
 
     def start(self, order_ref: str) -> Started:
@@ -94,7 +98,9 @@ class HubDriver:
         fields.update(overrides)
         return fields
 
-    def post(self, data: dict[str, str] | str, *, method: str = "POST", remote: str = SANDBOX_IP, url: str = "") -> TestResponse:
+    def post(
+        self, data: dict[str, str] | str, *, method: str = "POST", remote: str = SANDBOX_IP, url: str = ""
+    ) -> TestResponse:
         response = self.client.open(
             url or urlsplit(confirmation_url(self.hub, self.shop)).path,
             method=method,

@@ -109,7 +109,9 @@ def test_buyer_edited_amount_is_stored_flagged_acknowledged_and_not_paid(driver:
 # Each of the six authenticity checks of the protocol document, failing alone.
 
 
-def _assert_rejected_and_unpaid(driver: HubDriver, payment_id: str, verdict: Verdict, reason_part: str) -> None:
+def _assert_rejected_and_unpaid(
+    driver: HubDriver, payment_id: str, verdict: Verdict, reason_part: str
+) -> None:
     inbox = driver.last_inbox()
     assert inbox.verdict == verdict
     assert reason_part in inbox.reason

@@ -46,8 +46,7 @@ def logged_request(**changes: str) -> PaymentRequest:
         "langue": "FR",
         "email_client": "blup@yopmail.com",
         "url_retour_ok": (
-            "https://www.safetycheck.fr/t/prestashop/modules/bluepaid/controllers/front/"
-            "payment_return.php"
+            "https://www.safetycheck.fr/t/prestashop/modules/bluepaid/controllers/front/payment_return.php"
         ),
         "url_retour_stop": "https://www.safetycheck.fr/t/prestashop/index.php?controller=order&step=3",
         **changes,
@@ -80,9 +79,7 @@ def test_logged_request_is_rebuilt_variable_for_variable_in_order() -> None:
     url = logged_request().url("https://paiement-securise.bluepaid.com")
 
     parts = urlsplit(url)
-    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == (
-        "https://paiement-securise.bluepaid.com/in.php"
-    )
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == ("https://paiement-securise.bluepaid.com/in.php")
     assert parse_qsl(parts.query, keep_blank_values=True) == parse_qsl(LOGGED_QUERY)
 
 
@@ -298,9 +295,7 @@ def test_amount_is_not_judged_against_an_unknown_currency() -> None:
 
 def test_amount_decimals_follow_the_currency() -> None:
     assert validate_payment_fields(valid_fields(devise="JPY", montant="207")) == []
-    assert fields_at_fault(validate_payment_fields(valid_fields(devise="JPY", montant="2.07"))) == [
-        "montant"
-    ]
+    assert fields_at_fault(validate_payment_fields(valid_fields(devise="JPY", montant="2.07"))) == ["montant"]
 
 
 @pytest.mark.parametrize("langue", LANGUAGES)
@@ -309,9 +304,7 @@ def test_every_known_language_is_accepted(langue: str) -> None:
 
 
 def test_buyer_variables_and_confirmation_url_are_accepted() -> None:
-    fields = valid_fields(
-        pays_liv="FRA", nom="Dupont", prenom="Zoé", url_retour_bo="localhost:5000/c/abc"
-    )
+    fields = valid_fields(pays_liv="FRA", nom="Dupont", prenom="Zoé", url_retour_bo="localhost:5000/c/abc")
 
     assert validate_payment_fields(fields) == []
 
@@ -487,9 +480,7 @@ SUBSCRIPTION_RULE_BREAKERS = [
 
 
 @pytest.mark.parametrize(("variable", "value", "explains"), SUBSCRIPTION_RULE_BREAKERS)
-def test_each_subscription_rule_names_the_variable(
-    variable: str, value: str, explains: str
-) -> None:
+def test_each_subscription_rule_names_the_variable(variable: str, value: str, explains: str) -> None:
     problems = validate_subscription_fields(valid_subscription_fields(**{variable: value}))
 
     assert fields_at_fault(problems) == [variable]
@@ -509,9 +500,10 @@ def test_re_presenting_a_refused_debit_needs_days_between_attempts() -> None:
     )
 
     assert fields_at_fault(problems) == ["TOLERANCE_JOURS"]
-    assert validate_subscription_fields(
-        valid_subscription_fields(TOLERANCE_NBMAX="2", TOLERANCE_JOURS="3")
-    ) == []
+    assert (
+        validate_subscription_fields(valid_subscription_fields(TOLERANCE_NBMAX="2", TOLERANCE_JOURS="3"))
+        == []
+    )
 
 
 def test_lower_case_variable_on_abov2_points_to_the_upper_case_name() -> None:

@@ -1,0 +1,517 @@
+"""Starting a payment: ``GET /pay/<shop>/<order>`` sends the buyer to the platform."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from sqlalchemy import func, select
+
+from bluepaid_plugins import Connector, Order, ShopView, hookimpl
+from bluepaid_plugins.errors import PaymentVetoed, ShopUnavailable
+from bluepaid_plugins.money import Money
+from bluepaid_plugins.protocol import divers_token
+from hub import migrate
+from hub.app import create_app
+from hub.config import HubConfig
+from hub.context import Hub, build_hub
+from hub.models import Payment
+from hub.orders import create_link_order
+from hub.shops import add_shop
+from tests.conftest import FrozenClock
+from tests.hub.conftest import PLATFORM, PUBLIC, SANDBOX_IP, HubDriver
+
+MakeDriver = Callable[..., HubDriver]
+
+
+@pytest.fixture
+def make_driver(database_url: str, clock: FrozenClock) -> Iterator[MakeDriver]:
+    """Build a hub with extra plugin objects and one shop (``shop_options`` override)."""
+    hubs: list[Hub] = []
+
+    def make(*plugins: object, **shop_options: Any) -> HubDriver:
+        config = HubConfig(
+            database_url=database_url, secret_key="k" * 32, public_url=PUBLIC, platform_url=PLATFORM
+        )
+        hub = build_hub(config, extra_plugins=plugins, clock=clock)
+        hubs.append(hub)
+        migrate.upgrade(hub.db)
+        options: dict[str, Any] = {
+            "slug": "demo",
+            "id_boutique": "21573www",
+            "test_mode": True,
+            "allowed_ips": [SANDBOX_IP],
+        }
+        options.update(shop_options)
+        shop = add_shop(hub, **options)
+        return HubDriver(hub, create_app(hub=hub).test_client(), shop)
+
+    yield make
+    for hub in hubs:
+        hub.db.dispose()
+
+
+class FormParser(HTMLParser):
+    """The forms, inputs and scripts of a page, attribute values unescaped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[dict[str, str | None]] = []
+        self.inputs: list[dict[str, str | None]] = []
+        self.scripts: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {"form": self.forms, "input": self.inputs, "script": self.scripts}.get(tag)
+        if found is not None:
+            found.append(dict(attrs))
+
+
+def parse_page(text: str) -> FormParser:
+    parser = FormParser()
+    parser.feed(text)
+    parser.close()
+    return parser
+
+
+def location_fields(location: str) -> dict[str, str]:
+    return dict(parse_qsl(urlsplit(location).query, keep_blank_values=True))
+
+
+def payments_of(driver: HubDriver, order_ref: str) -> list[Payment]:
+    with driver.hub.db.transaction() as session:
+        return list(session.scalars(select(Payment).where(Payment.order_ref == order_ref)))
+
+
+def link_order(
+    driver: HubDriver, amount: str = "36.60", *, email: str = "", ref: str = "", language: str = ""
+) -> str:
+    order = create_link_order(
+        driver.hub.db,
+        driver.shop,
+        Money.parse(amount, "EUR"),
+        now=driver.hub.clock(),
+        email=email,
+        ref=ref,
+        language=language,
+    )
+    return order.ref
+
+
+def assert_no_way_to_the_platform(response: Any) -> None:
+    assert "Location" not in response.headers
+    assert PLATFORM not in response.text
+    assert "paiement-securise" not in response.text
+    assert "<form" not in response.text
+    assert "<script" not in response.text
+
+
+# GET redirect
+
+
+def test_pay_redirects_to_the_platform_with_the_protocol_variables(driver: HubDriver) -> None:
+    ref = driver.new_order("36.60")
+
+    response = driver.client.get(f"/pay/demo/{ref}")
+
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert location.startswith(f"{PLATFORM}/in.php?")
+    fields = location_fields(location)
+    payment_id = fields["url_retour_ok"].split("/")[-2]
+    assert fields == {
+        "id_boutique": "21573www",
+        "id_client": ref,
+        "montant": "36.60",
+        "devise": "EUR",
+        "langue": "FR",
+        "divers": divers_token(
+            driver.shop.secret, "21573www", ref, Money.parse("36.60", "EUR"), payment_id
+        ),
+        "url_retour_ok": f"hub.test/return/demo/{payment_id}/ok",
+        "url_retour_stop": f"hub.test/return/demo/{payment_id}/stop",
+        "url_retour_bo": f"hub.test/confirm/demo/{driver.shop.confirm_token}",
+        "set_secure_return": "0",
+        "set_secure_conf": "0",
+    }
+
+
+def test_amount_in_the_query_string_is_ignored(driver: HubDriver) -> None:
+    ref = driver.new_order("36.60")
+
+    response = driver.client.get(f"/pay/demo/{ref}?montant=0.01&devise=USD&amount=0.01")
+
+    assert response.status_code == 302
+    fields = location_fields(response.headers["Location"])
+    assert (fields["montant"], fields["devise"]) == ("36.60", "EUR")
+    (payment,) = payments_of(driver, ref)
+    assert str(payment.amount) == "36.60"
+
+
+def test_payment_row_records_the_shops_amount(driver: HubDriver) -> None:
+    ref = driver.new_order("12.34")
+
+    driver.client.get(f"/pay/demo/{ref}?montant=99.99")
+
+    (payment,) = payments_of(driver, ref)
+    assert (str(payment.amount), payment.currency, payment.state) == ("12.34", "EUR", "created")
+
+
+# POST redirect
+
+
+def test_post_shop_gets_an_auto_submitting_form_with_the_variables(make_driver: MakeDriver) -> None:
+    driver = make_driver(redirect_method="post")
+    ref = link_order(driver, "36.60", email="buyer@example.com")
+
+    response = driver.client.get(f"/pay/demo/{ref}")
+
+    assert response.status_code == 200
+    assert "Location" not in response.headers
+    page = parse_page(response.text)
+    assert [(f.get("method"), f.get("action"), f.get("id")) for f in page.forms] == [
+        ("post", f"{PLATFORM}/in.php", "pay")
+    ]
+    assert 'document.getElementById("pay").submit()' in response.text
+    sent = {str(i["name"]): str(i["value"]) for i in page.inputs if i.get("type") == "hidden"}
+    (payment,) = payments_of(driver, ref)
+    assert sent == {
+        "id_boutique": "21573www",
+        "id_client": ref,
+        "montant": "36.60",
+        "devise": "EUR",
+        "langue": "FR",
+        "divers": divers_token(
+            driver.shop.secret, "21573www", ref, Money.parse("36.60", "EUR"), payment.public_id
+        ),
+        "email_client": "buyer@example.com",
+        "url_retour_ok": f"hub.test/return/demo/{payment.public_id}/ok",
+        "url_retour_stop": f"hub.test/return/demo/{payment.public_id}/stop",
+        "url_retour_bo": f"hub.test/confirm/demo/{driver.shop.confirm_token}",
+        "set_secure_return": "0",
+        "set_secure_conf": "0",
+    }
+
+
+def test_post_form_script_carries_the_csp_nonce(make_driver: MakeDriver) -> None:
+    driver = make_driver(redirect_method="post")
+    ref = driver.new_order()
+
+    response = driver.client.get(f"/pay/demo/{ref}")
+
+    csp = response.headers["Content-Security-Policy"]
+    nonce = re.search(r"script-src 'nonce-([^']+)'", csp)
+    assert nonce is not None
+    assert "form-action http://platform.test" in csp
+    scripts = parse_page(response.text).scripts
+    assert [s.get("nonce") for s in scripts] == [nonce.group(1)]
+
+
+def test_post_form_nonce_changes_on_every_page(make_driver: MakeDriver) -> None:
+    driver = make_driver(redirect_method="post")
+    ref = driver.new_order()
+
+    first = driver.client.get(f"/pay/demo/{ref}").headers["Content-Security-Policy"]
+    second = driver.client.get(f"/pay/demo/{ref}").headers["Content-Security-Policy"]
+
+    assert first != second
+
+
+def test_post_form_values_are_html_escaped(make_driver: MakeDriver) -> None:
+    class Naming:
+        @hookimpl
+        def bluepaid_payment_request(self, shop: ShopView, order: Order, fields: dict[str, str]) -> None:
+            fields["nom"] = '"><script>alert(1)</script>'
+
+    driver = make_driver(Naming(), redirect_method="post")
+    email = 'x"><script>@example.com'
+    ref = link_order(driver, email=email, ref='A"><img src=x onerror=alert(1)>')
+
+    response = driver.client.get(f"/pay/demo/{ref}")
+
+    assert response.status_code == 200
+    assert '"><script>' not in response.text
+    assert '"><img' not in response.text
+    page = parse_page(response.text)
+    sent = {str(i["name"]): str(i["value"]) for i in page.inputs if i.get("type") == "hidden"}
+    assert sent["email_client"] == email
+    assert sent["id_client"] == ref
+    assert sent["nom"] == '"><script>alert(1)</script>'
+    assert len(page.scripts) == 1
+
+
+# Already paid
+
+
+def test_already_paid_payment_shows_already_paid_and_no_way_to_pay(driver: HubDriver) -> None:
+    started = driver.start(driver.new_order())
+    driver.post(driver.confirmation(started))
+
+    response = driver.client.get(f"/pay/demo/{started.fields['id_client']}")
+
+    assert response.status_code == 409
+    assert "This order is already paid." in response.text
+    assert_no_way_to_the_platform(response)
+
+
+def test_order_the_shop_says_is_paid_shows_already_paid(driver: HubDriver) -> None:
+    started = driver.start(driver.new_order())
+    driver.post(driver.confirmation(started))
+    driver.run_worker()  # the shop now marks its order paid
+
+    response = driver.client.get(
+        f"/pay/demo/{started.fields['id_client']}", headers={"Accept-Language": "fr"}
+    )
+
+    assert response.status_code == 409
+    assert "Cette commande est déjà payée." in response.text
+    assert_no_way_to_the_platform(response)
+
+
+def test_already_paid_post_shop_shows_no_form(make_driver: MakeDriver) -> None:
+    driver = make_driver(redirect_method="post")
+    ref = driver.new_order()
+    page = parse_page(driver.client.get(f"/pay/demo/{ref}").text)
+    fields = {str(i["name"]): str(i["value"]) for i in page.inputs if i.get("type") == "hidden"}
+    driver.post(
+        {
+            "etat": "ok",
+            "mode": "test",
+            "id_trans": "T1",
+            "id_client": ref,
+            "id_boutique": "21573www",
+            "divers": fields["divers"],
+            "montant": "36.60",
+            "devise": "EUR",
+        }
+    )
+
+    response = driver.client.get(f"/pay/demo/{ref}")
+
+    assert response.status_code == 409
+    assert_no_way_to_the_platform(response)
+    assert "Content-Security-Policy" in response.headers
+    assert "nonce" not in response.headers["Content-Security-Policy"]
+
+
+# Unknown shop or order
+
+
+def test_unknown_shop_is_404(driver: HubDriver) -> None:
+    ref = driver.new_order()
+
+    response = driver.client.get(f"/pay/nowhere/{ref}")
+
+    assert response.status_code == 404
+    assert "Page not found." in response.text
+    assert_no_way_to_the_platform(response)
+
+
+def test_unknown_order_is_404_with_a_clear_text(driver: HubDriver) -> None:
+    response = driver.client.get("/pay/demo/NO-SUCH-ORDER")
+
+    assert response.status_code == 404
+    assert "This order cannot be found." in response.text
+    assert_no_way_to_the_platform(response)
+    assert payments_of(driver, "NO-SUCH-ORDER") == []
+
+
+def test_unknown_order_is_explained_in_french_to_a_french_browser(driver: HubDriver) -> None:
+    response = driver.client.get(
+        "/pay/demo/NO-SUCH-ORDER", headers={"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.8"}
+    )
+
+    assert response.status_code == 404
+    assert "Cette commande est introuvable." in response.text
+    assert '<html lang="fr">' in response.text
+
+
+def test_order_of_another_shop_is_unknown_here(make_driver: MakeDriver) -> None:
+    driver = make_driver()
+    other = add_shop(driver.hub, slug="other", id_boutique="99999www", allowed_ips=[SANDBOX_IP])
+    ref = create_link_order(
+        driver.hub.db, other, Money.parse("5.00", "EUR"), now=driver.hub.clock()
+    ).ref
+
+    response = driver.client.get(f"/pay/demo/{ref}")
+
+    assert response.status_code == 404
+    assert "This order cannot be found." in response.text
+
+
+# Plugins
+
+
+def test_check_order_hook_blocks_the_payment_with_its_reason(make_driver: MakeDriver) -> None:
+    class StockCheck:
+        @hookimpl
+        def bluepaid_check_order(self, shop: ShopView, order: Order) -> str | None:
+            return "the blue T-shirt is out of stock"
+
+    driver = make_driver(StockCheck())
+    ref = driver.new_order()
+
+    response = driver.client.get(f"/pay/demo/{ref}")
+
+    assert response.status_code == 409
+    assert "the blue T-shirt is out of stock" in response.text
+    assert_no_way_to_the_platform(response)
+    assert payments_of(driver, ref) == []
+
+
+def test_check_order_hook_returning_none_lets_the_payment_go(make_driver: MakeDriver) -> None:
+    seen: list[tuple[str, str]] = []
+
+    class Watcher:
+        @hookimpl
+        def bluepaid_check_order(self, shop: ShopView, order: Order) -> str | None:
+            seen.append((shop.slug, order.ref))
+            return None
+
+    driver = make_driver(Watcher())
+    ref = driver.new_order()
+
+    response = driver.client.get(f"/pay/demo/{ref}")
+
+    assert response.status_code == 302
+    assert seen == [("demo", ref)]
+
+
+def test_payment_request_hook_may_add_an_optional_variable(make_driver: MakeDriver) -> None:
+    class Shipping:
+        @hookimpl
+        def bluepaid_payment_request(self, shop: ShopView, order: Order, fields: dict[str, str]) -> None:
+            fields["pays_liv"] = "FRA"
+
+    driver = make_driver(Shipping())
+
+    response = driver.client.get(f"/pay/demo/{driver.new_order()}")
+
+    assert response.status_code == 302
+    assert location_fields(response.headers["Location"])["pays_liv"] == "FRA"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("montant", "0.01"), ("devise", "USD"), ("id_boutique", "99999www"), ("divers", "0" * 32)],
+)
+def test_payment_request_hook_changing_a_protected_variable_is_refused(
+    make_driver: MakeDriver, name: str, value: str
+) -> None:
+    class Tamper:
+        @hookimpl
+        def bluepaid_payment_request(self, shop: ShopView, order: Order, fields: dict[str, str]) -> None:
+            fields[name] = value
+
+    driver = make_driver(Tamper())
+
+    response = driver.client.get(f"/pay/demo/{driver.new_order()}")
+
+    assert response.status_code == 409
+    assert name in response.text
+    assert_no_way_to_the_platform(response)
+
+
+def test_payment_request_hook_veto_is_shown_to_the_buyer(make_driver: MakeDriver) -> None:
+    class Veto:
+        @hookimpl
+        def bluepaid_payment_request(self, shop: ShopView, order: Order, fields: dict[str, str]) -> None:
+            raise PaymentVetoed("payments are closed for the night")
+
+    driver = make_driver(Veto())
+
+    response = driver.client.get(f"/pay/demo/{driver.new_order()}")
+
+    assert response.status_code == 409
+    assert "payments are closed for the night" in response.text
+    assert_no_way_to_the_platform(response)
+
+
+def test_hook_gets_a_shop_view_without_secrets(make_driver: MakeDriver) -> None:
+    views: list[ShopView] = []
+
+    class Watcher:
+        @hookimpl
+        def bluepaid_payment_request(self, shop: ShopView, order: Order, fields: dict[str, str]) -> None:
+            views.append(shop)
+
+    driver = make_driver(Watcher())
+    driver.client.get(f"/pay/demo/{driver.new_order()}")
+
+    assert views == [ShopView("demo", "21573www", "demo", "payment_link", True)]
+
+
+# Coming back to pay again
+
+
+def test_restarting_an_unpaid_order_reuses_its_payment(driver: HubDriver) -> None:
+    ref = driver.new_order()
+
+    first = driver.start(ref)
+    second = driver.start(ref)
+
+    assert second.payment_id == first.payment_id
+    assert second.fields["divers"] == first.fields["divers"]
+    assert len(payments_of(driver, ref)) == 1
+
+
+def test_restarting_after_a_refusal_reuses_the_payment(driver: HubDriver) -> None:
+    ref = driver.new_order()
+    first = driver.start(ref)
+    driver.post(driver.confirmation(first, etat="ko"))
+
+    second = driver.start(ref)
+
+    assert second.fields["divers"] == first.fields["divers"]
+    assert len(payments_of(driver, ref)) == 1
+
+
+# The shop cannot answer
+
+
+class DownConnector(Connector):
+    """A shop whose API times out."""
+
+    id = "down"
+    label = "Down shop"
+
+    def fetch_order(self, ref: str) -> Order:
+        raise ShopUnavailable(f"{self.label} answered 503 for order {ref}; will retry")
+
+
+class DownPlugin:
+    @hookimpl
+    def bluepaid_register_connectors(self, register: Callable[[type[Connector]], None]) -> None:
+        register(DownConnector)
+
+
+def test_shop_unavailable_gives_503_with_a_retry_text(make_driver: MakeDriver) -> None:
+    driver = make_driver(DownPlugin(), connector="down")
+
+    response = driver.client.get("/pay/demo/A1")
+
+    assert response.status_code == 503
+    assert "Please try again in a few minutes." in response.text
+    assert "Down shop answered 503" not in response.text
+    assert_no_way_to_the_platform(response)
+
+
+def test_shop_unavailable_in_french(make_driver: MakeDriver) -> None:
+    driver = make_driver(DownPlugin(), connector="down")
+
+    response = driver.client.get("/pay/demo/A1", headers={"Accept-Language": "fr"})
+
+    assert response.status_code == 503
+    assert "Réessayez dans quelques minutes." in response.text
+
+
+def test_shop_unavailable_stores_no_payment(make_driver: MakeDriver) -> None:
+    driver = make_driver(DownPlugin(), connector="down")
+
+    driver.client.get("/pay/demo/A1")
+
+    with driver.hub.db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Payment)) == 0
