@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -370,8 +371,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         config = HubConfig.from_env(os.environ)
-        _register_plugin_commands(cli, config)
-        cli.main(args=argv, prog_name="bluepaid", standalone_mode=False, obj=HubHolder(config))
+        # A command table of its own per run: plugin commands must not outlive the run that loaded them.
+        group = copy.copy(cli)
+        group.commands = dict(cli.commands)
+        _register_plugin_commands(group, config)
+        group.main(args=argv, prog_name="bluepaid", standalone_mode=False, obj=HubHolder(config))
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:

@@ -41,7 +41,9 @@ def shop_api() -> Iterator[ShopAPI]:
 @pytest.fixture
 def hub(database_url: str, clock: FrozenClock) -> Iterator[Hub]:
     """The hub of ``tests/hub/conftest.py`` with the stub shop's connector plugged in."""
-    config = HubConfig(database_url=database_url, secret_key="k" * 32, public_url=PUBLIC, platform_url=PLATFORM)
+    config = HubConfig(
+        database_url=database_url, secret_key="k" * 32, public_url=PUBLIC, platform_url=PLATFORM
+    )
     built = build_hub(config, extra_plugins=[StubShopPlugin()], clock=clock)
     migrate.upgrade(built.db)
     yield built
@@ -103,7 +105,9 @@ def test_shop_down_is_retried_with_doubling_delays_for_three_days_then_dead_then
         assert task.state == TaskState.PENDING, task.state
         delay = task.next_attempt_at - clock.now
         base = expected_delay(task.attempts)
-        assert base * 0.8 <= delay <= base * 1.2, f"after {task.attempts} failures: {delay}, expected {base} ± 20 %"
+        assert base * 0.8 <= delay <= base * 1.2, (
+            f"after {task.attempts} failures: {delay}, expected {base} ± 20 %"
+        )
         jitters.add(round(delay / base, 6))
         clock.now = task.next_attempt_at - timedelta(seconds=1)
         assert worker.run_once() == [], f"attempt {task.attempts + 1} ran before its time"

@@ -1,0 +1,42 @@
+"""The sandbox's Flask app factory."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask, Response
+from flask_wtf import CSRFProtect  # type: ignore[import-untyped]
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from bluepaid_plugins.sandbox.config import SandboxConfig
+from bluepaid_plugins.sandbox.console import bp as console_bp
+from bluepaid_plugins.sandbox.console import buyer_bp
+from bluepaid_plugins.sandbox.pages import bp as pages_bp
+from bluepaid_plugins.sandbox.platform import Platform
+
+
+def create_sandbox_app(config: SandboxConfig | None = None, *, platform: Platform | None = None) -> Flask:
+    """Build the sandbox platform's web app from ``platform`` or ``config``
+    (default: the ``BLUEPAID_SANDBOX_*`` environment)."""
+    if platform is None:
+        platform = Platform(config or SandboxConfig.from_env(os.environ))
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = platform.config.secret_key
+    app.extensions["bluepaid.sandbox"] = platform
+    csrf = CSRFProtect(app)
+    app.register_blueprint(pages_bp)
+    app.register_blueprint(console_bp, url_prefix="/console")
+    app.register_blueprint(buyer_bp)
+    # /in.php receives the shop's form POST: it comes from another site by design.
+    csrf.exempt("bluepaid_plugins.sandbox.pages.payment_request")
+    csrf.exempt("bluepaid_plugins.sandbox.pages.subscription_request")
+    if platform.config.trust_proxy:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1)  # type: ignore[method-assign]
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    return app

@@ -1,0 +1,156 @@
+"""``bluepaid sandbox``: serve the sandbox platform and manage its accounts."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from datetime import timedelta
+from typing import Any
+
+import click
+from werkzeug.serving import make_server
+
+from bluepaid_plugins.sandbox.accounts import account_summary, add_account, get_account, set_account
+from bluepaid_plugins.sandbox.app import create_sandbox_app
+from bluepaid_plugins.sandbox.cards import TEST_CARDS
+from bluepaid_plugins.sandbox.config import SandboxConfig
+from bluepaid_plugins.sandbox.delivery import deliver_due
+from bluepaid_plugins.sandbox.platform import Platform
+from bluepaid_plugins.sandbox.subscriptions import run_due
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def _platform(ctx: click.Context) -> Platform:
+    if "platform" not in ctx.meta:
+        ctx.meta["platform"] = Platform(SandboxConfig.from_env(os.environ))
+    platform: Platform = ctx.meta["platform"]
+    return platform
+
+
+def _emit(data: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        click.echo("\n".join(f"{key}: {value}" for key, value in data.items()))
+
+
+def background_loop(platform: Platform, stop: threading.Event, every: float = 0.5) -> None:
+    """Deliver due confirmations and run due subscription debits until ``stop``."""
+    while not stop.wait(every):
+        run_due(platform)
+        deliver_due(platform)
+
+
+def print_test_cards() -> None:
+    click.echo("test cards (any future expiry, any 3-digit CVV2):")
+    for card in TEST_CARDS:
+        click.echo(f"  {card.number}  {card.type.value:<10}  {card.description}")
+
+
+def serve_sandbox(platform: Platform, host: str, port: int) -> None:
+    """Serve the sandbox with its background deliveries until Ctrl-C."""
+    app = create_sandbox_app(platform=platform)
+    stop = threading.Event()
+    threading.Thread(target=background_loop, args=(platform, stop), daemon=True, name="sandbox").start()
+    server = make_server(host, port, app, threaded=True)
+    click.echo(f"sandbox platform on http://{host}:{port}/ (console: /console/) — Ctrl-C to stop", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        server.server_close()
+
+
+@click.group(invoke_without_command=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5001, show_default=True, type=int)
+@click.pass_context
+def sandbox(ctx: click.Context, host: str, port: int) -> None:
+    """The offline Bluepaid platform: without a subcommand, serve it."""
+    if ctx.invoked_subcommand is None:
+        print_test_cards()
+        serve_sandbox(_platform(ctx), host, port)
+
+
+@sandbox.command("cards")
+def cards() -> None:
+    """List the test cards and what each one does."""
+    print_test_cards()
+
+
+@sandbox.group()
+def account() -> None:
+    """Sandbox merchant accounts."""
+
+
+_account_options = [
+    click.option("--name", default=None),
+    click.option("--mode", type=click.Choice(["test", "production"]), default=None),
+    click.option("--referrer-url", default=None),
+    click.option("--url-retour-ok", default=None),
+    click.option("--url-retour-stop", default=None),
+    click.option("--url-confirmation", default=None),
+    click.option("--ban-country", "banned_countries", multiple=True, help="ISO alpha-2 code (repeat)."),
+    click.option("--buyer-form/--no-buyer-form", default=None),
+    click.option("--plan", type=click.Choice(["START", "PRO"]), default=None),
+    click.option("--merchant-email", default=None),
+    json_option,
+]
+
+
+def _with_account_options(command: Any) -> Any:
+    for option in reversed(_account_options):
+        command = option(command)
+    return command
+
+
+def _values(options: dict[str, Any]) -> dict[str, Any]:
+    values = {k: v for k, v in options.items() if v is not None and k != "banned_countries"}
+    if options.get("banned_countries"):
+        values["banned_countries"] = [c.upper() for c in options["banned_countries"]]
+    return values
+
+
+@account.command("add")
+@click.argument("id_boutique")
+@_with_account_options
+@click.pass_context
+def account_add(ctx: click.Context, /, id_boutique: str, as_json: bool, **options: Any) -> None:
+    """Create an account (test mode unless --mode production)."""
+    _emit(account_summary(add_account(_platform(ctx), id_boutique, **_values(options))), as_json)
+
+
+@account.command("show")
+@click.argument("id_boutique")
+@json_option
+@click.pass_context
+def account_show(ctx: click.Context, id_boutique: str, as_json: bool) -> None:
+    """Show an account's settings."""
+    _emit(account_summary(get_account(_platform(ctx), id_boutique)), as_json)
+
+
+@account.command("set")
+@click.argument("id_boutique")
+@_with_account_options
+@click.pass_context
+def account_set(ctx: click.Context, /, id_boutique: str, as_json: bool, **options: Any) -> None:
+    """Change settings (form settings are locked in production: FAQ 12, 28)."""
+    _emit(account_summary(set_account(_platform(ctx), id_boutique, **_values(options))), as_json)
+
+
+@sandbox.command()
+@click.option("--days", default=0.0, type=float)
+@click.option("--hours", default=0.0, type=float)
+@json_option
+@click.pass_context
+def tick(ctx: click.Context, days: float, hours: float, as_json: bool) -> None:
+    """Advance the sandbox clock, then run the debits and deliveries now due."""
+    platform = _platform(ctx)
+    now = platform.advance(timedelta(days=days, hours=hours))
+    debits = run_due(platform)
+    delivered = deliver_due(platform)
+    _emit({"now": now.isoformat(), "debits": debits, "deliveries": delivered}, as_json)
