@@ -80,20 +80,23 @@ def cli() -> None:
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, with_worker: bool) -> None:
     """Serve the hub (development server; use gunicorn 'hub.wsgi:app' in production)."""
-    from werkzeug.serving import run_simple
-
     from hub.app import create_app
+    from hub.serving import start_server
 
     hub = _hub(ctx)
     app = create_app(hub=hub)
     stop = threading.Event()
     if with_worker:
         threading.Thread(target=Worker(hub).run_forever, args=(stop,), daemon=True, name="outbox").start()
-    click.echo(f"hub listening on http://{host}:{port}/", err=True)
+    server, thread = start_server(app, host, port)
+    click.echo(f"hub listening on http://{host}:{port}/ — Ctrl-C to stop", err=True)
     try:
-        run_simple(host, port, app, threaded=True, use_reloader=False)
+        thread.join()
+    except KeyboardInterrupt:
+        pass
     finally:
         stop.set()
+        server.shutdown()
 
 
 @cli.command()

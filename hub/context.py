@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bluepaid_plugins.connector import Connector, ConnectorContext
+from bluepaid_plugins.db import Database
 from bluepaid_plugins.domain import ShopView
 from bluepaid_plugins.http import shop_session
 from hub.config import HubConfig
-from bluepaid_plugins.db import Database
 from hub.models import Shop
 from hub.orders import LinkOrderStore
 from hub.plugins import Plugins, make_plugins

@@ -76,18 +76,24 @@ def store(
     with hub.db.transaction() as session:
         row = InboxMessage(
             received_at=hub.clock(),
-            method=method[:16],
-            path=path[:512],
-            headers={k: v[:512] for k, v in headers.items() if k.lower() in _KEPT_HEADERS},
+            method=_storable(method, 16),
+            path=_storable(path, 512),
+            headers={k: _storable(v, 512) for k, v in headers.items() if k.lower() in _KEPT_HEADERS},
             body=body[:MAX_BODY],
-            remote_addr=remote_addr[:64],
-            shop_slug=shop_slug[:64],
-            url_token=url_token[:128],
+            remote_addr=_storable(remote_addr, 64),
+            shop_slug=_storable(shop_slug, 64),
+            url_token=_storable(url_token, 128),
             reason="",
         )
         session.add(row)
         session.flush()
         return row.id
+
+
+def _storable(text: str, limit: int) -> str:
+    """``text`` cut to ``limit``, NUL replaced: PostgreSQL text refuses NUL, and
+    anyone can put ``%00`` in a URL."""
+    return text.replace("\x00", "\ufffd")[:limit]
 
 
 def process(hub: Hub, inbox_id: int) -> Result:

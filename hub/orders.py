@@ -8,10 +8,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from bluepaid_plugins.db import Database
 from bluepaid_plugins.domain import Customer, Order, OrderStatus
 from bluepaid_plugins.errors import Problem, ValidationError
 from bluepaid_plugins.money import Money
-from bluepaid_plugins.db import Database
 from hub.models import LinkOrder, Shop
 
 
