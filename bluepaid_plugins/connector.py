@@ -35,6 +35,9 @@ class SettingField:
 
     def coerce(self, raw: Any) -> str | int | bool | None:
         """Return ``raw`` as this field's type; raise ValidationError if it cannot be."""
+        if isinstance(raw, str):
+            # Blanks typed in a form or a --setting NAME=" " are no value, not an empty one.
+            raw = raw.strip()
         if raw is None or raw == "":
             if self.required and self.default is None:
                 raise ValidationError(Problem(self.name, "is required"))

@@ -122,8 +122,11 @@ def test_shop_down_is_retried_with_doubling_delays_for_three_days_then_dead_then
     clock.advance(timedelta(days=30))
     assert worker.run_once() == [], "a dead task was retried"
 
-    shop_api.status = 200
     replay(driver.hub, task_id)
+    outcomes = worker.run_once()
+    assert [(o.task_id, o.state) for o in outcomes] == [(task_id, TaskState.PENDING)], "no fresh retry window"
+    clock.now = read_task(driver.hub, task_id).next_attempt_at
+    shop_api.status = 200
     outcomes = worker.run_once()
 
     assert [(o.task_id, o.state) for o in outcomes] == [(task_id, TaskState.DONE)]

@@ -128,9 +128,7 @@ def test_pay_redirects_to_the_platform_with_the_protocol_variables(driver: HubDr
         "montant": "36.60",
         "devise": "EUR",
         "langue": "FR",
-        "divers": divers_token(
-            driver.shop.secret, "21573www", ref, Money.parse("36.60", "EUR"), payment_id
-        ),
+        "divers": divers_token(driver.shop.secret, "21573www", ref, Money.parse("36.60", "EUR"), payment_id),
         "url_retour_ok": f"hub.test/return/demo/{payment_id}/ok",
         "url_retour_stop": f"hub.test/return/demo/{payment_id}/stop",
         "url_retour_bo": f"hub.test/confirm/demo/{driver.shop.confirm_token}",
@@ -332,9 +330,7 @@ def test_unknown_order_is_explained_in_french_to_a_french_browser(driver: HubDri
 def test_order_of_another_shop_is_unknown_here(make_driver: MakeDriver) -> None:
     driver = make_driver()
     other = add_shop(driver.hub, slug="other", id_boutique="99999www", allowed_ips=[SANDBOX_IP])
-    ref = create_link_order(
-        driver.hub.db, other, Money.parse("5.00", "EUR"), now=driver.hub.clock()
-    ).ref
+    ref = create_link_order(driver.hub.db, other, Money.parse("5.00", "EUR"), now=driver.hub.clock()).ref
 
     response = driver.client.get(f"/pay/demo/{ref}")
 

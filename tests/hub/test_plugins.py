@@ -216,7 +216,7 @@ def test_broken_plugin_is_reported_and_skipped(install: Install, caplog: pytest.
 def test_broken_plugin_is_fatal_in_strict_mode(install: Install) -> None:
     install({"broken": BROKEN, "good": GOOD})
 
-    with pytest.raises(PluginError, match="broken.*missing API key"):
+    with pytest.raises(PluginError, match=r"broken.*missing API key"):
         make_plugins(strict=True)
 
 
@@ -307,7 +307,9 @@ def test_plugin_blueprint_adds_a_route(install: Install, hub_factory: Callable[.
     assert response.headers["X-Frame-Options"] == "DENY"
 
 
-def test_plugin_blueprint_cannot_take_the_hubs_name(install: Install, hub_factory: Callable[..., Hub]) -> None:
+def test_plugin_blueprint_cannot_take_the_hubs_name(
+    install: Install, hub_factory: Callable[..., Hub]
+) -> None:
     install({"web": SHADOWING_BLUEPRINT})
 
     with pytest.raises(PluginError, match="'hub' is already registered"):

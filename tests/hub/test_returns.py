@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from bluepaid_plugins.money import Money
 from hub.context import Hub
-from hub.models import InboxMessage, OutboxTask, Payment, PaymentEventRow, Shop
+from hub.models import InboxMessage, OutboxTask, PaymentEventRow, Shop
 from hub.orders import create_link_order
 from hub.shops import add_shop
 from tests.hub.conftest import SANDBOX_IP, HubDriver, Started
@@ -179,9 +179,7 @@ def test_ok_return_of_a_payment_the_platform_has_not_confirmed_never_says_paid(d
 def test_return_language_follows_the_order_not_the_browser(driver: HubDriver) -> None:
     started = start(driver, "EN")
 
-    response = driver.client.get(
-        f"/return/demo/{started.payment_id}/stop", headers={"Accept-Language": "fr"}
-    )
+    response = driver.client.get(f"/return/demo/{started.payment_id}/stop", headers={"Accept-Language": "fr"})
 
     assert "You left the payment page without paying." in response.text
 
