@@ -45,7 +45,7 @@ def bluepaid_payment_request(shop: ShopView, order: Order, fields: dict[str, str
     """Adjust or veto a payment request before the customer is sent to the platform.
 
     Called on every payment start, after the hub has computed the protocol
-    variables and before it validates them. ``fields`` is the mutable mapping of
+    variables and before it validates them again. ``fields`` is the mutable mapping of
     protocol variables (``montant``, ``divers``... see the protocol document);
     an implementation may add or change optional ones (``langue``,
     ``email_client``, ``pays_liv``...). Changing ``id_boutique``, ``montant``,

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 
 from bluepaid_plugins.domain import Order, OrderStatus
-from bluepaid_plugins.errors import NotFound, PaymentVetoed, ValidationError
+from bluepaid_plugins.errors import NotFound, PaymentVetoed, Problem, ValidationError
 from bluepaid_plugins.protocol import PaymentRequest, divers_token, validate_payment_fields
 from hub.context import Hub
 from hub.models import Payment, PaymentState, Shop
@@ -95,9 +95,9 @@ def start_payment(hub: Hub, shop_slug: str, order_ref: str) -> Redirect | Alread
     fields = request.fields()
     hub.plugins.hook.bluepaid_payment_request(shop=view, order=order, fields=fields)
     changed = [name for name in PROTECTED if fields.get(name) != request.fields().get(name)]
-    if changed:
-        raise PaymentVetoed(f"a plugin changed protected variables: {', '.join(changed)}")
-    problems = validate_payment_fields(fields)
+    # A plugin that rewrites these is broken, not vetoing: it is the merchant's to fix.
+    problems = [Problem(name, "protected variable changed by a plugin") for name in changed]
+    problems += validate_payment_fields(fields)
     if problems:
         raise ValidationError(problems, "payment request after plugins")
     action = request.action(shop.platform_url)

@@ -73,7 +73,13 @@ def make_plugins(
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     plugins = Plugins(manager)
-    for ep in entry_points(group=hookspecs.PROJECT):
+    # Our own distribution first, then by name: a partner's connector can never
+    # shadow a built-in id, and the outcome does not depend on sys.path order.
+    ordered = sorted(
+        entry_points(group=hookspecs.PROJECT),
+        key=lambda ep: (ep.dist is None or ep.dist.name != "bluepaid-plugins", ep.name),
+    )
+    for ep in ordered:
         if allow is not None and ep.name not in allow:
             continue
         try:

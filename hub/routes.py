@@ -104,7 +104,11 @@ def _origin(url: str) -> str:
     return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
-@bp.route("/confirm/<shop>/<token>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+@bp.route(
+    "/confirm/<shop>/<token>",
+    methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+    provide_automatic_options=False,
+)
 def confirm(shop: str, token: str) -> tuple[str, int, dict[str, str]]:
     """The confirmation URL (``url_retour_bo``): store first, then check and apply."""
     hub = _hub()

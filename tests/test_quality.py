@@ -52,7 +52,17 @@ def test_contract_imports_only_what_the_architecture_allows() -> None:
     allowed = {"bluepaid_plugins", "pluggy", "requests", "babel", *sys.stdlib_module_names}
     # The sandbox is a Flask application and its console uses forms: it is the one part
     # of the contract package allowed the web stack (see the architecture's rooms table).
-    web = {"flask", "wtforms", "flask_wtf", "werkzeug", "stdnum", "jinja2", "markupsafe", "click", "geoip2fast"}
+    web = {
+        "flask",
+        "wtforms",
+        "flask_wtf",
+        "werkzeug",
+        "stdnum",
+        "jinja2",
+        "markupsafe",
+        "click",
+        "geoip2fast",
+    }
     found = {}
     for path in (ROOT / "bluepaid_plugins").rglob("*.py"):
         extra = _imported_modules(path) - allowed

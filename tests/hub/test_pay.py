@@ -406,7 +406,7 @@ def test_payment_request_hook_changing_a_protected_variable_is_refused(
 
     response = driver.client.get(f"/pay/demo/{driver.new_order()}")
 
-    assert response.status_code == 409
+    assert response.status_code == 500  # the merchant's plugin is broken: a configuration error
     assert name in response.text
     assert_no_way_to_the_platform(response)
 
