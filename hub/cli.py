@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bluepaid_plugins.errors import BluepaidError, PluginError, ValidationError
 from bluepaid_plugins.money import Money
+from bluepaid_plugins.sandbox.cli import sandbox
 from hub import migrate
 from hub.config import HubConfig
 from hub.context import Hub, build_hub
@@ -341,16 +342,18 @@ def outbox_replay(ctx: click.Context, task_id: int, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option(
-    "--dir", "folder", default="bluepaid-demo", show_default=True, help="Folder for the demo database."
-)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--dir", "folder", default="bluepaid-demo", show_default=True, help="Folder for the databases.")
+@click.option("--port", default=5000, show_default=True, type=int, help="The hub's port.")
+@click.option("--sandbox-port", default=5001, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Set up and print, but do not start the servers.")
-def demo(folder: str, port: int, no_serve: bool) -> None:
-    """Set up a demo shop with payment links on SQLite and serve the hub."""
+def demo(folder: str, port: int, sandbox_port: int, no_serve: bool) -> None:
+    """Run the hub, its worker and the sandbox platform with a demo shop, on SQLite."""
     from hub.demo import run_demo
 
-    run_demo(folder, port, serve=not no_serve)
+    run_demo(folder, port, sandbox_port, serve=not no_serve)
+
+
+cli.add_command(sandbox)
 
 
 def _register_plugin_commands(group: click.Group, config: HubConfig) -> None:
@@ -399,6 +402,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except OSError as exc:
         click.echo(f"error: {exc}", err=True)
+        return 1
+    except Exception as exc:
+        if os.environ.get("BLUEPAID_DEBUG"):
+            raise
+        problem = f"unexpected {type(exc).__name__}: {exc}"
+        click.echo(f"error: {problem} (BLUEPAID_DEBUG=1 shows the details)", err=True)
         return 1
     return 0
 

@@ -1,16 +1,26 @@
-"""``bluepaid demo``: a working hub on SQLite in a local folder, in one command."""
+"""``bluepaid demo``: the hub and the sandbox platform on SQLite, in one command.
+
+Everything lives in one local folder: the hub's database, the sandbox's
+database and a generated secret key. Running it again reuses them.
+"""
 
 from __future__ import annotations
 
 import secrets
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
+from bluepaid_plugins.errors import NotFound
 from bluepaid_plugins.money import Money
+from bluepaid_plugins.sandbox.accounts import add_account, get_account
+from bluepaid_plugins.sandbox.app import create_sandbox_app
+from bluepaid_plugins.sandbox.cli import background_loop, print_test_cards
+from bluepaid_plugins.sandbox.config import SandboxConfig
+from bluepaid_plugins.sandbox.platform import Platform
 from hub import migrate
 from hub.app import create_app
 from hub.config import HubConfig
@@ -19,40 +29,68 @@ from hub.models import LinkOrder, Shop
 from hub.orders import create_link_order
 from hub.outbox import Worker
 from hub.pay import confirmation_url, pay_url_template
+from hub.serving import start_server
 from hub.shops import add_shop
 
+ID_BOUTIQUE = "DEMO1234"
 DEMO_LINKS = (("12.50", "Demo T-shirt"), ("49.90", "Demo hoodie"), ("3.00", "Demo sticker pack"))
 
 
-def demo_hub(folder: Path, port: int, platform_url: str) -> Hub:
-    """Open (creating if needed) the demo's database and shop in ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
+@dataclass
+class Demo:
+    hub: Hub
+    platform: Platform
+    shop: Shop
+    hub_port: int
+    sandbox_port: int
+    folder: Path
+
+
+def _secret(folder: Path) -> str:
     key_file = folder / "secret_key"
     if not key_file.exists():
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
-    config = HubConfig(
-        database_url=f"sqlite:///{(folder / 'hub.sqlite3').resolve()}",
-        secret_key=key_file.read_text().strip(),
-        public_url=f"http://127.0.0.1:{port}",
-        platform_url=platform_url,
-        allow_private_redirects=True,
+    return key_file.read_text().strip()
+
+
+def setup_demo(folder: Path, hub_port: int, sandbox_port: int) -> Demo:
+    """Open (creating if needed) the demo's databases, shop, links and sandbox account."""
+    folder.mkdir(parents=True, exist_ok=True)
+    secret = _secret(folder)
+    hub_url, sandbox_url = f"http://127.0.0.1:{hub_port}", f"http://127.0.0.1:{sandbox_port}"
+    hub = build_hub(
+        HubConfig(
+            database_url=f"sqlite:///{(folder / 'hub.sqlite3').resolve()}",
+            secret_key=secret,
+            public_url=hub_url,
+            platform_url=sandbox_url,
+        )
     )
-    hub = build_hub(config)
-    click.echo(f"database: {folder / 'hub.sqlite3'}", err=True)
+    platform = Platform(
+        SandboxConfig(
+            database_url=f"sqlite:///{(folder / 'sandbox.sqlite3').resolve()}",
+            public_url=sandbox_url,
+            secret_key=secret,
+        )
+    )
+    click.echo(f"databases: {folder / 'hub.sqlite3'}, {folder / 'sandbox.sqlite3'}", err=True)
     migrate.upgrade(hub.db)
     with hub.db.transaction() as session:
         shop = session.scalar(select(Shop).where(Shop.slug == "demo"))
     if shop is None:
-        click.echo("creating the demo shop and payment links…", err=True)
+        click.echo("creating the demo shop, its payment links and its sandbox account…", err=True)
+        # POST redirect: the buyer reaches the platform from the hub's page, so the
+        # sandbox's referrer check (FAQ 23) sees the registered referrer.
         shop = add_shop(
             hub,
             slug="demo",
             name="Boutique de démo",
-            id_boutique="DEMO1234",
+            id_boutique=ID_BOUTIQUE,
             test_mode=True,
             allowed_ips=["127.0.0.1", "::1"],
-            platform_url=platform_url,
+            platform_url=sandbox_url,
+            redirect_method="post",
         )
         for amount, description in DEMO_LINKS:
             create_link_order(
@@ -63,40 +101,57 @@ def demo_hub(folder: Path, port: int, platform_url: str) -> Hub:
                 description=description,
                 language="FR",
             )
-    return hub
+    try:
+        get_account(platform, ID_BOUTIQUE)
+    except NotFound:
+        add_account(
+            platform,
+            ID_BOUTIQUE,
+            name="Boutique de démo",
+            referrer_url=hub_url,
+            url_confirmation=confirmation_url(hub, shop),
+            merchant_email="marchand@demo.invalid",
+        )
+    return Demo(hub, platform, shop, hub_port, sandbox_port, folder.resolve())
 
 
-def run_demo(folder: str, port: int, *, serve: bool = True, platform_url: str = "") -> None:
-    """Set up the demo and, with ``serve``, run the hub and its worker until Ctrl-C."""
-    hub = demo_hub(Path(folder), port, platform_url or HubConfig().platform_url)
-    with hub.db.transaction() as session:
-        shop = session.scalar(select(Shop).where(Shop.slug == "demo"))
-        assert shop is not None
+def print_demo(demo: Demo) -> None:
+    with demo.hub.db.transaction() as session:
         links = session.scalars(
-            select(LinkOrder).where(LinkOrder.shop_id == shop.id).order_by(LinkOrder.id)
+            select(LinkOrder).where(LinkOrder.shop_id == demo.shop.id).order_by(LinkOrder.id)
         ).all()
-    template = pay_url_template(hub, shop)
-    click.echo("\nBluepaid hub demo (test mode)\n")
-    click.echo(f"  confirmation URL : {confirmation_url(hub, shop)}")
-    click.echo(f"  platform         : {shop.platform_url}")
+    template = pay_url_template(demo.hub, demo.shop)
+    click.echo("\nBluepaid demo (test mode)\n")
+    click.echo(f"  hub              : http://127.0.0.1:{demo.hub_port}/")
+    click.echo(f"  sandbox console  : http://127.0.0.1:{demo.sandbox_port}/console/")
     click.echo("  payment links    :")
     for order in links:
-        click.echo(
-            f"    {order.description:<20} {order.amount} {order.currency}"
-            f"  {template.format(order_ref=order.ref)}"
-        )
-    click.echo("\n  bluepaid payments list   shows the payments (BLUEPAID_DATABASE_URL set to the demo's)")
+        link = template.format(order_ref=order.ref)
+        click.echo(f"    {order.description:<20} {order.amount!s:>6} {order.currency}  {link}")
+    click.echo("")
+    print_test_cards()
+    click.echo(f"\n  BLUEPAID_DATABASE_URL=sqlite:///{demo.folder / 'hub.sqlite3'} bluepaid payments list")
+
+
+def run_demo(folder: str, hub_port: int = 5000, sandbox_port: int = 5001, *, serve: bool = True) -> None:
+    """Set up the demo and, with ``serve``, run hub, worker and sandbox until Ctrl-C."""
+    demo = setup_demo(Path(folder), hub_port, sandbox_port)
+    print_demo(demo)
     if not serve:
         return
-    app = create_app(hub=hub)
     stop = threading.Event()
-    threading.Thread(target=Worker(hub).run_forever, args=(stop,), daemon=True, name="outbox").start()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    click.echo(f"\nhub and worker running on http://127.0.0.1:{port}/ — Ctrl-C to stop", err=True)
+    threading.Thread(target=Worker(demo.hub).run_forever, args=(stop,), daemon=True, name="outbox").start()
+    threading.Thread(target=background_loop, args=(demo.platform, stop), daemon=True, name="sandbox").start()
+    servers = [
+        start_server(create_app(hub=demo.hub), "127.0.0.1", hub_port),
+        start_server(create_sandbox_app(platform=demo.platform), "127.0.0.1", sandbox_port),
+    ]
+    click.echo(f"\nrunning: open http://127.0.0.1:{hub_port}/pay/demo/… above — Ctrl-C to stop", err=True)
     try:
-        server.serve_forever()
+        servers[0][1].join()
     except KeyboardInterrupt:
         pass
     finally:
         stop.set()
-        server.server_close()
+        for server, _thread in servers:
+            server.shutdown()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 
+from babel.numbers import format_currency
 from flask import Blueprint, Response, current_app, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
@@ -157,8 +158,7 @@ def browser_return(shop: str, payment_id: str, kind: str) -> tuple[str, int]:
         refresh=refresh,
         css=key,
         order_ref=payment.order_ref,
-        amount=str(payment.amount),
-        currency=payment.currency,
+        amount=format_currency(payment.amount.amount, payment.currency, locale=lang),
         test="test" in payment.flags or shop_row.test_mode,
         back_url=shop_row.return_url,
     )

@@ -33,7 +33,9 @@ def _check(values: dict[str, Any]) -> list[Problem]:
         problems.append(Problem("plan", "START or PRO"))
     for code in values.get("banned_countries", []):
         if not (len(code) == 2 and code.isalpha() and code.isupper()):
-            problems.append(Problem("banned_countries", f"{code!r} is not an ISO 3166 alpha-2 code (FR, DE...)"))
+            problems.append(
+                Problem("banned_countries", f"{code!r} is not an ISO 3166 alpha-2 code (FR, DE...)")
+            )
     email = values.get("merchant_email", "")
     if email and ("@" not in email or " " in email or len(email) > 254):
         problems.append(Problem("merchant_email", "not an e-mail address"))
@@ -42,7 +44,9 @@ def _check(values: dict[str, Any]) -> list[Problem]:
 
 def add_account(platform: Platform, id_boutique: str, **values: Any) -> Account:
     """Create an account (test mode unless ``mode="production"``)."""
-    problems = [] if _ID_BOUTIQUE.match(id_boutique) else [Problem("id_boutique", "1 to 32 letters, digits, _ or -")]
+    problems = (
+        [] if _ID_BOUTIQUE.match(id_boutique) else [Problem("id_boutique", "1 to 32 letters, digits, _ or -")]
+    )
     unknown = set(values) - set(SETTABLE)
     problems += [Problem(name, "unknown account setting") for name in sorted(unknown)]
     problems += _check(values)
@@ -51,7 +55,9 @@ def add_account(platform: Platform, id_boutique: str, **values: Any) -> Account:
     with platform.db.transaction() as session:
         if session.get(Account, id_boutique) is not None:
             raise ValidationError(Problem("id_boutique", f"account {id_boutique!r} already exists"))
-        account = Account(id_boutique=id_boutique, created_at=platform.now(), **{"name": id_boutique, **values})
+        account = Account(
+            id_boutique=id_boutique, created_at=platform.now(session), **{"name": id_boutique, **values}
+        )
         session.add(account)
     return account
 

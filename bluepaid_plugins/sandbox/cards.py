@@ -62,7 +62,9 @@ TEST_CARDS: tuple[SandboxCard, ...] = (
     _card("400000000000060", CardType.VISA, Scenario.CONFIRM_NEVER, "accepted, confirmation never sent"),
     _card("400000000000070", CardType.VISA, Scenario.REFUND_LATER, "accepted, then refunded"),
     _card("400000000000080", CardType.VISA, Scenario.RENEWALS_REFUSED, "subscription: renewals refused"),
-    _card("400000000000090", CardType.VISA, Scenario.RENEWAL_REFUSED_ONCE, "subscription: renewal refused once"),
+    _card(
+        "400000000000090", CardType.VISA, Scenario.RENEWAL_REFUSED_ONCE, "subscription: renewal refused once"
+    ),
 )
 
 _BY_NUMBER = {card.number: card for card in TEST_CARDS}

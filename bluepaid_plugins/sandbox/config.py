@@ -71,6 +71,8 @@ def parse_country_map(text: str) -> dict[str, str]:
             continue
         address, sep, country = item.partition("=")
         if not sep or len(country.strip()) != 2 or not country.strip().isalpha():
-            raise ConfigurationError(f"BLUEPAID_SANDBOX_COUNTRY_MAP: expected ADDRESS=CC, got {item.strip()!r}")
+            raise ConfigurationError(
+                f"BLUEPAID_SANDBOX_COUNTRY_MAP: expected ADDRESS=CC, got {item.strip()!r}"
+            )
         mapping[address.strip()] = country.strip().upper()
     return mapping

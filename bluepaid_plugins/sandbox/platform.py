@@ -11,7 +11,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
-from geoip2fast import GeoIP2Fast  # type: ignore[import-untyped]
+from geoip2fast import GeoIP2Fast
+from sqlalchemy.orm import Session
 
 from bluepaid_plugins.db import Database
 from bluepaid_plugins.sandbox.config import SandboxConfig
@@ -36,11 +37,24 @@ class Platform:
         self.base_clock = base_clock
         Base.metadata.create_all(self.db.engine)
 
-    def now(self) -> datetime:
-        with self.db.transaction() as session:
-            state = session.get(ClockState, 1)
-            offset = state.offset_seconds if state else 0.0
+    def now(self, session: Session | None = None) -> datetime:
+        """The sandbox time. Inside a transaction, pass its ``session``.
+
+        On SQLite every transaction starts with ``BEGIN IMMEDIATE``: a second
+        transaction opened while the caller's holds the write lock waits for
+        the caller, which waits for it, until the busy timeout fails it.
+        Reading the offset through the caller's session avoids that.
+        """
+        if session is not None:
+            return self.base_clock() + timedelta(seconds=self._offset(session))
+        with self.db.transaction() as own:
+            offset = self._offset(own)
         return self.base_clock() + timedelta(seconds=offset)
+
+    @staticmethod
+    def _offset(session: Session) -> float:
+        state = session.get(ClockState, 1)
+        return state.offset_seconds if state else 0.0
 
     def advance(self, delta: timedelta) -> datetime:
         """Move the sandbox clock forward by ``delta``; return the new time."""

@@ -93,7 +93,7 @@ def test_paid_payment_shows_paid(driver: HubDriver) -> None:
     assert response.status_code == 200
     assert "Payment accepted. Thank you!" in response.text
     assert started.fields["id_client"] in response.text
-    assert "36.60 EUR" in response.text
+    assert "€36.60" in response.text
     assert links(response.text).refresh == []
 
 

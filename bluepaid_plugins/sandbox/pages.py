@@ -1,0 +1,628 @@
+"""The buyer's side of the sandbox: payment requests and the payment page.
+
+Routes:
+
+- ``/in.php`` (:func:`payment_request`) and ``/ABOv2/in.php``
+  (:func:`subscription_request`): the shop's request, GET or POST. A valid one
+  opens a transaction and sends the browser (303) to its page; an invalid one
+  gets a 400 page listing every problem by variable name (FAQ 24).
+- ``/p/<token>`` (:func:`payment_page`): the page with the card form, and the
+  result once the card step is done.
+- ``/p/<token>/stop`` (:func:`stop`): "Retour boutique", back to the shop unpaid.
+
+Rules the record leaves open, defined here (the README repeats them):
+
+- **Reading the request.** GET reads the query string; POST reads the form body
+  and the query string together. A variable given twice (twice in one, or in
+  both) is a problem: the platform cannot know which value the shop meant. An
+  empty value counts as not given.
+- **Defaults.** Without ``langue`` the page is French. A return or
+  confirmation URL given in the request overrides the account's; its scheme is
+  https when ``set_secure_return`` / ``set_secure_conf`` is ``1``, http when the
+  flag is ``0`` or absent. The account's own URLs are used as registered (with
+  their scheme): the flags concern the URLs of the request only.
+- **Referrer check** (FAQ 23): when the account has a referrer URL, the origin
+  (scheme, host, port; default ports implied) of the ``Referer`` header of the
+  request that opened the payment must equal the referrer URL's origin. Only
+  origins are compared because browsers send only the origin to another site
+  by default. A **missing** ``Referer`` counts as a mismatch: privacy settings
+  and ``Referrer-Policy: no-referrer`` strip it, and a check that a header's
+  absence passes would check nothing. In test mode a mismatch shows a warning
+  on the page and the buyer can pay; in production the payment is blocked
+  with an explanation. No referrer URL: no check.
+- **Country ban** (FAQ 15): the buyer's address is the connection's
+  (``X-Forwarded-For`` only when the sandbox trusts a proxy), mapped offline to
+  a country. If the merchant bans that country, the payment is blocked and the
+  page says "IP bannie" and asks the buyer to contact the merchant, in test and
+  in production mode alike. The address that opens the payment and the one
+  that loads or posts the page are both checked, so changing address midway
+  does not get round the ban.
+- **Card step.** See :mod:`bluepaid_plugins.sandbox.forms` for the form
+  rules. A test card of another type than the one chosen makes the payment
+  *refused* (FAQ 13), confirmed ``etat=ko``. Otherwise the card's scenario
+  decides (see :func:`_accept`). Every payment the sandbox takes is paid with a
+  test card, so its confirmation says ``mode=test`` in production mode too.
+  Only the card's type and last four digits are kept, never the number nor the
+  CVV2, and neither is ever written back into a page.
+- **Browser return.** After the immediate confirmations were sent, the browser
+  goes (303) to the return URL with ``id_client, divers, etat, montant, mode,
+  id_trans``; without one, the sandbox shows the result itself. "Retour
+  boutique" goes to ``url_retour_stop`` with no parameters and sends no
+  confirmation.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bluepaid_plugins.errors import Problem
+from bluepaid_plugins.money import Money
+from bluepaid_plugins.protocol import (
+    LANGUAGES,
+    PAYMENT_FIELDS,
+    SUBSCRIPTION_FIELDS,
+    Confirmation,
+    Etat,
+    join_url,
+    validate_payment_fields,
+    validate_subscription_fields,
+)
+from bluepaid_plugins.sandbox import mail, refunds, subscriptions
+from bluepaid_plugins.sandbox.cards import SandboxCard, Scenario, normalize_number
+from bluepaid_plugins.sandbox.delivery import (
+    build_confirmation,
+    confirmation_fields,
+    deliver_now,
+    schedule,
+    settle_accepted,
+    withhold,
+)
+from bluepaid_plugins.sandbox.forms import BuyerForm, CardForm
+from bluepaid_plugins.sandbox.models import Account, Mode, Subscription, Transaction, TxKind, TxStatus
+from bluepaid_plugins.sandbox.numbers import new_id_trans, new_token
+from bluepaid_plugins.sandbox.platform import Platform
+from bluepaid_plugins.sandbox.texts import DEFAULT_LANGUAGE, Texts, texts_for
+
+bp = Blueprint("pages", __name__)
+
+#: Start of ``Transaction.reason`` for a payment blocked by a country ban.
+BANNED_REASON = "IP bannie"
+#: Start of ``Transaction.reason`` for a payment blocked by the referrer check.
+REFERRER_REASON = "referrer check"
+#: Start of ``Transaction.reason`` for a test card of another type than the one chosen.
+MISMATCH_REASON = "card type mismatch"
+
+_REFUSED = {
+    Scenario.REFUSED_CEILING: "refused: the card's spending ceiling is reached",
+    Scenario.REFUSED_COHERENCE: "refused by Bluepaid's coherence check",
+}
+
+
+def _platform() -> Platform:
+    platform: Platform = current_app.extensions["bluepaid.sandbox"]
+    return platform
+
+
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    # Card pages and transaction results must not sit in shared or browser caches.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- Requests ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Endpoint:
+    """What differs between ``in.php`` and ``ABOv2/in.php``: spelling, rules, kind."""
+
+    kind: TxKind
+    upper: bool
+    order: tuple[str, ...]
+    validate: Callable[[Mapping[str, str]], list[Problem]]
+
+    def name(self, variable: str) -> str:
+        """The endpoint's spelling of a lower-case ``in.php`` variable name."""
+        return variable.upper() if self.upper else variable
+
+
+_PAYMENT = _Endpoint(TxKind.PAYMENT, False, PAYMENT_FIELDS, validate_payment_fields)
+_SUBSCRIPTION = _Endpoint(TxKind.DEBIT, True, SUBSCRIPTION_FIELDS, validate_subscription_fields)
+
+
+@bp.route("/in.php", methods=["GET", "POST"])
+def payment_request() -> ResponseReturnValue:
+    """A single payment request (lower-case variables)."""
+    return _open_payment(_PAYMENT)
+
+
+@bp.route("/ABOv2/in.php", methods=["GET", "POST"])
+def subscription_request() -> ResponseReturnValue:
+    """A subscription or instalments request (upper-case variables).
+
+    The transaction opened is the first debit (kind ``debit``); its ``request``
+    keeps the variables, from which the subscription is built once the card
+    is accepted.
+    """
+    return _open_payment(_SUBSCRIPTION)
+
+
+def _read_fields(endpoint: _Endpoint) -> tuple[dict[str, str], list[Problem]]:
+    """The request's variables (first value of each) and a problem per variable given twice."""
+    pairs: list[tuple[str, str]] = list(request.args.items(multi=True))
+    if request.method == "POST":
+        pairs += list(request.form.items(multi=True))
+    fields: dict[str, str] = {}
+    for name, value in pairs:
+        fields.setdefault(name, value)
+    problems = [
+        # Long names are cut as the validators cut unknown ones: the sender may be anyone.
+        Problem(
+            name if len(name) <= 40 else name[:40] + "...",
+            f"given {count} times; give each variable once, the platform cannot choose",
+        )
+        for name, count in Counter(name for name, _ in pairs).items()
+        if count > 1
+    ]
+    return fields, problems
+
+
+def _open_payment(endpoint: _Endpoint) -> ResponseReturnValue:
+    platform = _platform()
+    fields, problems = _read_fields(endpoint)
+    problems += endpoint.validate(fields)
+    id_boutique = fields.get(endpoint.name("id_boutique"), "")
+    langue = fields.get(endpoint.name("langue"), "")
+    texts = texts_for(langue if langue in LANGUAGES else "")
+    if not any(p.field == endpoint.name("id_boutique") for p in problems):
+        with platform.db.transaction() as session:
+            known = session.get(Account, id_boutique) is not None
+        if not known:
+            problems.append(
+                Problem(
+                    endpoint.name("id_boutique"),
+                    f"no merchant account {id_boutique!r} on this platform; create it with "
+                    "`bluepaid sandbox account add` or fix the id the shop sends",
+                )
+            )
+    if problems:
+        order = {name: index for index, name in enumerate(endpoint.order)}
+        problems.sort(key=lambda p: order.get(p.field, len(order)))
+        return render_template("pay_request_error.html", t=texts, lang=texts.lang, problems=problems), 400
+
+    now = platform.now()
+    remote_addr = request.remote_addr or ""
+    country = platform.country_of(remote_addr)
+    referer = request.headers.get("Referer", "")
+    with platform.db.transaction() as session:
+        account = session.get(Account, id_boutique)
+        assert account is not None  # accounts are never deleted
+        tx = Transaction(
+            id_trans=new_id_trans(session),
+            page_token=new_token(),
+            id_boutique=id_boutique,
+            kind=endpoint.kind.value,
+            status=TxStatus.OPEN.value,
+            test=True,
+            amount_minor=_first_amount(endpoint, fields).minor,
+            currency=fields[endpoint.name("devise")],
+            langue=langue or DEFAULT_LANGUAGE,
+            id_client=fields.get(endpoint.name("id_client"), ""),
+            divers=fields.get(endpoint.name("divers"), ""),
+            email_client=fields.get(endpoint.name("email_client"), ""),
+            url_ok=_url(endpoint, fields, "url_retour_ok", "set_secure_return", account.url_retour_ok),
+            url_stop=_url(endpoint, fields, "url_retour_stop", "set_secure_return", account.url_retour_stop),
+            url_confirm=_url(endpoint, fields, "url_retour_bo", "set_secure_conf", account.url_confirmation),
+            request={name: value for name, value in fields.items() if value},
+            referrer=referer[:600],
+            remote_addr=remote_addr[:64],
+            country=country,
+            created_at=now,
+            updated_at=now,
+        )
+        verdict = check_referrer(account.referrer_url, referer)
+        if verdict != "ok":
+            if account.mode == Mode.TEST.value:
+                tx.referrer_warning = True
+            else:
+                tx.status = TxStatus.BLOCKED.value
+                tx.reason = _referrer_reason(account.referrer_url, referer)
+        if country and country in account.banned_countries:
+            tx.status = TxStatus.BLOCKED.value
+            tx.reason = _banned_reason(remote_addr, country)
+        session.add(tx)
+        token = tx.page_token
+    return redirect(url_for(".payment_page", token=token), 303)
+
+
+def _first_amount(endpoint: _Endpoint, fields: Mapping[str, str]) -> Money:
+    """What the page charges now: ``montant``, or for ABOv2 ``MONTANT_INITIAL`` when given."""
+    currency = fields[endpoint.name("devise")]
+    initial = fields.get("MONTANT_INITIAL", "") if endpoint.upper else ""
+    return Money.parse(initial or fields[endpoint.name("montant")], currency)
+
+
+def _url(endpoint: _Endpoint, fields: Mapping[str, str], name: str, flag: str, default: str) -> str:
+    value = fields.get(endpoint.name(name), "")
+    if not value:
+        return default
+    return join_url(value, fields.get(endpoint.name(flag), "") == "1")
+
+
+def origin_of(url: str) -> str | None:
+    """``https://Shop.example:443/cart`` -> ``https://shop.example``; None if not an http(s) URL."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    host = parts.hostname
+    if scheme not in ("http", "https") or not host:
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    default_port = 443 if scheme == "https" else 80
+    return f"{scheme}://{host}" if port in (None, default_port) else f"{scheme}://{host}:{port}"
+
+
+def check_referrer(referrer_url: str, referer: str) -> Literal["ok", "missing", "mismatch"]:
+    """The referrer check of FAQ 23 (rules in the module docstring).
+
+    ``ok`` when the account has no referrer URL or the origins match;
+    ``missing`` without a ``Referer``; ``mismatch`` otherwise (an unreadable
+    ``Referer`` included).
+    """
+    if not referrer_url:
+        return "ok"
+    if not referer:
+        return "missing"
+    found = origin_of(referer)
+    return "ok" if found is not None and found == origin_of(referrer_url) else "mismatch"
+
+
+def _shown_origin(referer: str) -> str:
+    return origin_of(referer) or repr(referer[:80])
+
+
+def _referrer_reason(referrer_url: str, referer: str) -> str:
+    expected = origin_of(referrer_url) or referrer_url
+    if not referer:
+        return f"{REFERRER_REASON}: no Referer header; the registered referrer is {expected}"
+    return (
+        f"{REFERRER_REASON}: requested from {_shown_origin(referer)}; the registered referrer is {expected}"
+    )
+
+
+def _banned_reason(address: str, country: str) -> str:
+    return f"{BANNED_REASON}: {address} is in {country}, a country the merchant refuses"
+
+
+# --- The payment page -------------------------------------------------------------------------
+
+
+def _load(platform: Platform, token: str) -> tuple[Transaction, Account] | None:
+    with platform.db.transaction() as session:
+        tx = session.scalars(select(Transaction).where(Transaction.page_token == token)).one_or_none()
+        if tx is None:
+            return None
+        account = session.get(Account, tx.id_boutique)
+        assert account is not None  # a foreign key guarantees it
+    return tx, account
+
+
+def _render(
+    template: str, texts: Texts, account: Account | None, status: int = 200, **context: Any
+) -> tuple[str, int]:
+    banner = texts.test_banner if account is not None and account.mode == Mode.TEST.value else None
+    return render_template(template, t=texts, lang=texts.lang, test_banner=banner, **context), status
+
+
+def _not_found() -> ResponseReturnValue:
+    texts = texts_for(DEFAULT_LANGUAGE)
+    return _render("pay_not_found.html", texts, None, 404)
+
+
+@bp.route("/p/<token>", methods=["GET", "POST"])
+def payment_page(token: str) -> ResponseReturnValue:
+    """The payment page of one transaction; POST is the card step.
+
+    An open transaction shows the forms; a blocked one its explanation (403);
+    any other its result, so a reload or a second tab never pays twice.
+    """
+    platform = _platform()
+    loaded = _load(platform, token)
+    if loaded is None:
+        return _not_found()
+    tx, account = loaded
+    texts = texts_for(tx.langue)
+    if tx.status == TxStatus.OPEN.value:
+        tx = _block_if_banned(platform, tx, account)
+    if tx.status == TxStatus.BLOCKED.value:
+        return _blocked_page(tx, account, texts)
+    if tx.status != TxStatus.OPEN.value:
+        return _result_page(tx, account, texts)
+
+    now = platform.now()
+    card_form = CardForm(texts, now.date())
+    buyer_form = BuyerForm(texts, data=_buyer_defaults(tx)) if account.buyer_form else None
+    if request.method == "POST":
+        # Both forms are checked so that every error shows at once.
+        card_ok = card_form.validate_on_submit()
+        buyer_ok = buyer_form.validate() if buyer_form is not None else True
+        if card_ok and buyer_ok and card_form.test_card is not None:
+            number = normalize_number(card_form.number.data or "")
+            buyer = buyer_form.details() if buyer_form is not None else {}
+            return _card_step(platform, token, card_form, number[-4:], buyer)
+    return _render(
+        "pay_page.html",
+        texts,
+        account,
+        tx=tx,
+        merchant=account.name,
+        amount=texts.money(tx.amount),
+        schedule=_schedule_text(tx, texts),
+        referrer_warning=_referrer_warning(tx, account, texts),
+        card_form=card_form,
+        buyer_form=buyer_form,
+        pay_label=texts.pay_button.format(amount=texts.money(tx.amount)),
+    )
+
+
+def _buyer_defaults(tx: Transaction) -> dict[str, str]:
+    """What the shop already told us about the buyer (``in.php`` only has these)."""
+    request_fields = tx.request
+    return {
+        "nom": request_fields.get("nom", ""),
+        "prenom": request_fields.get("prenom", ""),
+        "email": tx.email_client,
+        "pays": "FR",
+    }
+
+
+def _block_if_banned(platform: Platform, tx: Transaction, account: Account) -> Transaction:
+    """Block an open transaction if the address now using the page is from a banned country."""
+    address = request.remote_addr or ""
+    country = platform.country_of(address)
+    if not country or country not in account.banned_countries:
+        return tx
+    with platform.db.transaction() as session:
+        current = session.get(Transaction, tx.id, with_for_update=True)
+        assert current is not None  # transactions are never deleted
+        if current.status == TxStatus.OPEN.value:
+            current.status = TxStatus.BLOCKED.value
+            current.reason = _banned_reason(address, country)
+            current.updated_at = platform.now(session)
+    return current
+
+
+def _schedule_text(tx: Transaction, texts: Texts) -> str | None:
+    """For ABOv2: "then N × amount every period" after the first debit; None otherwise."""
+    if tx.kind != TxKind.DEBIT.value:
+        return None
+    fields = tx.request
+    remaining = int(fields["NB_OCCURENCES_MAX"]) - 1
+    if remaining < 1:
+        return None
+    amount = Money.parse(fields["MONTANT"], tx.currency)
+    period = texts.period(fields.get("PERIODE_TYPE", "M"), int(fields.get("PERIODE_NB", "1")))
+    return texts.schedule_then.format(count=remaining, amount=texts.money(amount), period=period)
+
+
+def _referrer_warning(tx: Transaction, account: Account, texts: Texts) -> str | None:
+    if not tx.referrer_warning:
+        return None
+    expected = origin_of(account.referrer_url) or account.referrer_url
+    if not tx.referrer:
+        return texts.referrer_missing.format(expected=expected)
+    return texts.referrer_mismatch.format(expected=expected, found=_shown_origin(tx.referrer))
+
+
+def _blocked_page(tx: Transaction, account: Account, texts: Texts) -> ResponseReturnValue:
+    if tx.reason.startswith(BANNED_REASON):
+        title = texts.ip_banned_title
+        lines = [
+            texts.ip_banned_text.format(merchant=account.name, address=tx.remote_addr, country=tx.country)
+        ]
+        if account.merchant_email:
+            lines.append(texts.contact_merchant.format(email=account.merchant_email))
+    else:
+        title = texts.referrer_blocked_title
+        expected = origin_of(account.referrer_url) or account.referrer_url
+        found = (
+            texts.referrer_blocked_found.format(found=_shown_origin(tx.referrer))
+            if tx.referrer
+            else texts.referrer_blocked_missing
+        )
+        lines = [texts.referrer_blocked_text.format(expected=expected), found]
+    return _render("pay_blocked.html", texts, account, 403, title=title, lines=lines, url_stop=tx.url_stop)
+
+
+def _result_page(tx: Transaction, account: Account, texts: Texts) -> ResponseReturnValue:
+    titles = {
+        TxStatus.ACCEPTED.value: (texts.result_accepted, texts.result_accepted_text),
+        TxStatus.PENDING.value: (texts.result_pending, texts.result_pending_text),
+        TxStatus.ABANDONED.value: (texts.result_abandoned, texts.result_abandoned_text),
+    }
+    title, text = titles.get(tx.status, (texts.result_refused, _refusal_text(tx, texts)))
+    card = texts.card_used.format(type=tx.card_type, last4=tx.card_last4) if tx.card_last4 else None
+    return _render(
+        "pay_result.html",
+        texts,
+        account,
+        tx=tx,
+        title=title,
+        text=text,
+        card=card,
+        merchant=account.name,
+        amount=texts.money(tx.amount),
+    )
+
+
+def _refusal_text(tx: Transaction, texts: Texts) -> str:
+    if tx.reason.startswith(MISMATCH_REASON):
+        return texts.refused_type_mismatch.format(chosen=tx.card_type)
+    if tx.scenario == Scenario.REFUSED_CEILING.value:
+        return texts.refused_ceiling
+    return texts.refused_coherence
+
+
+# --- The card step ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Outcome:
+    """What the card step decided, for after the commit."""
+
+    browser: Confirmation
+    url_ok: str
+    now: list[int] = field(default_factory=list)  # deliveries to send before the return
+
+
+def _card_step(
+    platform: Platform, token: str, card_form: CardForm, last4: str, buyer: dict[str, str]
+) -> ResponseReturnValue:
+    card = card_form.test_card
+    assert card is not None  # checked by the caller
+    with platform.db.transaction() as session:
+        # The row lock (BEGIN IMMEDIATE on SQLite) makes a double submit pay once.
+        tx = session.scalars(
+            select(Transaction).where(Transaction.page_token == token).with_for_update()
+        ).one_or_none()
+        if tx is None or tx.status != TxStatus.OPEN.value:
+            return redirect(url_for(".payment_page", token=token), 303)
+        tx.card_type = card_form.chosen_type.value
+        tx.card_last4 = last4
+        tx.scenario = card.scenario.value
+        tx.test = True
+        tx.updated_at = platform.now(session)
+        if buyer:
+            tx.buyer = buyer
+            # The receipt needs an address; the one typed serves when the shop sent none.
+            tx.email_client = tx.email_client or buyer["email"]
+        if card.type != card_form.chosen_type:
+            outcome = _refuse(
+                platform,
+                session,
+                tx,
+                f"{MISMATCH_REASON}: the number is a {card.type.value} card, "
+                f"{card_form.chosen_type.value} was chosen",
+            )
+        elif card.scenario in _REFUSED:
+            outcome = _refuse(platform, session, tx, _REFUSED[card.scenario])
+        else:
+            outcome = _accept(platform, session, tx, card)
+    for delivery_id in outcome.now:
+        deliver_now(platform, delivery_id)
+    if not outcome.url_ok:
+        return redirect(url_for(".payment_page", token=token), 303)
+    return redirect(_with_params(outcome.url_ok, outcome.browser.return_params()), 303)
+
+
+def _refuse(platform: Platform, session: Session, tx: Transaction, reason: str) -> _Outcome:
+    tx.status = TxStatus.REFUSED.value
+    tx.reason = reason
+    delivery = schedule(platform, session, tx, confirmation_fields(tx, etat=Etat.KO))
+    mail.payment_mails(platform, session, tx)
+    return _Outcome(build_confirmation(tx, etat=Etat.KO), tx.url_ok, [delivery.id])
+
+
+def _accept(platform: Platform, session: Session, tx: Transaction, card: SandboxCard) -> _Outcome:
+    """An accepted card, by scenario.
+
+    - accepted, and the subscription scenarios (which matter for later
+      debits): ``ok`` sent now;
+    - pending then accepted: ``attente`` sent now, the transaction stays
+      pending and ``ok`` is scheduled after ``config.pending_delay``, when the
+      transaction becomes accepted (at once if there is no confirmation URL to
+      wait for); the browser return says ``attente``;
+    - confirmation twice: ``ok`` sent now, two times;
+    - confirmation late: ``ok`` scheduled after ``config.late_delay``, so it
+      arrives after the browser's return;
+    - confirmation never: ``ok`` recorded as withheld, never sent;
+    - refund later: ``ok`` sent now, and a full refund after
+      ``config.refund_delay``.
+
+    For ABOv2 the subscription starts here (with the pending card too: the
+    schedule counts from the card step); the first debit's ``ok`` carries
+    ``num_abo`` and ``num_prochaine_presentation=2``, or ``fini=oui`` when it
+    is the only debit. ``attente`` carries no subscription fields.
+    """
+    config = platform.config
+    subscription: Subscription | None = None
+    if tx.kind == TxKind.DEBIT.value:
+        subscription = subscriptions.start_subscription(platform, session, tx, card)
+    ok = _ok_fields(tx, subscription)
+    scenario = card.scenario
+    if scenario == Scenario.PENDING_THEN_ACCEPTED:
+        tx.status = TxStatus.PENDING.value
+        attente = schedule(platform, session, tx, confirmation_fields(tx, etat=Etat.ATTENTE))
+        schedule(platform, session, tx, ok, delay=config.pending_delay, note="pending, then accepted")
+        if not tx.url_confirm:
+            settle_accepted(platform, session, tx)
+        return _Outcome(build_confirmation(tx, etat=Etat.ATTENTE), tx.url_ok, [attente.id])
+
+    tx.status = TxStatus.ACCEPTED.value
+    mail.payment_mails(platform, session, tx, subscription)
+    outcome = _Outcome(build_confirmation(tx, etat=Etat.OK), tx.url_ok)
+    if scenario == Scenario.CONFIRM_LATE:
+        schedule(platform, session, tx, ok, delay=config.late_delay, note="test card: confirmation sent late")
+    elif scenario == Scenario.CONFIRM_NEVER:
+        withhold(platform, session, tx, ok, "test card: confirmation never sent")
+    elif scenario == Scenario.CONFIRM_TWICE:
+        outcome.now += [
+            schedule(platform, session, tx, ok, note=f"test card: confirmation sent twice ({n}/2)").id
+            for n in (1, 2)
+        ]
+    else:
+        outcome.now.append(schedule(platform, session, tx, ok).id)
+        if scenario == Scenario.REFUND_LATER:
+            refunds.create_refund(platform, session, tx, tx.amount, delay=config.refund_delay)
+    return outcome
+
+
+def _ok_fields(tx: Transaction, subscription: Subscription | None) -> dict[str, str]:
+    if subscription is None:
+        return confirmation_fields(tx, etat=Etat.OK)
+    next_index, fini = subscriptions.next_presentation(subscription)
+    return confirmation_fields(tx, etat=Etat.OK, subscription=subscription, next_index=next_index, fini=fini)
+
+
+def _with_params(url: str, params: Mapping[str, str]) -> str:
+    """``url`` with ``params`` added to its query string (before any fragment)."""
+    parts = urlsplit(url)
+    query = "&".join(part for part in (parts.query, urlencode(params)) if part)
+    return urlunsplit(parts._replace(query=query))
+
+
+@bp.route("/p/<token>/stop", methods=["POST"])
+def stop(token: str) -> ResponseReturnValue:
+    """The "Retour boutique" button: the transaction is abandoned, the browser goes to ``url_retour_stop``.
+
+    No confirmation is sent. A transaction that is no longer open is left as
+    it is and its page shown again.
+    """
+    platform = _platform()
+    with platform.db.transaction() as session:
+        tx = session.scalars(
+            select(Transaction).where(Transaction.page_token == token).with_for_update()
+        ).one_or_none()
+        if tx is None:
+            return _not_found()
+        if tx.status == TxStatus.OPEN.value:
+            tx.status = TxStatus.ABANDONED.value
+            tx.updated_at = platform.now(session)
+        status, url_stop = tx.status, tx.url_stop
+    if status == TxStatus.ABANDONED.value and url_stop:
+        return redirect(url_stop, 303)
+    return redirect(url_for(".payment_page", token=token), 303)

@@ -1,0 +1,153 @@
+"""End to end over real HTTP: payment link -> sandbox page -> test card ->
+confirmation -> payment in the hub -> outbox task done."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import requests
+from sqlalchemy import select
+
+from bluepaid_plugins.sandbox.cards import TEST_CARDS, SandboxCard, Scenario
+from bluepaid_plugins.sandbox.delivery import deliver_due
+from hub.models import InboxMessage, OutboxTask
+from tests.e2e.conftest import Stack
+
+CARD = {card.scenario: card for card in TEST_CARDS if card.scenario is not Scenario.ACCEPTED}
+ACCEPTED = next(card for card in TEST_CARDS if card.scenario is Scenario.ACCEPTED)
+
+
+def buy(stack: Stack, ref: str, card: SandboxCard) -> requests.Response:
+    """Follow the pay link like a browser, fill the card step, come back to the hub."""
+    browser = requests.Session()
+    page = browser.get(stack.pay_url(ref), timeout=10)
+    assert page.status_code == 200
+    assert page.url.startswith(f"{stack.sandbox_url}/p/"), page.url
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
+    assert csrf, "the card form has a CSRF token"
+    form = {
+        "csrf_token": csrf.group(1),
+        "card_type": card.type.value,
+        "number": card.number,
+        "expiry_month": "12",
+        "expiry_year": "2030",
+        "cvv2": "123",
+        "pay": "1",
+    }
+    return browser.post(page.url, data=form, timeout=10)
+
+
+def verdicts(stack: Stack) -> list[str]:
+    with stack.hub.db.transaction() as session:
+        return [v or "" for v in session.scalars(select(InboxMessage.verdict).order_by(InboxMessage.id))]
+
+
+def apply_tasks(stack: Stack) -> list[str]:
+    with stack.hub.db.transaction() as session:
+        query = select(OutboxTask.state).where(OutboxTask.kind == "apply_event").order_by(OutboxTask.id)
+        return list(session.scalars(query))
+
+
+def later(stack: Stack, seconds: float) -> None:
+    """Let the sandbox's clock pass ``seconds`` and deliver what is then due."""
+    stack.sandbox_clock.advance(timedelta(seconds=seconds))
+    deliver_due(stack.platform)
+
+
+def test_accepted_card_pays_the_order_in_the_shop_exactly_once(stack: Stack) -> None:
+    ref = stack.new_order("36.60")
+
+    back = buy(stack, ref, ACCEPTED)
+
+    assert back.url.startswith(f"{stack.hub_url}/return/demo/")
+    assert "Paiement accepté" in back.text
+    assert stack.payment(ref).state == "paid"
+    assert "test" in stack.payment(ref).flags
+    assert verdicts(stack) == ["accepted"]
+    assert stack.run_worker() == ["done"]
+    assert stack.order_status(ref) == "paid"
+    assert apply_tasks(stack) == ["done"]
+
+
+def test_paid_order_offers_no_second_payment(stack: Stack) -> None:
+    ref = stack.new_order()
+    buy(stack, ref, ACCEPTED)
+    stack.run_worker()
+
+    again = requests.get(stack.pay_url(ref), timeout=10)
+
+    assert again.status_code == 409
+    assert stack.sandbox_url not in again.text
+
+
+def test_confirmation_delivered_twice_is_applied_once(stack: Stack) -> None:
+    ref = stack.new_order()
+
+    buy(stack, ref, CARD[Scenario.CONFIRM_TWICE])
+
+    assert stack.payment(ref).state == "paid"
+    assert verdicts(stack) == ["accepted", "duplicate"]
+    assert stack.run_worker() == ["done"]
+    assert apply_tasks(stack) == ["done"]
+
+
+def test_late_confirmation_pays_after_the_browser_came_back(stack: Stack) -> None:
+    ref = stack.new_order()
+
+    back = buy(stack, ref, CARD[Scenario.CONFIRM_LATE])
+
+    assert "Paiement en cours de confirmation" in back.text
+    assert '<meta http-equiv="refresh"' in back.text
+    assert stack.payment(ref).state == "created"
+    later(stack, stack.platform.config.late_delay + 1)
+    assert stack.payment(ref).state == "paid"
+    assert stack.run_worker() == ["done"]
+    assert stack.order_status(ref) == "paid"
+
+
+def test_lost_confirmation_leaves_the_order_unpaid(stack: Stack) -> None:
+    ref = stack.new_order()
+
+    back = buy(stack, ref, CARD[Scenario.CONFIRM_NEVER])
+    later(stack, 3600)
+
+    assert "Paiement en cours de confirmation" in back.text
+    assert stack.payment(ref).state == "created"
+    assert verdicts(stack) == []
+    assert stack.run_worker() == []
+    assert stack.order_status(ref) == "open"
+
+
+def test_refused_card_leaves_the_order_open(stack: Stack) -> None:
+    ref = stack.new_order()
+
+    back = buy(stack, ref, CARD[Scenario.REFUSED_CEILING])
+
+    assert "Le paiement a été refusé." in back.text
+    assert stack.payment(ref).state == "refused"
+    assert stack.run_worker() == ["done"]
+    assert stack.order_status(ref) == "open"
+
+
+def test_pending_then_accepted_moves_the_payment_forward(stack: Stack) -> None:
+    ref = stack.new_order()
+
+    buy(stack, ref, CARD[Scenario.PENDING_THEN_ACCEPTED])
+    assert stack.payment(ref).state == "pending"
+    later(stack, stack.platform.config.pending_delay + 1)
+
+    assert stack.payment(ref).state == "paid"
+    assert verdicts(stack) == ["accepted", "accepted"]
+
+
+def test_refund_later_refunds_the_payment_in_the_hub(stack: Stack) -> None:
+    ref = stack.new_order("36.60")
+
+    buy(stack, ref, CARD[Scenario.REFUND_LATER])
+    assert stack.payment(ref).state == "paid"
+    later(stack, stack.platform.config.refund_delay + 1)
+
+    payment = stack.payment(ref)
+    assert (payment.state, str(payment.refunded)) == ("refunded", "36.60")
+    assert stack.run_worker() == ["done", "done"]
