@@ -184,6 +184,11 @@ def _shop_text(data: dict[str, Any]) -> str:
     "--redirect", "redirect_method", type=click.Choice(["get", "post"]), default="get", show_default=True
 )
 @click.option("--return-url", default="", help="Where the 'back to shop' link of the return page goes.")
+@click.option(
+    "--send-confirmation-url",
+    is_flag=True,
+    help="Send the confirmation URL with each payment (url_retour_bo); the buyer can then see it.",
+)
 @click.option("--language", default="FR", show_default=True)
 @click.option("--notify-email", default="")
 @json_option

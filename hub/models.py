@@ -6,7 +6,7 @@ compared without rounding. Times are stored in UTC and read back timezone-aware.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -14,37 +14,18 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from bluepaid_plugins.db import UTCDateTime
 from bluepaid_plugins.money import Money
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """A datetime stored as naive UTC and read back as aware UTC, on every backend."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
@@ -101,6 +82,9 @@ class Shop(Base):
     connector_settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     platform_url: Mapped[str] = mapped_column(String(512))
     redirect_method: Mapped[str] = mapped_column(String(4), default="get")
+    # Sending url_retour_bo shows the secret confirmation URL in the buyer's address
+    # bar; off by default: the merchant registers the URL on the platform instead.
+    send_confirmation_url: Mapped[bool] = mapped_column(Boolean, default=False)
     return_url: Mapped[str] = mapped_column(String(512), default="")
     language: Mapped[str] = mapped_column(String(2), default="FR")
     notify_email: Mapped[str] = mapped_column(String(254), default="")

@@ -89,7 +89,7 @@ def start_payment(hub: Hub, shop_slug: str, order_ref: str) -> Redirect | Alread
         email_client=order.customer.email,
         url_retour_ok=ok_url,
         url_retour_stop=stop_url,
-        url_retour_bo=confirmation_url(hub, shop),
+        url_retour_bo=confirmation_url(hub, shop) if shop.send_confirmation_url else "",
         pays_liv=order.customer.country,
     )
     fields = request.fields()

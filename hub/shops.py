@@ -34,13 +34,16 @@ def add_shop(
     allowed_ips: list[str] | None = None,
     platform_url: str = "",
     redirect_method: str = "get",
+    send_confirmation_url: bool = False,
     return_url: str = "",
     language: str = "FR",
     notify_email: str = "",
 ) -> Shop:
     """Validate and store a new shop; ValidationError lists every problem.
 
-    ``accept_test`` defaults to ``test_mode``; ``allowed_ips`` to the platform's
+    ``send_confirmation_url`` puts the confirmation URL in every request
+    (``url_retour_bo``), where the buyer can read it; leave it off and register
+    the URL on the platform. ``accept_test`` defaults to ``test_mode``; ``allowed_ips`` to the platform's
     published addresses; ``platform_url`` to the hub's configured platform.
     """
     problems: list[Problem] = []
@@ -86,6 +89,7 @@ def add_shop(
             connector_settings=clean_settings,
             platform_url=platform_url or hub.config.platform_url,
             redirect_method=redirect_method,
+            send_confirmation_url=send_confirmation_url,
             return_url=return_url,
             language=language,
             notify_email=notify_email,
@@ -112,6 +116,7 @@ def shop_summary(hub: Hub, shop: Shop) -> dict[str, Any]:
         "connector_settings": settings,
         "platform_url": shop.platform_url,
         "redirect": shop.redirect_method,
+        "send_confirmation_url": shop.send_confirmation_url,
         "return_url": shop.return_url,
         "language": shop.language,
     }

@@ -22,6 +22,7 @@ from hub.context import Hub, build_hub
 from hub.models import LinkOrder, Payment, Shop
 from hub.orders import create_link_order
 from hub.outbox import Worker
+from hub.pay import confirmation_url
 from hub.serving import start_server
 from hub.shops import add_shop
 from tests.conftest import FrozenClock
@@ -82,7 +83,6 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         ),
         base_clock=sandbox_clock,
     )
-    add_account(platform, ID_BOUTIQUE, name="Boutique de démo", merchant_email="merchant@shop.test")
     hub = build_hub(
         HubConfig(
             database_url=f"sqlite:///{tmp_path / 'hub.sqlite3'}",
@@ -93,6 +93,14 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
     )
     migrate.upgrade(hub.db)
     shop = add_shop(hub, slug="demo", id_boutique=ID_BOUTIQUE, allowed_ips=["127.0.0.1"])
+    # As a merchant does: the confirmation URL is registered on the platform, not sent.
+    add_account(
+        platform,
+        ID_BOUTIQUE,
+        name="Boutique de démo",
+        merchant_email="merchant@shop.test",
+        url_confirmation=confirmation_url(hub, shop),
+    )
     servers = [
         start_server(create_app(hub=hub), "127.0.0.1", hub_port)[0],
         start_server(create_sandbox_app(platform=platform), "127.0.0.1", sandbox_port)[0],

@@ -19,7 +19,7 @@ from hub import migrate
 from hub.app import create_app
 from hub.config import HubConfig
 from hub.context import Hub, build_hub
-from hub.models import Payment
+from hub.models import Payment, Shop
 from hub.orders import create_link_order
 from hub.shops import add_shop
 from tests.conftest import FrozenClock
@@ -131,9 +131,8 @@ def test_pay_redirects_to_the_platform_with_the_protocol_variables(driver: HubDr
         "divers": divers_token(driver.shop.secret, "21573www", ref, Money.parse("36.60", "EUR"), payment_id),
         "url_retour_ok": f"hub.test/return/demo/{payment_id}/ok",
         "url_retour_stop": f"hub.test/return/demo/{payment_id}/stop",
-        "url_retour_bo": f"hub.test/confirm/demo/{driver.shop.confirm_token}",
         "set_secure_return": "0",
-        "set_secure_conf": "0",
+        "set_secure_conf": "1",
     }
 
 
@@ -188,9 +187,8 @@ def test_post_shop_gets_an_auto_submitting_form_with_the_variables(make_driver: 
         "email_client": "buyer@example.com",
         "url_retour_ok": f"hub.test/return/demo/{payment.public_id}/ok",
         "url_retour_stop": f"hub.test/return/demo/{payment.public_id}/stop",
-        "url_retour_bo": f"hub.test/confirm/demo/{driver.shop.confirm_token}",
         "set_secure_return": "0",
-        "set_secure_conf": "0",
+        "set_secure_conf": "1",
     }
 
 
@@ -511,3 +509,24 @@ def test_shop_unavailable_stores_no_payment(make_driver: MakeDriver) -> None:
 
     with driver.hub.db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Payment)) == 0
+
+
+def test_the_secret_confirmation_url_never_reaches_the_buyer_by_default(driver: HubDriver) -> None:
+    response = driver.client.get(f"/pay/demo/{driver.new_order()}")
+
+    assert driver.shop.confirm_token not in response.headers["Location"]
+    assert "url_retour_bo" not in location_fields(response.headers["Location"])
+
+
+def test_a_shop_may_send_its_confirmation_url_with_each_payment(make_driver: MakeDriver) -> None:
+    driver = make_driver()
+    with driver.hub.db.transaction() as session:
+        shop = session.get(Shop, driver.shop.id)
+        assert shop is not None
+        shop.send_confirmation_url = True
+
+    response = driver.client.get(f"/pay/demo/{driver.new_order()}")
+
+    fields = location_fields(response.headers["Location"])
+    assert fields["url_retour_bo"] == f"hub.test/confirm/demo/{driver.shop.confirm_token}"
+    assert fields["set_secure_conf"] == "0"
