@@ -1,7 +1,11 @@
 """The Bluepaid protocol: what a shop sends, what the platform answers.
 
-- :mod:`~bluepaid_plugins.protocol.request`: payment and subscription requests
-  (shop -> platform) and their validation;
+- :mod:`~bluepaid_plugins.protocol.request`: single-payment requests
+  (shop -> platform, ``in.php``) and their validation;
+- :mod:`~bluepaid_plugins.protocol.subscription`: subscription requests
+  (shop -> platform, ``ABOv2/in.php``) and their validation;
+- :mod:`~bluepaid_plugins.protocol.fields`: the rules both kinds of request
+  share, and the URL conventions;
 - :mod:`~bluepaid_plugins.protocol.confirmation`: the confirmation POST
   (platform -> shop) and the browser return;
 - :mod:`~bluepaid_plugins.protocol.token`: the ``divers`` anti-forgery token.
@@ -19,18 +23,13 @@ from bluepaid_plugins.protocol.confirmation import (
     Mode,
     parse_confirmation,
 )
-from bluepaid_plugins.protocol.request import (
-    LANGUAGES,
-    PAYMENT_FIELDS,
+from bluepaid_plugins.protocol.fields import LANGUAGES, PLATFORM_URL, join_url, split_url
+from bluepaid_plugins.protocol.request import PAYMENT_FIELDS, PaymentRequest, validate_payment_fields
+from bluepaid_plugins.protocol.subscription import (
     PERIOD_TYPES,
-    PLATFORM_URL,
     SUBSCRIPTION_FIELDS,
     SUBSCRIPTION_TYPES,
-    PaymentRequest,
     SubscriptionRequest,
-    join_url,
-    split_url,
-    validate_payment_fields,
     validate_subscription_fields,
 )
 from bluepaid_plugins.protocol.token import TOKEN_LENGTH, check_divers, divers_token

@@ -5,38 +5,15 @@ Routes:
 - ``/in.php`` (:func:`payment_request`) and ``/ABOv2/in.php``
   (:func:`subscription_request`): the shop's request, GET or POST. A valid one
   opens a transaction and sends the browser (303) to its page; an invalid one
-  gets a 400 page listing every problem by variable name (FAQ 24).
+  gets a 400 page listing every problem by variable name (FAQ 24). What they
+  do, and the rules on reading a request, defaults, the referrer check and the
+  country ban, is in :mod:`~bluepaid_plugins.sandbox.entry`.
 - ``/p/<token>`` (:func:`payment_page`): the page with the card form, and the
   result once the card step is done.
 - ``/p/<token>/stop`` (:func:`stop`): "Retour boutique", back to the shop unpaid.
 
 Rules the record leaves open, defined here (the README repeats them):
 
-- **Reading the request.** GET reads the query string; POST reads the form body
-  and the query string together. A variable given twice (twice in one, or in
-  both) is a problem: the platform cannot know which value the shop meant. An
-  empty value counts as not given.
-- **Defaults.** Without ``langue`` the page is French. A return or
-  confirmation URL given in the request overrides the account's; its scheme is
-  https when ``set_secure_return`` / ``set_secure_conf`` is ``1``, http when the
-  flag is ``0`` or absent. The account's own URLs are used as registered (with
-  their scheme): the flags concern the URLs of the request only.
-- **Referrer check** (FAQ 23): when the account has a referrer URL, the origin
-  (scheme, host, port; default ports implied) of the ``Referer`` header of the
-  request that opened the payment must equal the referrer URL's origin. Only
-  origins are compared because browsers send only the origin to another site
-  by default. A **missing** ``Referer`` counts as a mismatch: privacy settings
-  and ``Referrer-Policy: no-referrer`` strip it, and a check that a header's
-  absence passes would check nothing. In test mode a mismatch shows a warning
-  on the page and the buyer can pay; in production the payment is blocked
-  with an explanation. No referrer URL: no check.
-- **Country ban** (FAQ 15): the buyer's address is the connection's
-  (``X-Forwarded-For`` only when the sandbox trusts a proxy), mapped offline to
-  a country. If the merchant bans that country, the payment is blocked and the
-  page says "IP bannie" and asks the buyer to contact the merchant, in test and
-  in production mode alike. The address that opens the payment and the one
-  that loads or posts the page are both checked, so changing address midway
-  does not get round the ban.
 - **Card step.** See :mod:`bluepaid_plugins.sandbox.forms` for the form
   rules. A test card of another type than the one chosen makes the payment
   *refused* (FAQ 13), confirmed ``etat=ko``. Otherwise the card's scenario
@@ -53,10 +30,9 @@ Rules the record leaves open, defined here (the README repeats them):
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
@@ -64,19 +40,9 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bluepaid_plugins.errors import Problem
 from bluepaid_plugins.money import Money
-from bluepaid_plugins.protocol import (
-    LANGUAGES,
-    PAYMENT_FIELDS,
-    SUBSCRIPTION_FIELDS,
-    Confirmation,
-    Etat,
-    join_url,
-    validate_payment_fields,
-    validate_subscription_fields,
-)
-from bluepaid_plugins.sandbox import mail, refunds, subscriptions
+from bluepaid_plugins.protocol import Confirmation, Etat
+from bluepaid_plugins.sandbox import entry, mail, refunds, subscriptions
 from bluepaid_plugins.sandbox.cards import SandboxCard, Scenario, normalize_number
 from bluepaid_plugins.sandbox.delivery import (
     build_confirmation,
@@ -88,16 +54,11 @@ from bluepaid_plugins.sandbox.delivery import (
 )
 from bluepaid_plugins.sandbox.forms import BuyerForm, CardForm
 from bluepaid_plugins.sandbox.models import Account, Mode, Subscription, Transaction, TxKind, TxStatus
-from bluepaid_plugins.sandbox.numbers import new_id_trans, new_token
 from bluepaid_plugins.sandbox.platform import Platform
 from bluepaid_plugins.sandbox.texts import DEFAULT_LANGUAGE, Texts, texts_for
 
 bp = Blueprint("pages", __name__)
 
-#: Start of ``Transaction.reason`` for a payment blocked by a country ban.
-BANNED_REASON = "IP bannie"
-#: Start of ``Transaction.reason`` for a payment blocked by the referrer check.
-REFERRER_REASON = "referrer check"
 #: Start of ``Transaction.reason`` for a test card of another type than the one chosen.
 MISMATCH_REASON = "card type mismatch"
 
@@ -122,28 +83,10 @@ def _no_store(response: Response) -> Response:
 # --- Requests ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Endpoint:
-    """What differs between ``in.php`` and ``ABOv2/in.php``: spelling, rules, kind."""
-
-    kind: TxKind
-    upper: bool
-    order: tuple[str, ...]
-    validate: Callable[[Mapping[str, str]], list[Problem]]
-
-    def name(self, variable: str) -> str:
-        """The endpoint's spelling of a lower-case ``in.php`` variable name."""
-        return variable.upper() if self.upper else variable
-
-
-_PAYMENT = _Endpoint(TxKind.PAYMENT, False, PAYMENT_FIELDS, validate_payment_fields)
-_SUBSCRIPTION = _Endpoint(TxKind.DEBIT, True, SUBSCRIPTION_FIELDS, validate_subscription_fields)
-
-
 @bp.route("/in.php", methods=["GET", "POST"])
 def payment_request() -> ResponseReturnValue:
     """A single payment request (lower-case variables)."""
-    return _open_payment(_PAYMENT)
+    return entry.open_transaction(_platform(), entry.PAYMENT)
 
 
 @bp.route("/ABOv2/in.php", methods=["GET", "POST"])
@@ -154,158 +97,7 @@ def subscription_request() -> ResponseReturnValue:
     keeps the variables, from which the subscription is built once the card
     is accepted.
     """
-    return _open_payment(_SUBSCRIPTION)
-
-
-def _read_fields(endpoint: _Endpoint) -> tuple[dict[str, str], list[Problem]]:
-    """The request's variables (first value of each) and a problem per variable given twice."""
-    pairs: list[tuple[str, str]] = list(request.args.items(multi=True))
-    if request.method == "POST":
-        pairs += list(request.form.items(multi=True))
-    fields: dict[str, str] = {}
-    for name, value in pairs:
-        fields.setdefault(name, value)
-    problems = [
-        # Long names are cut as the validators cut unknown ones: the sender may be anyone.
-        Problem(
-            name if len(name) <= 40 else name[:40] + "...",
-            f"given {count} times; give each variable once, the platform cannot choose",
-        )
-        for name, count in Counter(name for name, _ in pairs).items()
-        if count > 1
-    ]
-    return fields, problems
-
-
-def _open_payment(endpoint: _Endpoint) -> ResponseReturnValue:
-    platform = _platform()
-    fields, problems = _read_fields(endpoint)
-    problems += endpoint.validate(fields)
-    id_boutique = fields.get(endpoint.name("id_boutique"), "")
-    langue = fields.get(endpoint.name("langue"), "")
-    texts = texts_for(langue if langue in LANGUAGES else "")
-    if not any(p.field == endpoint.name("id_boutique") for p in problems):
-        with platform.db.transaction() as session:
-            known = session.get(Account, id_boutique) is not None
-        if not known:
-            problems.append(
-                Problem(
-                    endpoint.name("id_boutique"),
-                    f"no merchant account {id_boutique!r} on this platform; create it with "
-                    "`bluepaid sandbox account add` or fix the id the shop sends",
-                )
-            )
-    if problems:
-        order = {name: index for index, name in enumerate(endpoint.order)}
-        problems.sort(key=lambda p: order.get(p.field, len(order)))
-        return render_template("pay_request_error.html", t=texts, lang=texts.lang, problems=problems), 400
-
-    now = platform.now()
-    remote_addr = request.remote_addr or ""
-    country = platform.country_of(remote_addr)
-    referer = request.headers.get("Referer", "")
-    with platform.db.transaction() as session:
-        account = session.get(Account, id_boutique)
-        assert account is not None  # accounts are never deleted
-        tx = Transaction(
-            id_trans=new_id_trans(session),
-            page_token=new_token(),
-            id_boutique=id_boutique,
-            kind=endpoint.kind.value,
-            status=TxStatus.OPEN.value,
-            test=True,
-            amount_minor=_first_amount(endpoint, fields).minor,
-            currency=fields[endpoint.name("devise")],
-            langue=langue or DEFAULT_LANGUAGE,
-            id_client=fields.get(endpoint.name("id_client"), ""),
-            divers=fields.get(endpoint.name("divers"), ""),
-            email_client=fields.get(endpoint.name("email_client"), ""),
-            url_ok=_url(endpoint, fields, "url_retour_ok", "set_secure_return", account.url_retour_ok),
-            url_stop=_url(endpoint, fields, "url_retour_stop", "set_secure_return", account.url_retour_stop),
-            url_confirm=_url(endpoint, fields, "url_retour_bo", "set_secure_conf", account.url_confirmation),
-            request={name: value for name, value in fields.items() if value},
-            referrer=referer[:600],
-            remote_addr=remote_addr[:64],
-            country=country,
-            created_at=now,
-            updated_at=now,
-        )
-        verdict = check_referrer(account.referrer_url, referer)
-        if verdict != "ok":
-            if account.mode == Mode.TEST.value:
-                tx.referrer_warning = True
-            else:
-                tx.status = TxStatus.BLOCKED.value
-                tx.reason = _referrer_reason(account.referrer_url, referer)
-        if country and country in account.banned_countries:
-            tx.status = TxStatus.BLOCKED.value
-            tx.reason = _banned_reason(remote_addr, country)
-        session.add(tx)
-        token = tx.page_token
-    return redirect(url_for(".payment_page", token=token), 303)
-
-
-def _first_amount(endpoint: _Endpoint, fields: Mapping[str, str]) -> Money:
-    """What the page charges now: ``montant``, or for ABOv2 ``MONTANT_INITIAL`` when given."""
-    currency = fields[endpoint.name("devise")]
-    initial = fields.get("MONTANT_INITIAL", "") if endpoint.upper else ""
-    return Money.parse(initial or fields[endpoint.name("montant")], currency)
-
-
-def _url(endpoint: _Endpoint, fields: Mapping[str, str], name: str, flag: str, default: str) -> str:
-    value = fields.get(endpoint.name(name), "")
-    if not value:
-        return default
-    return join_url(value, fields.get(endpoint.name(flag), "") == "1")
-
-
-def origin_of(url: str) -> str | None:
-    """``https://Shop.example:443/cart`` -> ``https://shop.example``; None if not an http(s) URL."""
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        return None
-    scheme = parts.scheme.lower()
-    host = parts.hostname
-    if scheme not in ("http", "https") or not host:
-        return None
-    if ":" in host:
-        host = f"[{host}]"
-    default_port = 443 if scheme == "https" else 80
-    return f"{scheme}://{host}" if port in (None, default_port) else f"{scheme}://{host}:{port}"
-
-
-def check_referrer(referrer_url: str, referer: str) -> Literal["ok", "missing", "mismatch"]:
-    """The referrer check of FAQ 23 (rules in the module docstring).
-
-    ``ok`` when the account has no referrer URL or the origins match;
-    ``missing`` without a ``Referer``; ``mismatch`` otherwise (an unreadable
-    ``Referer`` included).
-    """
-    if not referrer_url:
-        return "ok"
-    if not referer:
-        return "missing"
-    found = origin_of(referer)
-    return "ok" if found is not None and found == origin_of(referrer_url) else "mismatch"
-
-
-def _shown_origin(referer: str) -> str:
-    return origin_of(referer) or repr(referer[:80])
-
-
-def _referrer_reason(referrer_url: str, referer: str) -> str:
-    expected = origin_of(referrer_url) or referrer_url
-    if not referer:
-        return f"{REFERRER_REASON}: no Referer header; the registered referrer is {expected}"
-    return (
-        f"{REFERRER_REASON}: requested from {_shown_origin(referer)}; the registered referrer is {expected}"
-    )
-
-
-def _banned_reason(address: str, country: str) -> str:
-    return f"{BANNED_REASON}: {address} is in {country}, a country the merchant refuses"
+    return entry.open_transaction(_platform(), entry.SUBSCRIPTION)
 
 
 # --- The payment page -------------------------------------------------------------------------
@@ -401,7 +193,7 @@ def _block_if_banned(platform: Platform, tx: Transaction, account: Account) -> T
         assert current is not None  # transactions are never deleted
         if current.status == TxStatus.OPEN.value:
             current.status = TxStatus.BLOCKED.value
-            current.reason = _banned_reason(address, country)
+            current.reason = entry.banned_reason(address, country)
             current.updated_at = platform.now(session)
     return current
 
@@ -422,14 +214,14 @@ def _schedule_text(tx: Transaction, texts: Texts) -> str | None:
 def _referrer_warning(tx: Transaction, account: Account, texts: Texts) -> str | None:
     if not tx.referrer_warning:
         return None
-    expected = origin_of(account.referrer_url) or account.referrer_url
+    expected = entry.origin_of(account.referrer_url) or account.referrer_url
     if not tx.referrer:
         return texts.referrer_missing.format(expected=expected)
-    return texts.referrer_mismatch.format(expected=expected, found=_shown_origin(tx.referrer))
+    return texts.referrer_mismatch.format(expected=expected, found=entry.shown_origin(tx.referrer))
 
 
 def _blocked_page(tx: Transaction, account: Account, texts: Texts) -> ResponseReturnValue:
-    if tx.reason.startswith(BANNED_REASON):
+    if tx.reason.startswith(entry.BANNED_REASON):
         title = texts.ip_banned_title
         lines = [
             texts.ip_banned_text.format(merchant=account.name, address=tx.remote_addr, country=tx.country)
@@ -438,9 +230,9 @@ def _blocked_page(tx: Transaction, account: Account, texts: Texts) -> ResponseRe
             lines.append(texts.contact_merchant.format(email=account.merchant_email))
     else:
         title = texts.referrer_blocked_title
-        expected = origin_of(account.referrer_url) or account.referrer_url
+        expected = entry.origin_of(account.referrer_url) or account.referrer_url
         found = (
-            texts.referrer_blocked_found.format(found=_shown_origin(tx.referrer))
+            texts.referrer_blocked_found.format(found=entry.shown_origin(tx.referrer))
             if tx.referrer
             else texts.referrer_blocked_missing
         )

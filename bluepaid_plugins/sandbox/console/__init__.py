@@ -1,0 +1,45 @@
+"""The sandbox console: what Bluepaid's merchant area showed, for the sandbox's merchants.
+
+``bp`` (mounted at ``/console``) lists transactions with filters (FAQ 19, 21),
+shows each one with every confirmation sent and the shop's answer, refunds
+(full or partial), keeps the mailbox, ends subscriptions ("fini",
+"supprimer"), manages accounts (the production lock of FAQ 12 and 28 shown as
+an error) and advances the sandbox clock. ``buyer_bp`` (mounted at ``/``)
+serves only the buyer's subscription cancel link.
+
+One module per area: :mod:`.home` (counts, test cards, the clock),
+:mod:`.transactions` (list, detail, refunds), :mod:`.mails`,
+:mod:`.subscriptions`, :mod:`.accounts`, :mod:`.cancel` (the buyer's link);
+:mod:`.blueprint` holds both blueprints and what their pages share,
+:mod:`.texts` the words.
+
+Rules of the pages:
+
+- French or English: ``?lang=fr`` or ``?lang=en`` chooses (and is remembered
+  in the session), otherwise the browser's ``Accept-Language``, otherwise
+  English. The buyer's cancel page speaks the subscription's ``LANGUE``
+  (French for ``FR``, English otherwise) unless ``?lang=`` says otherwise.
+- Every form is a Flask-WTF form with a CSRF token; every change is a POST
+  answered by a redirect (or the page again with the errors, status 400).
+- Lists show the newest
+  :data:`~bluepaid_plugins.sandbox.console.blueprint.LIST_LIMIT` rows and
+  say when there are more.
+- The console has no login: the sandbox holds test data only and listens on
+  loopback by default. Do not expose it.
+"""
+
+from __future__ import annotations
+
+# Importing the area modules registers their views on ``bp`` and ``buyer_bp``.
+from bluepaid_plugins.sandbox.console import (  # noqa: F401
+    accounts,
+    cancel,
+    home,
+    mails,
+    subscriptions,
+    transactions,
+)
+from bluepaid_plugins.sandbox.console.blueprint import bp, buyer_bp
+from bluepaid_plugins.sandbox.console.texts import BUYER_TEXTS, TEXTS
+
+__all__ = ["BUYER_TEXTS", "TEXTS", "bp", "buyer_bp"]
