@@ -553,13 +553,26 @@ def _failed(row: Row, secs: int) -> str:
     return str(row.failed)
 
 
+def _good_rps(row: Row, secs: int) -> float | None:
+    """Answers per second that were not failures: what a merchant actually gets."""
+    if row.rps is None:
+        return None
+    return max(row.rps - (row.failed or 0) / secs, 0.0)
+
+
 def print_table(rows: list[Row], bare: Row, peer: Row | None, secs: int) -> None:
-    head = ("", "req/s", "failed", "/ bare Flask", "ours / peer")
+    head = ("", "req/s", "failed", "good/s", "/ bare Flask", "ours / peer", "good: ours / peer")
     body = []
+    peer_good = _good_rps(peer, secs) if peer else None
     for r in rows:
         rps = f"{r.rps:.1f}" if r.rps is not None else r.note
+        good = _good_rps(r, secs)
         vs_peer = _ratio(r.rps, peer.rps if peer else None) if r.ours else ""
-        body.append((r.name, rps, _failed(r, secs), _ratio(r.rps, bare.rps), vs_peer))
+        good_vs_peer = _ratio(good, peer_good) if r.ours else ""
+        good_text = f"{good:.1f}" if good is not None else "-"
+        body.append(
+            (r.name, rps, _failed(r, secs), good_text, _ratio(r.rps, bare.rps), vs_peer, good_vs_peer)
+        )
     widths = [max(len(line[i]) for line in [head, *body]) for i in range(len(head))]
     print()
     for line in [head, *body]:
