@@ -29,10 +29,12 @@ from bluepaid_plugins.sandbox.console.blueprint import (
     form_problems,
 )
 from bluepaid_plugins.sandbox.console.texts import TEXTS
+from bluepaid_plugins.sandbox.fees import transaction_fee
 from bluepaid_plugins.sandbox.models import (
     Account,
     Delivery,
     Mail,
+    Plan,
     Subscription,
     Transaction,
     TxKind,
@@ -119,6 +121,8 @@ def _transaction_page(id_trans: str, form: RefundForm, errors: list[str], status
         )
         parent = db.get(Transaction, tx.parent_id) if tx.parent_id else None
         subscription = db.get(Subscription, tx.subscription_id) if tx.subscription_id else None
+        account = db.get(Account, tx.id_boutique)
+        plan = account.plan if account else Plan.START.value
     refundable = (
         tx.kind in refunds.REFUNDABLE_KINDS
         and tx.status == TxStatus.ACCEPTED.value
@@ -135,6 +139,8 @@ def _transaction_page(id_trans: str, form: RefundForm, errors: list[str], status
             subscription=subscription,
             refundable=refundable,
             remaining=refunds.remaining(tx),
+            plan=plan,
+            fee=transaction_fee(plan, tx),
             form=form,
             errors=errors,
         ),
