@@ -145,7 +145,15 @@ def db_upgrade(ctx: click.Context) -> None:
 def plugins(ctx: click.Context, as_json: bool) -> None:
     """List the loaded plugins, their versions and hooks."""
     loaded = _hub(ctx).plugins
-    data = [{"name": p.name, "version": p.version, "hooks": list(p.hooks)} for p in loaded.info()]
+    data = [
+        {
+            "name": p.name,
+            "version": p.version,
+            "hooks": list(p.hooks),
+            "connectors": [{"id": c.id, "label": c.label, "version": c.version} for c in p.connectors],
+        }
+        for p in loaded.info()
+    ]
     data += [{"name": name, "error": reason} for name, reason in sorted(loaded.failures.items())]
     # Always JSON: this listing is meant for scripts and bug reports; --json is accepted for symmetry.
     del as_json

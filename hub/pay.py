@@ -131,7 +131,8 @@ def _payment_for(hub: Hub, shop: Shop, order: Order) -> Payment:
             flags=[],
             id_trans="",
             refunded_minor=0,
-            language=(order.language or shop.language)[:2],
+            # The order's own language only: the return page falls back to the browser's.
+            language=order.language[:2],
             created_at=now,
             updated_at=now,
         )

@@ -29,6 +29,7 @@ class PluginInfo:
     name: str
     version: str
     hooks: tuple[str, ...]
+    connectors: tuple[type[Connector], ...] = ()
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Plugins:
     connectors: dict[str, type[Connector]] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
+    owners: dict[str, str] = field(default_factory=dict)  # connector id -> plugin name
 
     @property
     def hook(self) -> Any:
@@ -49,7 +51,8 @@ class Plugins:
         result = []
         for name, plugin in sorted(self.manager.list_name_plugin(), key=lambda item: item[0]):
             hooks = tuple(sorted(h.name for h in self.manager.get_hookcallers(plugin) or []))
-            result.append(PluginInfo(name, self.versions.get(name, ""), hooks))
+            mine = tuple(cls for cid, cls in self.connectors.items() if self.owners.get(cid) == name)
+            result.append(PluginInfo(name, self.versions.get(name, ""), hooks, mine))
         return result
 
     def connector(self, connector_id: str) -> type[Connector]:
@@ -114,6 +117,7 @@ def _collect_connectors(plugins: Plugins, strict: bool) -> None:
                     f" or duplicate id {connector_id!r}"
                 )
             plugins.connectors[connector_id] = cls
+            plugins.owners[connector_id] = _plugin
 
         try:
             impl.function(register=register)

@@ -42,8 +42,8 @@ def _hub() -> Hub:
     return hub
 
 
-def _lang(preferred: str = "") -> str:
-    return pick_language(request.headers.get("Accept-Language", ""), preferred)
+def _lang(preferred: str = "", fallback: str = "en") -> str:
+    return pick_language(request.headers.get("Accept-Language", ""), preferred, fallback)
 
 
 def _message(status: int, key: str, detail: str = "", lang: str = "", back_url: str = "") -> tuple[str, int]:
@@ -145,7 +145,7 @@ def browser_return(shop: str, payment_id: str, kind: str) -> tuple[str, int]:
     if row is None:
         return _message(404, "not_found")
     payment, shop_row = row
-    lang = _lang(payment.language)
+    lang = _lang(payment.language, fallback=shop_row.language)
     t = TEXTS[lang]
     state = PaymentState(payment.state)
     key = _HEADLINES.get(state, "stopped" if kind == "stop" else "pending")

@@ -54,12 +54,13 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 
-def pick_language(accept_language: str, preferred: str = "") -> str:
-    """``fr`` or ``en``: the order's language if given, else the browser's first match."""
+def pick_language(accept_language: str, preferred: str = "", fallback: str = "en") -> str:
+    """``fr`` or ``en``: the order's language if we have its texts, else the browser's
+    first match, else ``fallback`` (the shop's language)."""
     for code in [
         preferred.lower(),
         *(part.split(";")[0].strip()[:2].lower() for part in accept_language.split(",")),
     ]:
         if code in TEXTS:
             return code
-    return "en"
+    return fallback.lower() if fallback.lower() in TEXTS else "en"

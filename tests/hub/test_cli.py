@@ -320,6 +320,9 @@ def test_plugins_prints_json_with_payment_link(upgraded: Any) -> None:
     plugins = {p["name"]: p for p in result.json()}
     assert plugins["payment_link"]["version"] == version("bluepaid-plugins")
     assert plugins["payment_link"]["hooks"] == ["bluepaid_register_connectors"]
+    assert plugins["payment_link"]["connectors"] == [
+        {"id": "payment_link", "label": "Payment links", "version": "1.0"}
+    ]
 
 
 # configuration errors

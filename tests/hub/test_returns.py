@@ -312,3 +312,22 @@ def test_unknown_payment_is_404_in_french(driver: HubDriver) -> None:
 
     assert response.status_code == 404
     assert "Page introuvable." in response.text
+
+
+def test_order_without_a_language_follows_the_browser(driver: HubDriver) -> None:
+    started = start(driver, language="")
+
+    english = driver.client.get(
+        f"/return/demo/{started.payment_id}/stop", headers={"Accept-Language": "en-GB,en;q=0.8"}
+    )
+
+    assert '<html lang="en">' in english.text
+    assert "You left the payment page without paying." in english.text
+
+
+def test_order_and_browser_without_a_language_fall_back_to_the_shop(driver: HubDriver) -> None:
+    started = start(driver, language="")
+
+    page = driver.client.get(f"/return/demo/{started.payment_id}/stop")
+
+    assert '<html lang="fr">' in page.text  # the shop's language is FR by default
