@@ -74,7 +74,8 @@ def bluepaid_payment_event(shop: ShopView, payment: PaymentView, event: PaymentE
     committed. ``event.kind`` is one of paid, refused, cancelled, refunded,
     pending; ``payment`` is a read-only view. Implementations must not change the
     payment or call the platform. An exception is logged against the outbox task
-    and retried with backoff; it never undoes the state change.
+    and retried with backoff; it never undoes the state change. Each plugin's
+    call is a task of its own, so one failing plugin never makes another run twice.
     """
 
 

@@ -279,8 +279,9 @@ def _apply(
     )
     payload = event_payload(payment, event)
     enqueue(session, APPLY_EVENT, payload, shop, payment, now)
-    if hub.plugins.hook.bluepaid_payment_event.get_hookimpls():
-        enqueue(session, EVENT_HOOKS, payload, shop, payment, now)
+    # One task per plugin: a failing plugin is retried alone, the others run once.
+    for impl in hub.plugins.hook.bluepaid_payment_event.get_hookimpls():
+        enqueue(session, EVENT_HOOKS, {**payload, "plugin": impl.plugin_name}, shop, payment, now)
     if shop.notify_email and hub.config.smtp_host:
         enqueue(session, MAIL_MERCHANT, payload, shop, payment, now)
     return _finish(hub, row, Verdict.ACCEPTED, f"{state.value} -> {move.to_state.value}")

@@ -144,7 +144,10 @@ class Worker:
                 return Outcome(task_id, TaskState.DONE)
             text = describe(error)
             task.last_error = text
-            permanent = isinstance(error, ConnectorError) and not error.retryable
+            # A refusal from the shop or a vanished shop, payment or plugin will not mend itself.
+            permanent = isinstance(error, NotFound) or (
+                isinstance(error, ConnectorError) and not error.retryable
+            )
             if permanent or now - task.retry_from >= RETRY_WINDOW:
                 task.state = TaskState.DEAD.value
                 log.error("outbox task %s (%s) is dead: %s", task_id, task.kind, text)

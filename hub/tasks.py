@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import smtplib
 from datetime import datetime
 from email.message import EmailMessage
@@ -14,6 +15,8 @@ from bluepaid_plugins.errors import NotFound
 from bluepaid_plugins.money import Money
 from hub.context import Hub
 from hub.models import Payment, Shop
+
+log = logging.getLogger(__name__)
 
 APPLY_EVENT = "apply_event"
 EVENT_HOOKS = "event_hooks"
@@ -76,13 +79,20 @@ def run_task(hub: Hub, kind: str, payload: dict[str, Any], shop_id: int) -> None
     if kind == APPLY_EVENT:
         hub.connector_for(shop).apply_event(event.order_ref, event)
     elif kind == EVENT_HOOKS:
-        hub.plugins.hook.bluepaid_payment_event(
-            shop=hub.shop_view(shop), payment=payment_view(shop, payment), event=event
-        )
+        run_event_hook(hub, payload["plugin"], shop, payment, event)
     elif kind == MAIL_MERCHANT:
         send_merchant_mail(hub, shop, event)
     else:
         raise NotFound(f"unknown outbox task kind {kind!r}")
+
+
+def run_event_hook(hub: Hub, plugin: str, shop: Shop, payment: Payment, event: PaymentEvent) -> None:
+    """Call one plugin's ``bluepaid_payment_event``; a plugin since removed is skipped."""
+    for impl in hub.plugins.hook.bluepaid_payment_event.get_hookimpls():
+        if impl.plugin_name == plugin:
+            impl.function(shop=hub.shop_view(shop), payment=payment_view(shop, payment), event=event)
+            return
+    log.warning("plugin %r no longer implements bluepaid_payment_event; task skipped", plugin)
 
 
 def send_merchant_mail(hub: Hub, shop: Shop, event: PaymentEvent) -> None:

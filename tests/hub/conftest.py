@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -139,3 +139,41 @@ class HubDriver:
 @pytest.fixture
 def driver(hub: Hub, app: Flask, shop: Shop) -> HubDriver:
     return HubDriver(hub, app.test_client(), shop)
+
+
+MakeDriver = Callable[..., HubDriver]
+
+
+@pytest.fixture
+def make_driver(database_url: str, clock: FrozenClock) -> Iterator[MakeDriver]:
+    """Build a hub with extra plugin objects and one shop.
+
+    ``config`` (a dict) overrides HubConfig fields; other keywords override the
+    shop's options.
+    """
+    hubs: list[Hub] = []
+
+    def make(*plugins: object, config: dict[str, Any] | None = None, **shop_options: Any) -> HubDriver:
+        settings: dict[str, Any] = {
+            "database_url": database_url,
+            "secret_key": "k" * 32,
+            "public_url": PUBLIC,
+            "platform_url": PLATFORM,
+            **(config or {}),
+        }
+        hub = build_hub(HubConfig(**settings), extra_plugins=plugins, clock=clock)
+        hubs.append(hub)
+        migrate.upgrade(hub.db)
+        options: dict[str, Any] = {
+            "slug": "demo",
+            "id_boutique": "21573www",
+            "test_mode": True,
+            "allowed_ips": [SANDBOX_IP],
+        }
+        options.update(shop_options)
+        shop = add_shop(hub, **options)
+        return HubDriver(hub, create_app(hub=hub).test_client(), shop)
+
+    yield make
+    for hub in hubs:
+        hub.db.dispose()

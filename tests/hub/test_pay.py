@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -15,44 +15,10 @@ from bluepaid_plugins import Connector, Order, ShopView, hookimpl
 from bluepaid_plugins.errors import PaymentVetoed, ShopUnavailable
 from bluepaid_plugins.money import Money
 from bluepaid_plugins.protocol import divers_token
-from hub import migrate
-from hub.app import create_app
-from hub.config import HubConfig
-from hub.context import Hub, build_hub
 from hub.models import Payment, Shop
 from hub.orders import create_link_order
 from hub.shops import add_shop
-from tests.conftest import FrozenClock
-from tests.hub.conftest import PLATFORM, PUBLIC, SANDBOX_IP, HubDriver
-
-MakeDriver = Callable[..., HubDriver]
-
-
-@pytest.fixture
-def make_driver(database_url: str, clock: FrozenClock) -> Iterator[MakeDriver]:
-    """Build a hub with extra plugin objects and one shop (``shop_options`` override)."""
-    hubs: list[Hub] = []
-
-    def make(*plugins: object, **shop_options: Any) -> HubDriver:
-        config = HubConfig(
-            database_url=database_url, secret_key="k" * 32, public_url=PUBLIC, platform_url=PLATFORM
-        )
-        hub = build_hub(config, extra_plugins=plugins, clock=clock)
-        hubs.append(hub)
-        migrate.upgrade(hub.db)
-        options: dict[str, Any] = {
-            "slug": "demo",
-            "id_boutique": "21573www",
-            "test_mode": True,
-            "allowed_ips": [SANDBOX_IP],
-        }
-        options.update(shop_options)
-        shop = add_shop(hub, **options)
-        return HubDriver(hub, create_app(hub=hub).test_client(), shop)
-
-    yield make
-    for hub in hubs:
-        hub.db.dispose()
+from tests.hub.conftest import PLATFORM, SANDBOX_IP, HubDriver, MakeDriver
 
 
 class FormParser(HTMLParser):
