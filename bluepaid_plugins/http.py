@@ -14,6 +14,7 @@ keys usually travel.
 
 from __future__ import annotations
 
+import inspect
 import ipaddress
 import math
 import socket
@@ -155,12 +156,18 @@ def call_shop(
     ``label`` names the shop software ("WooCommerce"), ``what`` the thing asked
     for ("order 1042"); both go into error messages. ``kwargs`` are those of
     :meth:`requests.Session.request`. Timeouts, connection failures and
-    redirect loops raise :class:`ShopUnavailable`; a refused redirect or an
-    unusable URL raises :class:`ShopRefused`; statuses are mapped by
-    :func:`raise_for_shop`.
+    redirect loops raise :class:`ShopUnavailable`; a refused redirect, an
+    unusable URL or any other error while sending raises :class:`ShopRefused`;
+    statuses are mapped by :func:`raise_for_shop`. Arguments :meth:`~requests.Session.request`
+    does not take, and a timeout that is not a positive, finite duration, raise
+    TypeError and ValueError before anything is sent.
     """
     if not isinstance(session, ShopSession):
         raise TypeError("call_shop needs a session made by shop_session()")
+    # A caller's mistake stays a TypeError or ValueError, not the shop's fault.
+    inspect.signature(session.request).bind(method, url, **kwargs)
+    if kwargs.get("timeout") is not None:
+        _checked_timeout(kwargs["timeout"])
     endpoint = f"{method.upper()} {safe_url(url)}"
     try:
         response = session.request(method, url, **kwargs)
@@ -181,7 +188,10 @@ def call_shop(
         ) from None
     except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
         raise ShopUnavailable(f"{label} broke off its answer to {what} ({endpoint}); will retry") from None
-    except requests.RequestException as exc:
+    except Exception as exc:
+        # requests' own (InvalidURL, MissingSchema) and what escapes it, such as
+        # urllib3's LocationParseError for a host like 'shop..example': a bad URL
+        # will not mend itself. Only the type is kept: the text may repeat the query.
         raise ShopRefused(
             f"{label} cannot be called for {what} ({endpoint}): {type(exc).__name__}; "
             "check the shop URL in its settings"

@@ -16,6 +16,7 @@ import ipaddress
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import parse_qsl
 
 from sqlalchemy import select
@@ -25,12 +26,11 @@ from sqlalchemy.orm import Session
 from bluepaid_plugins.domain import PaymentEvent
 from bluepaid_plugins.errors import ConfirmationError
 from bluepaid_plugins.money import Money
-from bluepaid_plugins.protocol import Confirmation, Mode, check_divers, parse_confirmation
+from bluepaid_plugins.protocol import Confirmation, Etat, Mode, check_divers, parse_confirmation
 from hub.context import Hub
 from hub.models import InboxMessage, Payment, PaymentEventRow, PaymentState, Shop, Verdict
-from hub.outbox import enqueue
 from hub.states import decide
-from hub.tasks import APPLY_EVENT, EVENT_HOOKS, MAIL_MERCHANT, event_payload
+from hub.tasks import APPLY_EVENT, EVENT_HOOKS, MAIL_MERCHANT, enqueue, event_payload
 
 log = logging.getLogger(__name__)
 
@@ -111,14 +111,23 @@ def process(hub: Hub, inbox_id: int) -> Result:
 
 def process_pending(hub: Hub) -> int:
     """Process every stored request that has no verdict yet (after a crash); return how many."""
+    return process_stale(hub, older_than=timedelta(0))
+
+
+def process_stale(hub: Hub, older_than: timedelta) -> int:
+    """Process stored requests without a verdict received at least ``older_than``
+    ago; return how many. Safe while other processes handle the same rows."""
+    cutoff = hub.clock() - older_than
     with hub.db.transaction() as session:
         ids = session.scalars(
-            select(InboxMessage.id).where(InboxMessage.processed_at.is_(None)).order_by(InboxMessage.id)
+            select(InboxMessage.id)
+            .where(InboxMessage.processed_at.is_(None), InboxMessage.received_at <= cutoff)
+            .order_by(InboxMessage.id)
         ).all()
     for inbox_id in ids:
         process(hub, inbox_id)
     if ids:
-        log.info("processed %d stored confirmation(s) left from before", len(ids))
+        log.info("processed %d stored confirmation(s) left without a verdict", len(ids))
     return len(ids)
 
 
@@ -186,7 +195,22 @@ def _ip_allowed(address: str, allowed: list[str]) -> bool:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
+    # A server bound to [::] sees IPv4 clients as ::ffff:a.b.c.d.
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
     return any(ip in ipaddress.ip_network(net, strict=False) for net in allowed)
+
+
+def _other_paid(session: Session, payment: Payment) -> bool:
+    """True when another payment of the same order is already paid."""
+    paid = (PaymentState.PAID.value, PaymentState.PARTIALLY_REFUNDED.value, PaymentState.REFUNDED.value)
+    query = select(Payment.id).where(
+        Payment.shop_id == payment.shop_id,
+        Payment.order_ref == payment.order_ref,
+        Payment.id != payment.id,
+        Payment.state.in_(paid),
+    )
+    return session.scalar(query.limit(1)) is not None
 
 
 def dedupe_key(conf: Confirmation) -> str:
@@ -227,9 +251,20 @@ def _apply(
         return _finish(
             hub, row, Verdict.AMOUNT_MISMATCH, f"montant {conf.amount} but the payment is {payment.amount}"
         )
-    if conf.mode is Mode.TEST and not shop.accept_test:
+    if conf.mode is Mode.TEST and not (shop.test_mode and shop.accept_test):
         payment.flag("test_refused")
-        return _finish(hub, row, Verdict.TEST_REFUSED, "test payment on a shop that refuses test payments")
+        why = (
+            "a live shop: a test payment never marks a live order paid"
+            if not shop.test_mode
+            else ("a shop that refuses test payments")
+        )
+        return _finish(hub, row, Verdict.TEST_REFUSED, f"test payment on {why}")
+    if conf.mode is not Mode.REFUND and conf.etat is Etat.OK and "superseded" in payment.flags:
+        # The order's amount changed since this payment was started (an old tab).
+        payment.flag("amount_mismatch")
+        return _finish(
+            hub, row, Verdict.AMOUNT_MISMATCH, "payment superseded by a newer one for the order's new amount"
+        )
 
     state = PaymentState(payment.state)
     move = decide(state, payment.amount_minor, payment.refunded_minor, conf)
@@ -259,6 +294,9 @@ def _apply(
     if not move.moves:
         return _finish(hub, row, Verdict.STALE, move.stale_reason)
 
+    if move.to_state is PaymentState.PAID and _other_paid(session, payment):
+        payment.flag("double_payment")
+        log.warning("order %s of shop %s is paid twice: refund one payment", payment.order_ref, shop.slug)
     payment.state = move.to_state.value
     payment.refunded_minor = move.refunded_minor
     payment.updated_at = now

@@ -16,14 +16,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import aliased
 
 from bluepaid_plugins.errors import BluepaidError, ConnectorError, NotFound
 from hub.context import Hub
-from hub.models import OutboxTask, Payment, Shop, TaskState
+from hub.inbox import process_stale
+from hub.models import OutboxTask, TaskState
 from hub.tasks import run_task
 
 log = logging.getLogger(__name__)
@@ -33,26 +33,9 @@ FIRST_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=6)
 JITTER = 0.2
 LEASE = timedelta(minutes=5)
-
-
-def enqueue(
-    session: Session, kind: str, payload: dict[str, Any], shop: Shop, payment: Payment | None, now: datetime
-) -> OutboxTask:
-    """Add a task in the caller's transaction; it is due at once."""
-    task = OutboxTask(
-        kind=kind,
-        payload=payload,
-        shop_id=shop.id,
-        payment_id=payment.id if payment else None,
-        state=TaskState.PENDING.value,
-        attempts=0,
-        created_at=now,
-        retry_from=now,
-        next_attempt_at=now,
-        last_error="",
-    )
-    session.add(task)
-    return task
+#: A stored confirmation still without a verdict after this long lost its request
+#: (a crash, a database hiccup): the worker processes it.
+STALE_INBOX = timedelta(seconds=30)
 
 
 def backoff(attempts: int, rng: random.Random) -> timedelta:
@@ -73,53 +56,84 @@ class Outcome:
 
 
 class Worker:
-    """Claims and runs due outbox tasks. Several may run at once, on one database."""
+    """Claims and runs due outbox tasks. Several may run at once, on one database.
+
+    Tasks are claimed one at a time, so a lease never runs out while the task
+    waits behind others; the lease's end is the claim's token, and an outcome is
+    recorded only by the worker that still holds it. Tasks of one kind for one
+    payment run in the order they were written (a retried ``pending`` never
+    reaches the shop after the ``paid`` that followed it).
+    """
 
     def __init__(self, hub: Hub, *, batch: int = 10, rng: random.Random | None = None) -> None:
         self.hub = hub
         self.batch = batch
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
 
-    def claim(self) -> list[int]:
-        """Mark up to ``batch`` due tasks as running for :data:`LEASE` and return their ids.
+    def claim(self, limit: int | None = None) -> list[int]:
+        """Mark up to ``limit`` (default ``batch``) due tasks as running for
+        :data:`LEASE` and return their ids. A running task whose lease expired
+        (its worker died) is due again."""
+        return [task_id for task_id, _lease in self._claim(limit or self.batch)]
 
-        A running task whose lease expired (its worker died) is due again.
-        """
+    def _claim(self, limit: int) -> list[tuple[int, datetime]]:
         now = self.hub.clock()
+        lease = now + LEASE
+        older = aliased(OutboxTask)
+        waits_for_older = exists().where(
+            older.payment_id == OutboxTask.payment_id,
+            older.kind == OutboxTask.kind,
+            older.id < OutboxTask.id,
+            older.state.in_([TaskState.PENDING.value, TaskState.RUNNING.value]),
+        )
+        due = or_(
+            (OutboxTask.state == TaskState.PENDING.value) & (OutboxTask.next_attempt_at <= now),
+            (OutboxTask.state == TaskState.RUNNING.value) & (OutboxTask.locked_until <= now),
+        )
         with self.hub.db.transaction() as session:
-            due = or_(
-                (OutboxTask.state == TaskState.PENDING.value) & (OutboxTask.next_attempt_at <= now),
-                (OutboxTask.state == TaskState.RUNNING.value) & (OutboxTask.locked_until <= now),
-            )
             tasks = session.scalars(
                 select(OutboxTask)
-                .where(due)
+                .where(due, ~waits_for_older)
                 .order_by(OutboxTask.id)
-                .limit(self.batch)
+                .limit(limit)
                 .with_for_update(skip_locked=True)
             ).all()
             for task in tasks:
                 task.state = TaskState.RUNNING.value
-                task.locked_until = now + LEASE
-            return [task.id for task in tasks]
+                task.locked_until = lease
+            return [(task.id, lease) for task in tasks]
 
     def run_once(self) -> list[Outcome]:
-        """Claim and run one batch; return what happened to each task."""
-        return [self._run(task_id) for task_id in self.claim()]
+        """Process confirmations left without a verdict, then run up to ``batch``
+        due tasks, one claim at a time; return what happened to each task."""
+        process_stale(self.hub, older_than=STALE_INBOX)
+        outcomes = []
+        for _ in range(self.batch):
+            claimed = self._claim(1)
+            if not claimed:
+                break
+            outcomes.append(self._run(*claimed[0]))
+        return outcomes
 
     def run_forever(
         self, stop: threading.Event, idle: float = 1.0, on_outcome: Callable[[Outcome], None] | None = None
     ) -> None:
-        """Run batches until ``stop`` is set, sleeping ``idle`` seconds when nothing is due."""
+        """Run batches until ``stop`` is set, sleeping ``idle`` seconds when nothing
+        is due. A failing batch (the database away for a moment) is logged and
+        tried again: the worker does not die of it."""
         while not stop.is_set():
-            outcomes = self.run_once()
+            try:
+                outcomes = self.run_once()
+            except Exception:
+                log.exception("outbox worker: batch failed; trying again in %s s", idle)
+                outcomes = []
             for outcome in outcomes:
                 if on_outcome:
                     on_outcome(outcome)
             if not outcomes:
                 stop.wait(idle)
 
-    def _run(self, task_id: int) -> Outcome:
+    def _run(self, task_id: int, lease: datetime) -> Outcome:
         with self.hub.db.transaction() as session:
             task = session.get(OutboxTask, task_id)
             if task is None:
@@ -130,13 +144,16 @@ class Worker:
             run_task(self.hub, kind, payload, shop_id)
         except Exception as exc:
             error = exc
-        return self._record(task_id, error)
+        return self._record(task_id, lease, error)
 
-    def _record(self, task_id: int, error: BaseException | None) -> Outcome:
+    def _record(self, task_id: int, lease: datetime, error: BaseException | None) -> Outcome:
         now = self.hub.clock()
         with self.hub.db.transaction() as session:
             task = session.get(OutboxTask, task_id, with_for_update=True)
             assert task is not None
+            if task.state != TaskState.RUNNING.value or task.locked_until != lease:
+                log.warning("outbox task %s: lease lost to another worker; outcome not recorded", task_id)
+                return Outcome(task_id, TaskState(task.state), "lease lost")
             task.attempts += 1
             task.locked_until = None
             if error is None:

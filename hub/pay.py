@@ -18,7 +18,9 @@ from hub.models import Payment, PaymentState, Shop
 PROTECTED = ("id_boutique", "montant", "devise", "divers", "id_client")
 
 PAID_STATES = {PaymentState.PAID.value, PaymentState.PARTIALLY_REFUNDED.value, PaymentState.REFUNDED.value}
-REUSABLE_STATES = {PaymentState.CREATED.value, PaymentState.PENDING.value, PaymentState.REFUSED.value}
+# A refused payment is not reused: a new attempt gets a payment (and a divers) of its
+# own, so a late message about the refused one cannot be read as news of the retry.
+REUSABLE_STATES = {PaymentState.CREATED.value, PaymentState.PENDING.value}
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,9 @@ def start_payment(hub: Hub, shop_slug: str, order_ref: str) -> Redirect | Alread
 
 def _payment_for(hub: Hub, shop: Shop, order: Order) -> Payment:
     """The payment to use for this order: an earlier unpaid one for the same amount
-    (the buyer came back), or a new one. A paid one is returned as is."""
+    (the buyer came back), or a new one. A paid one is returned as is. Earlier
+    payments for another amount are flagged ``superseded``: they can no longer
+    pay the order."""
     now = hub.clock()
     with hub.db.transaction() as session:
         rows = session.scalars(
@@ -121,6 +125,10 @@ def _payment_for(hub: Hub, shop: Shop, order: Order) -> Payment:
         for row in rows:
             if row.state in REUSABLE_STATES and row.amount == order.total:
                 return row
+        for row in rows:
+            # The order's amount changed: an old tab must not pay the old amount.
+            if row.amount != order.total:
+                row.flag("superseded")
         payment = Payment(
             public_id=secrets.token_hex(16),
             shop_id=shop.id,

@@ -69,6 +69,8 @@ def _refund(state: PaymentState, amount_minor: int, refunded_minor: int, conf: C
         )
     if state not in (PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED):
         return Move(state, kind, refunded_minor, stale_reason=f"refund of a payment in state {state.value}")
+    if conf.amount.minor == 0:
+        return Move(state, kind, refunded_minor, stale_reason="refund of nothing (montant 0)")
     total = refunded_minor + conf.amount.minor
     if total > amount_minor:
         return Move(state, kind, refunded_minor, over_refund=True)

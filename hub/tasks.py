@@ -9,18 +9,39 @@ from email.message import EmailMessage
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bluepaid_plugins.domain import EventKind, PaymentEvent, PaymentView
 from bluepaid_plugins.errors import NotFound
 from bluepaid_plugins.money import Money
 from hub.context import Hub
-from hub.models import Payment, Shop
+from hub.models import OutboxTask, Payment, Shop, TaskState
 
 log = logging.getLogger(__name__)
 
 APPLY_EVENT = "apply_event"
 EVENT_HOOKS = "event_hooks"
 MAIL_MERCHANT = "mail_merchant"
+
+
+def enqueue(
+    session: Session, kind: str, payload: dict[str, Any], shop: Shop, payment: Payment | None, now: datetime
+) -> OutboxTask:
+    """Add a task in the caller's transaction; it is due at once."""
+    task = OutboxTask(
+        kind=kind,
+        payload=payload,
+        shop_id=shop.id,
+        payment_id=payment.id if payment else None,
+        state=TaskState.PENDING.value,
+        attempts=0,
+        created_at=now,
+        retry_from=now,
+        next_attempt_at=now,
+        last_error="",
+    )
+    session.add(task)
+    return task
 
 
 def event_payload(payment: Payment, event: PaymentEvent) -> dict[str, Any]:

@@ -19,6 +19,7 @@ protocol variable, with a message a merchant can act on.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Mapping
 
@@ -37,6 +38,7 @@ _EMAIL_DOMAIN = re.compile(r"[^.@]+(?:\.[^.@]+)+")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,6}")
 _HOST_END = re.compile(r"[/?#]")
+_PORT = re.compile(r"[0-9]{1,5}")
 
 #: A rule looks at one non-empty value and returns what is wrong with it, or None.
 Rule = Callable[[str], str | None]
@@ -115,8 +117,11 @@ def email_address(value: str) -> str | None:
 def url_without_scheme(flag: str) -> Rule:
     """A URL without scheme whose https/http choice travels in ``flag``.
 
-    At most 512 characters, no whitespace, a non-empty host before the first
-    ``/``, ``?`` or ``#``.
+    At most 512 characters, no whitespace, and a host an HTTP client can
+    connect to before the first ``/``, ``?`` or ``#``: dot-separated labels of
+    1 to 63 characters (``shop.example``, ``127.0.0.1``, ``localhost``; no
+    ``a..b`` nor a dot at either end) or a bracketed IPv6 address (``[::1]``),
+    then an optional port up to 65535.
     """
 
     def rule(value: str) -> str | None:
@@ -129,11 +134,48 @@ def url_without_scheme(flag: str) -> Rule:
             return f"is {len(value)} characters long; at most 512 are allowed"
         if any(char.isspace() for char in value):
             return f"{_show(value)} contains whitespace; encode spaces as %20"
-        if not _HOST_END.split(value, maxsplit=1)[0]:
+        authority = _HOST_END.split(value, maxsplit=1)[0]
+        if not authority:
             return f"{_show(value)} has no host; expected 'host/path', e.g. 'shop.example/return'"
-        return None
+        fault = _host_fault(authority.rpartition("@")[2])
+        return f"{_show(value)} {fault}" if fault else None
 
     return rule
+
+
+def _host_fault(host_port: str) -> str | None:
+    """What is wrong with ``host[:port]`` (the part before the path), if anything.
+
+    A name is dot-separated labels of 1 to 63 characters, an IPv6 address
+    goes in brackets, a port is a number up to 65535: what an HTTP client
+    needs to open the connection.
+    """
+    if host_port.startswith("["):
+        address, bracket, after = host_port[1:].partition("]")
+        if not bracket or not _is_ipv6(address) or after[:1] not in ("", ":"):
+            return "has a bracketed host that is not an IPv6 address; expected e.g. '[::1]:8080/return'"
+        port = after[1:]
+    else:
+        host, _, port = host_port.partition(":")
+        labels = host.split(".")
+        if "" in labels:
+            return (
+                f"has an empty label in its host {_show(host)} (a dot at either end, or two in a row); "
+                "expected e.g. 'shop.example/return'"
+            )
+        if any(len(label) > 63 for label in labels):
+            return f"has a label longer than 63 characters in its host {_show(host)}"
+    if port and not (_PORT.fullmatch(port) and int(port) <= 65535):
+        return f"has port {_show(port)}; expected a number up to 65535, e.g. 'shop.example:8080/return'"
+    return None
+
+
+def _is_ipv6(address: str) -> bool:
+    try:
+        ipaddress.IPv6Address(address)
+    except ValueError:
+        return False
+    return True
 
 
 def secure_flag(value: str) -> str | None:

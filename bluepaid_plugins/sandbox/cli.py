@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from datetime import timedelta
@@ -18,6 +19,8 @@ from bluepaid_plugins.sandbox.config import SandboxConfig
 from bluepaid_plugins.sandbox.delivery import deliver_due
 from bluepaid_plugins.sandbox.platform import Platform
 from bluepaid_plugins.sandbox.subscriptions import run_due
+
+logger = logging.getLogger(__name__)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
@@ -37,10 +40,30 @@ def _emit(data: dict[str, Any], as_json: bool) -> None:
 
 
 def background_loop(platform: Platform, stop: threading.Event, every: float = 0.5) -> None:
-    """Deliver due confirmations and run due subscription debits until ``stop``."""
+    """Run due subscription debits and deliver due confirmations until ``stop``.
+
+    A step that raises is logged and tried again next round: one bad debit or
+    delivery must not silently stop every later one.
+    """
     while not stop.wait(every):
-        run_due(platform)
-        deliver_due(platform)
+        for step in (run_due, deliver_due):
+            try:
+                step(platform)
+            except Exception:
+                logger.exception("sandbox background %s failed; trying again in %s s", step.__name__, every)
+
+
+def card_rows() -> list[dict[str, str]]:
+    """The test cards as ``bluepaid sandbox cards --json`` prints them."""
+    return [
+        {
+            "number": card.number,
+            "type": card.type.value,
+            "scenario": card.scenario.value,
+            "description": card.description,
+        }
+        for card in TEST_CARDS
+    ]
 
 
 def print_test_cards() -> None:
@@ -77,9 +100,13 @@ def sandbox(ctx: click.Context, host: str, port: int) -> None:
 
 
 @sandbox.command("cards")
-def cards() -> None:
+@json_option
+def cards(as_json: bool) -> None:
     """List the test cards and what each one does."""
-    print_test_cards()
+    if as_json:
+        click.echo(json.dumps(card_rows(), indent=2, ensure_ascii=False))
+    else:
+        print_test_cards()
 
 
 @sandbox.group()

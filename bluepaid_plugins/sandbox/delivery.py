@@ -21,7 +21,10 @@ the sandbox's):
   environment variables ignored (the platform posted straight to the shop);
 - any HTTP answer, whatever its status, makes the delivery *sent* and is kept
   (status, first 500 characters of the body); no answer (connection refused,
-  timeout) makes it *failed* with the error kept;
+  timeout, a URL the HTTP client cannot use, any other error while sending)
+  makes it *failed* with the error kept: the outcome is already committed, and
+  a confirmation that could not go out must never break the card step or the
+  background loop;
 - **no retries**: Bluepaid sent each confirmation once, and a shop has to cope
   with a lost one (the "never delivered" test card exists to practise that);
 - a delivery is *claimed* before it is sent, by a conditional update out of
@@ -287,7 +290,9 @@ def _post(platform: Platform, url: str, fields: dict[str, str]) -> tuple[Deliver
                     if len(raw) >= ANSWER_EXCERPT * 4:  # 4: the longest UTF-8 character
                         break
                 return DeliveryState.SENT, response.status_code, _excerpt(raw, response.encoding)
-        except requests.RequestException as exc:
+        # Not only RequestException: urllib3 raises a bare LocationParseError (a ValueError)
+        # for a host such as 'a..b' that an account's confirmation URL may hold.
+        except Exception as exc:
             return DeliveryState.FAILED, None, f"{type(exc).__name__}: {exc}"[:ANSWER_EXCERPT]
 
 

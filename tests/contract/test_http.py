@@ -464,6 +464,28 @@ def test_a_url_without_scheme_is_refused(session):
         call(session, "shop.example/wp-json/wc/v3/orders/42")
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://shop..example/wp-json/wc/v3/orders/42?consumer_key=ck_secret",
+        "https://.shop.example/wp-json/wc/v3/orders/42?consumer_key=ck_secret",
+    ],
+)
+def test_a_url_requests_cannot_connect_to_is_refused_with_the_safe_url(session, url):
+    with pytest.raises(ShopRefused, match="check the shop URL") as raised:
+        call(session, url)
+
+    message = str(raised.value)
+    assert f"GET {safe_url(url)}" in message
+    assert "ck_secret" not in message
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
+
+
+def test_a_bad_timeout_stays_a_programming_error_in_call_shop(session):
+    with pytest.raises(ValueError, match="timeout"):
+        call(session, timeout=0)
+
+
 def test_call_shop_needs_a_shop_session():
     with requests.Session() as plain, pytest.raises(TypeError, match="shop_session"):
         call(plain)

@@ -17,9 +17,9 @@ from werkzeug.serving import make_server
 from hub.config import HubConfig
 from hub.context import Hub, build_hub
 from hub.models import InboxMessage, OutboxTask, PaymentEventRow, Shop, Verdict
-from hub.outbox import Worker, enqueue
+from hub.outbox import Worker
 from hub.pay import confirmation_url
-from hub.tasks import APPLY_EVENT
+from hub.tasks import APPLY_EVENT, enqueue
 from tests.conftest import FrozenClock
 from tests.hub.conftest import PLATFORM, PUBLIC, HubDriver, Started
 

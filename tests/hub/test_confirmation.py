@@ -216,3 +216,38 @@ def test_malformed_body_is_stored_and_rejected(driver: HubDriver) -> None:
     assert inbox.verdict == Verdict.REJECTED
     assert inbox.body == b"etat=maybe&etat=ok&montant=abc"
     assert "etat" in inbox.reason
+
+
+def test_ipv4_client_seen_through_an_ipv6_socket_is_allowed(driver: HubDriver) -> None:
+    started = driver.start(driver.new_order())
+
+    response = driver.post(driver.confirmation(started), remote="::ffff:127.0.0.1")
+
+    assert response.status_code == 200
+    assert driver.payment(started.payment_id).state == "paid"
+
+
+def test_test_payment_never_marks_a_live_order_paid(driver: HubDriver) -> None:
+    from hub.models import Shop
+
+    with driver.hub.db.transaction() as session:
+        shop = session.get(Shop, driver.shop.id)
+        assert shop is not None
+        shop.test_mode, shop.accept_test = False, True  # live, even if test payments are "accepted"
+    started = driver.start(driver.new_order())
+
+    response = driver.post(driver.confirmation(started, mode="test"))
+
+    assert response.status_code == 200
+    _assert_rejected_and_unpaid(driver, started.payment_id, Verdict.TEST_REFUSED, "live shop")
+
+
+def test_refund_of_nothing_changes_nothing(driver: HubDriver) -> None:
+    started = driver.start(driver.new_order("36.60"))
+    driver.post(driver.confirmation(started))
+
+    driver.post(driver.confirmation(started, mode="r", montant="0.00", id_trans="R0"))
+
+    assert driver.payment(started.payment_id).state == "paid"
+    assert driver.last_inbox().verdict == Verdict.STALE
+    assert driver.tasks(APPLY_EVENT) == 1

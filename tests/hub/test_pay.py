@@ -15,7 +15,7 @@ from bluepaid_plugins import Connector, Order, ShopView, hookimpl
 from bluepaid_plugins.errors import PaymentVetoed, ShopUnavailable
 from bluepaid_plugins.money import Money
 from bluepaid_plugins.protocol import divers_token
-from hub.models import Payment, Shop
+from hub.models import LinkOrder, Payment, Shop
 from hub.orders import create_link_order
 from hub.shops import add_shop
 from tests.hub.conftest import PLATFORM, SANDBOX_IP, HubDriver, MakeDriver
@@ -418,15 +418,60 @@ def test_restarting_an_unpaid_order_reuses_its_payment(driver: HubDriver) -> Non
     assert len(payments_of(driver, ref)) == 1
 
 
-def test_restarting_after_a_refusal_reuses_the_payment(driver: HubDriver) -> None:
+def test_restarting_after_a_refusal_gets_a_payment_of_its_own(driver: HubDriver) -> None:
     ref = driver.new_order()
     first = driver.start(ref)
     driver.post(driver.confirmation(first, etat="ko"))
 
     second = driver.start(ref)
 
-    assert second.fields["divers"] == first.fields["divers"]
-    assert len(payments_of(driver, ref)) == 1
+    assert second.fields["divers"] != first.fields["divers"]
+    assert len(payments_of(driver, ref)) == 2
+
+
+def test_retry_after_a_refusal_is_not_taken_for_the_refused_one(driver: HubDriver) -> None:
+    ref = driver.new_order()
+    first = driver.start(ref)
+    driver.post(driver.confirmation(first, etat="ko", id_trans="T1"))
+    second = driver.start(ref)
+
+    driver.post(driver.confirmation(second, etat="attente", id_trans="T2"))
+
+    assert driver.payment(second.payment_id).state == "pending"
+    page = driver.client.get(f"/return/demo/{second.payment_id}/ok")
+    assert '<meta http-equiv="refresh"' in page.text
+
+
+def test_an_old_tab_cannot_pay_an_order_whose_amount_changed(make_driver: MakeDriver) -> None:
+    driver = make_driver()
+    ref = driver.new_order("10.00")
+    old_tab = driver.start(ref)
+    with driver.hub.db.transaction() as session:
+        order = session.scalars(select(LinkOrder).where(LinkOrder.ref == ref)).one()
+        order.amount_minor = 2500  # the cart grew
+    new_tab = driver.start(ref)
+
+    driver.post(driver.confirmation(old_tab))
+
+    assert driver.last_inbox().verdict == "amount_mismatch"
+    assert driver.payment(old_tab.payment_id).state == "created"
+    assert new_tab.fields["montant"] == "25.00"
+    assert driver.tasks("apply_event") == 0
+
+
+def test_a_second_payment_of_a_paid_order_is_flagged(driver: HubDriver) -> None:
+    ref = driver.new_order()
+    first = driver.start(ref)
+    driver.post(driver.confirmation(first, etat="ko", id_trans="T1"))
+    second = driver.start(ref)
+    driver.post(driver.confirmation(second, id_trans="T2"))
+
+    # The platform changes its mind about the first attempt: the buyer paid twice.
+    driver.post(driver.confirmation(first, etat="ok", id_trans="T3"))
+
+    assert driver.payment(first.payment_id).state == "paid"
+    assert "double_payment" in driver.payment(first.payment_id).flags
+    assert "double_payment" not in driver.payment(second.payment_id).flags
 
 
 # The shop cannot answer

@@ -236,6 +236,16 @@ RULE_BREAKERS = [
     ("url_retour_stop", "http://shop.example/stop", "without"),
     ("url_retour_stop", "shop.example/a b", "whitespace"),
     ("url_retour_bo", "?confirm=1", "no host"),
+    ("url_retour_bo", "a..b/x", "empty label"),
+    ("url_retour_ok", ".shop.example/ok", "empty label"),
+    ("url_retour_stop", "shop.example./stop", "empty label"),
+    ("url_retour_bo", "shop..example:5000?c=1", "empty label"),
+    ("url_retour_bo", "shop .example/c", "whitespace"),
+    ("url_retour_bo", "shop.example:http/c", "port"),
+    ("url_retour_bo", "shop.example:99999/c", "port"),
+    ("url_retour_bo", "[::1/c", "IPv6"),
+    ("url_retour_bo", "[shop.example]:8080/c", "IPv6"),
+    ("url_retour_bo", "x" * 64 + ".example/c", "63"),
     ("url_retour_bo", "shop.example/" + "c" * 500, "at most 512"),
     ("set_secure_return", "2", "'1' for https"),
     ("set_secure_conf", "true", "'1' for https"),
@@ -305,6 +315,26 @@ def test_every_known_language_is_accepted(langue: str) -> None:
 
 def test_buyer_variables_and_confirmation_url_are_accepted() -> None:
     fields = valid_fields(pays_liv="FRA", nom="Dupont", prenom="Zoé", url_retour_bo="localhost:5000/c/abc")
+
+    assert validate_payment_fields(fields) == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "127.0.0.1:5000/confirm/abc",
+        "shop.example",
+        "shop.example/ok?step=3#top",
+        "localhost",
+        "localhost:5000/c",
+        "[::1]:8080/c",
+        "[2001:db8::7]/c",
+        "boutique-démo.example/ok",
+        "user@shop.example/c",
+    ],
+)
+def test_usual_hosts_are_accepted_in_every_url(url: str) -> None:
+    fields = valid_fields(url_retour_ok=url, url_retour_stop=url, url_retour_bo=url)
 
     assert validate_payment_fields(fields) == []
 

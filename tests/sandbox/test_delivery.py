@@ -413,6 +413,29 @@ def test_an_unreachable_shop_fails_once_and_is_not_retried(
     assert later(platform, base_clock, 3600) == 0
 
 
+def test_an_unusable_confirmation_url_fails_the_delivery_and_the_buyer_still_returns(
+    client: FlaskClient, platform: Platform
+) -> None:
+    # The account settings take any http(s) URL; requests cannot even parse this host.
+    add_account(platform, "badurl", url_confirmation="http://a..b/confirm", url_retour_ok=SHOP_OK)
+    token = page_token(
+        client.get(
+            "/in.php",
+            query_string={"id_boutique": "badurl", "id_client": "1", "montant": "3.00", "devise": "EUR"},
+        )
+    )
+
+    response = pay(client, token, card(Scenario.ACCEPTED))
+
+    assert response.status_code == 303
+    assert returned(response.headers["Location"])["etat"] == "ok"
+    assert transaction(platform, token).status == TxStatus.ACCEPTED
+    [delivery] = deliveries(platform, transaction(platform, token))
+    assert (delivery.state, delivery.answer_status) == (DeliveryState.FAILED, None)
+    assert "LocationParseError" in delivery.answer_body
+    assert "a..b" in delivery.answer_body
+
+
 def test_a_delivery_is_sent_once_however_many_processes_try(
     client: FlaskClient, platform: Platform, account: Account, shop: ShopServer, base_clock: FrozenClock
 ) -> None:
