@@ -103,8 +103,9 @@ def serve(ctx: click.Context, host: str, port: int, with_worker: bool) -> None:
 @cli.command()
 @click.option("--once", is_flag=True, help="Run the due tasks once, then exit.")
 @click.option("--idle", default=1.0, show_default=True, help="Seconds to sleep when nothing is due.")
+@click.option("--json", "as_json", is_flag=True, help="With --once: print the outcomes as JSON.")
 @click.pass_context
-def worker(ctx: click.Context, once: bool, idle: float) -> None:
+def worker(ctx: click.Context, once: bool, idle: float, as_json: bool) -> None:
     """Deliver outbox tasks (update shops, mails, hooks) with retries."""
     hub = _hub(ctx)
 
@@ -114,8 +115,11 @@ def worker(ctx: click.Context, once: bool, idle: float) -> None:
 
     runner = Worker(hub)
     if once:
-        for outcome in runner.run_once():
+        outcomes = runner.run_once()
+        for outcome in outcomes:
             report(outcome)
+        if as_json:
+            emit([{"task": o.task_id, "state": o.state.value, "error": o.error} for o in outcomes], True, str)
         return
     click.echo("worker running; Ctrl-C to stop", err=True)
     stop = threading.Event()
@@ -131,12 +135,17 @@ def db() -> None:
 
 
 @db.command("upgrade")
+@json_option
 @click.pass_context
-def db_upgrade(ctx: click.Context) -> None:
+def db_upgrade(ctx: click.Context, as_json: bool) -> None:
     """Create or migrate the database schema to the newest version."""
     hub = _hub(ctx)
     migrate.upgrade(hub.db)
-    click.echo("database is up to date", err=True)
+    emit(
+        {"revision": migrate.current_revision(hub.db)},
+        as_json,
+        lambda d: f"database is at revision {d['revision']}",
+    )
 
 
 @cli.command()

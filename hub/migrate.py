@@ -28,9 +28,12 @@ def upgrade(db: Database, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def current_revision(db: Database) -> str | None:
+    """The schema's revision (None for an empty database)."""
+    with db.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
 def pending_revisions(db: Database) -> bool:
     """True when the schema is behind the code (``bluepaid db upgrade`` is needed)."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    with db.engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
-    return current != head
+    return current_revision(db) != ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -12,6 +12,7 @@ from bluepaid_plugins.db import Database
 from bluepaid_plugins.domain import Customer, Order, OrderStatus
 from bluepaid_plugins.errors import Problem, ValidationError
 from bluepaid_plugins.money import Money
+from bluepaid_plugins.protocol import LANGUAGES
 from hub.models import LinkOrder, Shop
 
 
@@ -73,6 +74,10 @@ def create_link_order(
         problems.append(Problem("ref", "at most 64 printable characters, no '/'"))
     if amount.minor <= 0:
         problems.append(Problem("amount", "must be more than zero"))
+    if language and language not in LANGUAGES:
+        problems.append(Problem("language", f"one of {' '.join(LANGUAGES)} (upper case)"))
+    if email and (len(email) > 128 or email.count("@") != 1 or not email.isprintable() or " " in email):
+        problems.append(Problem("email", "an e-mail address of at most 128 characters"))
     if problems:
         raise ValidationError(problems)
     with db.transaction() as session:

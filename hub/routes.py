@@ -118,7 +118,8 @@ def confirm(shop: str, token: str) -> tuple[str, int, dict[str, str]]:
         method=request.method,
         path=request.path,
         headers=dict(request.headers),
-        body=request.get_data(cache=False)[: inbox.MAX_BODY],
+        # Read no more than we keep: a huge body must not fill the memory first.
+        body=request.stream.read(inbox.MAX_BODY),
         remote_addr=request.remote_addr or "",
         shop_slug=shop,
         url_token=token,

@@ -87,8 +87,28 @@ def test_db_upgrade_creates_the_schema(bluepaid: Any, env: dict[str, str]) -> No
     result = bluepaid("db", "upgrade")
 
     assert result.code == 0
-    assert "up to date" in result.err
+    assert "database is at revision" in result.out
     assert bluepaid("shop", "list", "--json").json() == []
+
+
+def test_db_upgrade_json_names_the_revision(bluepaid: Any, env: dict[str, str]) -> None:
+    from alembic.script import ScriptDirectory
+
+    from hub.migrate import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+    assert bluepaid("db", "upgrade", "--json").json() == {"revision": head}
+
+
+def test_link_with_a_bad_language_or_email_is_refused_at_creation(upgraded: Any) -> None:
+    upgraded("shop", "add", "demo", "--id-boutique", "21573www")
+
+    bad_language = upgraded("link", "create", "--shop", "demo", "--amount", "5.00", "--language", "french")
+    bad_email = upgraded("link", "create", "--shop", "demo", "--amount", "5.00", "--email", "x")
+
+    assert_one_line_error(bad_language, "language:")
+    assert_one_line_error(bad_email, "email:")
 
 
 def test_db_upgrade_twice_is_harmless(upgraded: Any) -> None:
@@ -277,6 +297,17 @@ def test_payments_list_json_shows_the_confirmed_payment(upgraded: Any, app: Flas
         "id_trans": "T4242",
     }
     assert payment["flags"] == ["test"]
+
+
+def test_worker_once_json_reports_each_task(upgraded: Any, app: Flask) -> None:
+    link, _ = _paid_link(upgraded, app)
+
+    first = upgraded("worker", "--once", "--json")
+    second = upgraded("worker", "--once", "--json")
+
+    assert [(t["state"], t["error"]) for t in first.json()] == [("done", "")]
+    assert second.json() == []
+    assert upgraded("outbox", "list", "--json").json()[0]["order_ref"] == link["ref"]
 
 
 def test_payments_list_filters_by_state(upgraded: Any, app: Flask) -> None:
