@@ -13,6 +13,7 @@ from bluepaid_plugins.domain import (
     OrderStatus,
     PaymentEvent,
     PaymentView,
+    Schedule,
     ShopView,
 )
 from bluepaid_plugins.hookspecs import hookimpl
@@ -30,6 +31,7 @@ __all__ = [
     "OrderStore",
     "PaymentEvent",
     "PaymentView",
+    "Schedule",
     "SettingField",
     "ShopView",
     "hookimpl",

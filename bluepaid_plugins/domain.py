@@ -53,11 +53,30 @@ class LineItem:
 
 
 @dataclass(frozen=True)
+class Schedule:
+    """A subscription or payment in instalments (the platform's ``ABOv2``).
+
+    ``occurrences`` debits of the order's total, one every ``period_count``
+    ``period_type`` (``M`` month; ``S`` week and ``J`` day are the sandbox's
+    own), the first at ``initial`` when given. A refused debit is presented
+    again up to ``tolerance_max`` times, ``tolerance_days`` apart.
+    """
+
+    occurrences: int
+    period_count: int = 1
+    period_type: str = "M"
+    initial: Money | None = None
+    tolerance_days: int = 0
+    tolerance_max: int = 0
+
+
+@dataclass(frozen=True)
 class Order:
     """An order to be paid, as the shop describes it.
 
     ``total`` always comes from the shop, never from the browser. ``language`` is
-    the buyer's language as a protocol code (``FR``, ``EN``...) or empty.
+    the buyer's language as a protocol code (``FR``, ``EN``...) or empty. With a
+    ``schedule``, ``total`` is the amount of each debit of a subscription.
     """
 
     ref: str
@@ -67,6 +86,7 @@ class Order:
     items: tuple[LineItem, ...] = ()
     description: str = ""
     language: str = ""
+    schedule: Schedule | None = None
 
 
 @dataclass(frozen=True)
@@ -75,7 +95,9 @@ class PaymentEvent:
 
     ``amount`` is the amount of this event: the payment total for ``paid``, the
     refunded amount for ``refunded`` (``refunded_total`` sums every refund so far).
-    ``test`` is true for a payment made with a test card.
+    ``test`` is true for a payment made with a test card. For a subscription,
+    ``num_abo`` is the platform's subscription number and ``debit`` the 1-based
+    number of the debit this event is about; both are empty for single payments.
     """
 
     kind: EventKind
@@ -85,12 +107,15 @@ class PaymentEvent:
     occurred_at: datetime
     test: bool = False
     refunded_total: Money | None = None
+    num_abo: str = ""
+    debit: int | None = None
 
     @property
     def note(self) -> str:
         """A one-line note for the shop's order history, carrying ``id_trans``."""
         test = " (TEST)" if self.test else ""
-        text = f"Bluepaid: {self.kind.value} {self.amount} {self.amount.currency}{test}"
+        debit = f" (debit {self.debit}, subscription {self.num_abo})" if self.debit else ""
+        text = f"Bluepaid: {self.kind.value} {self.amount} {self.amount.currency}{test}{debit}"
         return f"{text}, transaction {self.id_trans}"
 
 

@@ -6,6 +6,7 @@ import copy
 import json
 import logging
 import os
+import re
 import sys
 import threading
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from typing import Any
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
+from bluepaid_plugins.domain import Schedule
 from bluepaid_plugins.errors import BluepaidError, PluginError, ValidationError
 from bluepaid_plugins.money import Money
 from bluepaid_plugins.sandbox.cli import sandbox
@@ -264,30 +266,78 @@ def link() -> None:
     """Payment links: orders you create here and send to a buyer."""
 
 
+_EVERY = re.compile(r"^([1-9][0-9]?)([MSJ])$")
+
+
+def _schedule(
+    currency: str, occurrences: int | None, every: str, initial: str, tolerance_days: int, tolerance_max: int
+) -> Schedule | None:
+    if occurrences is None:
+        return None
+    match = _EVERY.match(every.upper())
+    if not match:
+        raise ValidationError(
+            [], f"--every {every!r}: a count and M (months), S (weeks) or J (days), like 1M"
+        )
+    return Schedule(
+        occurrences=occurrences,
+        period_count=int(match.group(1)),
+        period_type=match.group(2),
+        initial=Money.parse(initial, currency, field="initial") if initial else None,
+        tolerance_days=tolerance_days,
+        tolerance_max=tolerance_max,
+    )
+
+
 @link.command("create")
 @click.option("--shop", "slug", required=True)
-@click.option("--amount", required=True, help="In major units with a dot: 12.50")
+@click.option(
+    "--amount", required=True, help="In major units with a dot: 12.50 (per debit for a subscription)"
+)
 @click.option("--currency", default="EUR", show_default=True)
 @click.option("--description", default="")
 @click.option("--email", default="", help="The buyer's e-mail, passed to the platform.")
 @click.option("--ref", default="", help="Your order reference (default: generated).")
 @click.option("--language", default="", help="FR, EN...")
+@click.option("--occurrences", type=int, default=None, help="A subscription of this many debits.")
+@click.option(
+    "--every", default="1M", show_default=True, help="Subscription period: 1M, 2S (weeks), 10J (days)."
+)
+@click.option("--initial", default="", help="Subscription: a different first debit.")
+@click.option(
+    "--tolerance-days", type=int, default=0, help="Subscription: days before a refused debit is retried."
+)
+@click.option(
+    "--tolerance-max", type=int, default=0, help="Subscription: how many retries of a refused debit."
+)
 @json_option
 @click.pass_context
 def link_create(
-    ctx: click.Context, /, slug: str, amount: str, currency: str, as_json: bool, **options: str
+    ctx: click.Context,
+    /,
+    slug: str,
+    amount: str,
+    currency: str,
+    as_json: bool,
+    occurrences: int | None,
+    every: str,
+    initial: str,
+    tolerance_days: int,
+    tolerance_max: int,
+    **options: str,
 ) -> None:
-    """Create a payment-link order and print the link to send."""
+    """Create a payment-link order (or subscription) and print the link to send."""
     from hub.orders import create_link_order
 
     hub = _hub(ctx)
     target = get_shop(hub, slug)
     if target.connector != "payment_link":
         raise ValidationError([], f"shop {slug!r} uses connector {target.connector!r}, not payment_link")
-    order = create_link_order(
-        hub.db, target, Money.parse(amount, currency.upper(), field="amount"), now=hub.clock(), **options
-    )
-    data = {
+    currency = currency.upper()
+    schedule = _schedule(currency, occurrences, every, initial, tolerance_days, tolerance_max)
+    price = Money.parse(amount, currency, field="amount")
+    order = create_link_order(hub.db, target, price, now=hub.clock(), schedule=schedule, **options)
+    data: dict[str, Any] = {
         "shop": slug,
         "ref": order.ref,
         "amount": str(order.amount),
@@ -295,6 +345,8 @@ def link_create(
         "description": order.description,
         "pay_url": pay_url_template(hub, target).format(order_ref=order.ref),
     }
+    if schedule is not None:
+        data["schedule"] = order.schedule
     emit(data, as_json, lambda d: f"{d['ref']}: {d['amount']} {d['currency']}\n{d['pay_url']}")
 
 

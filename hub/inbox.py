@@ -23,12 +23,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bluepaid_plugins.domain import PaymentEvent
+from bluepaid_plugins.domain import EventKind, PaymentEvent
 from bluepaid_plugins.errors import ConfirmationError
 from bluepaid_plugins.money import Money
 from bluepaid_plugins.protocol import Confirmation, Etat, Mode, check_divers, parse_confirmation
 from hub.context import Hub
-from hub.models import InboxMessage, Payment, PaymentEventRow, PaymentState, Shop, Verdict
+from hub.models import InboxMessage, Payment, PaymentEventRow, PaymentState, Shop, Subscription, Verdict
 from hub.states import decide
 from hub.tasks import APPLY_EVENT, EVENT_HOOKS, MAIL_MERCHANT, enqueue, event_payload
 
@@ -201,14 +201,16 @@ def _ip_allowed(address: str, allowed: list[str]) -> bool:
     return any(ip in ipaddress.ip_network(net, strict=False) for net in allowed)
 
 
+_PAID = (PaymentState.PAID.value, PaymentState.PARTIALLY_REFUNDED.value, PaymentState.REFUNDED.value)
+
+
 def _other_paid(session: Session, payment: Payment) -> bool:
     """True when another payment of the same order is already paid."""
-    paid = (PaymentState.PAID.value, PaymentState.PARTIALLY_REFUNDED.value, PaymentState.REFUNDED.value)
     query = select(Payment.id).where(
         Payment.shop_id == payment.shop_id,
         Payment.order_ref == payment.order_ref,
         Payment.id != payment.id,
-        Payment.state.in_(paid),
+        Payment.state.in_(_PAID),
     )
     return session.scalar(query.limit(1)) is not None
 
@@ -246,11 +248,14 @@ def _apply(
             Verdict.AMOUNT_MISMATCH,
             f"devise {conf.amount.currency} but the payment is in {payment.currency}",
         )
-    if conf.mode is not Mode.REFUND and conf.amount.minor != payment.amount_minor:
+    subscription = _subscription_of(session, payment) if conf.num_abo else None
+    # A debit after the first one: the payment is paid, the subscription goes on.
+    renewal = subscription is not None and conf.mode is not Mode.REFUND and payment.state in _PAID
+    expected = subscription.amount_minor if renewal and subscription else payment.amount_minor
+    if conf.mode is not Mode.REFUND and conf.amount.minor != expected:
         payment.flag("amount_mismatch")
-        return _finish(
-            hub, row, Verdict.AMOUNT_MISMATCH, f"montant {conf.amount} but the payment is {payment.amount}"
-        )
+        wanted = Money.from_minor(expected, payment.currency)
+        return _finish(hub, row, Verdict.AMOUNT_MISMATCH, f"montant {conf.amount} but the debit is {wanted}")
     if conf.mode is Mode.TEST and not (shop.test_mode and shop.accept_test):
         payment.flag("test_refused")
         why = (
@@ -259,6 +264,10 @@ def _apply(
             else ("a shop that refuses test payments")
         )
         return _finish(hub, row, Verdict.TEST_REFUSED, f"test payment on {why}")
+    if subscription is not None and subscription.num_abo and subscription.num_abo != conf.num_abo:
+        return _finish(hub, row, Verdict.REJECTED, f"num_abo {conf.num_abo!r} is not this payment's")
+    if renewal and subscription is not None:
+        return _renewal(hub, session, row, shop, payment, subscription, conf)
     if conf.mode is not Mode.REFUND and conf.etat is Etat.OK and "superseded" in payment.flags:
         # The order's amount changed since this payment was started (an old tab).
         payment.flag("amount_mismatch")
@@ -304,6 +313,13 @@ def _apply(
         payment.flag("test")
     if conf.mode is not Mode.REFUND:
         payment.id_trans = conf.id_trans
+    debit = None
+    if subscription is not None and conf.mode is not Mode.REFUND:
+        subscription.num_abo = conf.num_abo
+        subscription.finished = conf.fini
+        debit = 1
+        if move.to_state is PaymentState.PAID:
+            subscription.debits_done = 1
     event = PaymentEvent(
         kind=move.kind,
         order_ref=payment.order_ref,
@@ -314,12 +330,86 @@ def _apply(
         refunded_total=Money.from_minor(move.refunded_minor, payment.currency)
         if move.refunded_minor
         else None,
+        num_abo=conf.num_abo if debit else "",
+        debit=debit,
     )
+    _enqueue_effects(hub, session, shop, payment, event)
+    return _finish(hub, row, Verdict.ACCEPTED, f"{state.value} -> {move.to_state.value}")
+
+
+def _enqueue_effects(hub: Hub, session: Session, shop: Shop, payment: Payment, event: PaymentEvent) -> None:
+    """The outbox tasks of one event, in the caller's transaction."""
     payload = event_payload(payment, event)
-    enqueue(session, APPLY_EVENT, payload, shop, payment, now)
+    enqueue(session, APPLY_EVENT, payload, shop, payment, event.occurred_at)
     # One task per plugin: a failing plugin is retried alone, the others run once.
     for impl in hub.plugins.hook.bluepaid_payment_event.get_hookimpls():
-        enqueue(session, EVENT_HOOKS, {**payload, "plugin": impl.plugin_name}, shop, payment, now)
+        enqueue(
+            session, EVENT_HOOKS, {**payload, "plugin": impl.plugin_name}, shop, payment, event.occurred_at
+        )
     if shop.notify_email and hub.config.smtp_host:
-        enqueue(session, MAIL_MERCHANT, payload, shop, payment, now)
-    return _finish(hub, row, Verdict.ACCEPTED, f"{state.value} -> {move.to_state.value}")
+        enqueue(session, MAIL_MERCHANT, payload, shop, payment, event.occurred_at)
+
+
+_RENEWAL_KINDS = {
+    Etat.OK: EventKind.PAID,
+    Etat.KO: EventKind.REFUSED,
+    Etat.ATTENTE: EventKind.PENDING,
+    Etat.ANNU: EventKind.CANCELLED,
+}
+
+
+def _renewal(
+    hub: Hub,
+    session: Session,
+    row: InboxMessage,
+    shop: Shop,
+    payment: Payment,
+    subscription: Subscription,
+    conf: Confirmation,
+) -> Result:
+    """A debit after the first: logged against the payment, counted on the
+    subscription, told to the shop when accepted or refused. The payment's own
+    state does not move: it stays the paid first debit."""
+    now = hub.clock()
+    debit = subscription.debits_done + 1
+    kind = _RENEWAL_KINDS[conf.etat]
+    session.add(
+        PaymentEventRow(
+            payment_id=payment.id,
+            inbox_id=row.id,
+            dedupe_key=dedupe_key(conf),
+            kind=kind.value,
+            from_state=payment.state,
+            to_state=payment.state,
+            id_trans=conf.id_trans,
+            amount_minor=conf.amount.minor,
+            detail=f"subscription {conf.num_abo}: debit {debit}",
+            created_at=now,
+        )
+    )
+    session.flush()  # the unique (payment, dedupe_key) constraint speaks here
+    if conf.etat is Etat.OK:
+        subscription.debits_done = debit
+    if conf.fini:
+        subscription.finished = True
+    if conf.etat in (Etat.OK, Etat.KO):
+        event = PaymentEvent(
+            kind=kind,
+            order_ref=payment.order_ref,
+            amount=conf.amount,
+            id_trans=conf.id_trans,
+            occurred_at=now,
+            test=conf.mode is Mode.TEST,
+            num_abo=conf.num_abo,
+            debit=debit,
+        )
+        _enqueue_effects(hub, session, shop, payment, event)
+    end = ", subscription finished" if conf.fini else ""
+    return _finish(
+        hub, row, Verdict.ACCEPTED, f"debit {debit} of {subscription.occurrences} {kind.value}{end}"
+    )
+
+
+def _subscription_of(session: Session, payment: Payment) -> Subscription | None:
+    query = select(Subscription).where(Subscription.payment_id == payment.id).with_for_update()
+    return session.scalar(query)

@@ -107,6 +107,8 @@ class LinkOrder(Base):
     language: Mapped[str] = mapped_column(String(2), default="")
     status: Mapped[str] = mapped_column(String(16), default="open")
     history: Mapped[list[str]] = mapped_column(default=list)
+    # A subscription link: occurrences, period_count, period_type, initial_minor, tolerance_*.
+    schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
 
     @property

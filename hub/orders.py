@@ -5,14 +5,15 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
 from bluepaid_plugins.db import Database
-from bluepaid_plugins.domain import Customer, Order, OrderStatus
+from bluepaid_plugins.domain import Customer, Order, OrderStatus, Schedule
 from bluepaid_plugins.errors import Problem, ValidationError
 from bluepaid_plugins.money import Money
-from bluepaid_plugins.protocol import LANGUAGES
+from bluepaid_plugins.protocol import LANGUAGES, SubscriptionRequest
 from hub.models import LinkOrder, Shop
 
 
@@ -38,6 +39,7 @@ class LinkOrderStore:
                 customer=Customer(email=row.email),
                 description=row.description,
                 language=row.language,
+                schedule=schedule_from_json(row.schedule, row.currency),
             )
 
     def set_status(self, ref: str, status: OrderStatus, note: str) -> None:
@@ -65,8 +67,14 @@ def create_link_order(
     email: str = "",
     language: str = "",
     ref: str = "",
+    schedule: Schedule | None = None,
 ) -> LinkOrder:
-    """Store a new payment-link order; a ref is generated when none is given."""
+    """Store a new payment-link order; a ref is generated when none is given.
+
+    With ``schedule`` the link starts a subscription of ``amount`` per debit;
+    the schedule is checked against the protocol's ``ABOv2`` rules here, so a
+    bad one is refused now rather than when the buyer clicks.
+    """
     problems = []
     if len(description) > 255:
         problems.append(Problem("description", "at most 255 characters"))
@@ -78,6 +86,8 @@ def create_link_order(
         problems.append(Problem("language", f"one of {' '.join(LANGUAGES)} (upper case)"))
     if email and (len(email) > 128 or email.count("@") != 1 or not email.isprintable() or " " in email):
         problems.append(Problem("email", "an e-mail address of at most 128 characters"))
+    if schedule is not None and amount.minor > 0:
+        problems += _schedule_problems(shop, amount, schedule)
     if problems:
         raise ValidationError(problems)
     with db.transaction() as session:
@@ -97,7 +107,54 @@ def create_link_order(
             language=language,
             status=OrderStatus.OPEN.value,
             history=[],
+            schedule=schedule_to_json(schedule),
             created_at=now,
         )
         session.add(row)
     return row
+
+
+def schedule_to_json(schedule: Schedule | None) -> dict[str, Any] | None:
+    if schedule is None:
+        return None
+    return {
+        "occurrences": schedule.occurrences,
+        "period_count": schedule.period_count,
+        "period_type": schedule.period_type,
+        "initial_minor": schedule.initial.minor if schedule.initial else None,
+        "tolerance_days": schedule.tolerance_days,
+        "tolerance_max": schedule.tolerance_max,
+    }
+
+
+def schedule_from_json(data: dict[str, Any] | None, currency: str) -> Schedule | None:
+    if data is None:
+        return None
+    initial = data.get("initial_minor")
+    return Schedule(
+        occurrences=int(data["occurrences"]),
+        period_count=int(data["period_count"]),
+        period_type=str(data["period_type"]),
+        initial=Money.from_minor(int(initial), currency) if initial is not None else None,
+        tolerance_days=int(data["tolerance_days"]),
+        tolerance_max=int(data["tolerance_max"]),
+    )
+
+
+def _schedule_problems(shop: Shop, amount: Money, schedule: Schedule) -> list[Problem]:
+    request = SubscriptionRequest(
+        id_boutique=shop.id_boutique,
+        amount=amount,
+        id_client="check",
+        occurrences=schedule.occurrences,
+        period_count=schedule.period_count,
+        period_type=schedule.period_type,
+        initial_amount=schedule.initial,
+        tolerance_days=schedule.tolerance_days,
+        tolerance_max=schedule.tolerance_max,
+    )
+    try:
+        request.fields()
+    except ValidationError as exc:
+        return exc.problems
+    return []

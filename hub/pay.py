@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import select
 
-from bluepaid_plugins.domain import Order, OrderStatus
+from bluepaid_plugins.domain import Order, OrderStatus, Schedule
 from bluepaid_plugins.errors import NotFound, PaymentVetoed, Problem, ValidationError
-from bluepaid_plugins.protocol import PaymentRequest, divers_token, validate_payment_fields
+from bluepaid_plugins.money import Money
+from bluepaid_plugins.protocol import (
+    PaymentRequest,
+    SubscriptionRequest,
+    divers_token,
+    validate_payment_fields,
+    validate_subscription_fields,
+)
 from hub.context import Hub
-from hub.models import Payment, PaymentState, Shop
+from hub.models import Payment, PaymentState, Shop, Subscription
 
 # Fields a plugin must not change: they bind the request to the stored payment.
 PROTECTED = ("id_boutique", "montant", "devise", "divers", "id_client")
@@ -81,30 +90,56 @@ def start_payment(hub: Hub, shop_slug: str, order_ref: str) -> Redirect | Alread
     payment = _payment_for(hub, shop, order)
     if payment.state in PAID_STATES:
         return AlreadyPaid(order.ref, payment.public_id)
-    ok_url, stop_url = return_urls(hub, shop, payment.public_id)
-    request = PaymentRequest(
-        id_boutique=shop.id_boutique,
-        amount=order.total,
-        id_client=order.ref,
-        divers=divers_token(shop.secret, shop.id_boutique, order.ref, order.total, payment.public_id),
-        langue=order.language or shop.language,
-        email_client=order.customer.email,
-        url_retour_ok=ok_url,
-        url_retour_stop=stop_url,
-        url_retour_bo=confirmation_url(hub, shop) if shop.send_confirmation_url else "",
-        pays_liv=order.customer.country,
-    )
+    request = _request(hub, shop, order, payment)
     fields = request.fields()
     hub.plugins.hook.bluepaid_payment_request(shop=view, order=order, fields=fields)
-    changed = [name for name in PROTECTED if fields.get(name) != request.fields().get(name)]
+    subscription = isinstance(request, SubscriptionRequest)
+    protected = [n.upper() for n in PROTECTED] + ["MONTANT_INITIAL"] if subscription else PROTECTED
+    changed = [name for name in protected if fields.get(name) != request.fields().get(name)]
     # A plugin that rewrites these is broken, not vetoing: it is the merchant's to fix.
     problems = [Problem(name, "protected variable changed by a plugin") for name in changed]
-    problems += validate_payment_fields(fields)
+    problems += validate_subscription_fields(fields) if subscription else validate_payment_fields(fields)
     if problems:
         raise ValidationError(problems, "payment request after plugins")
     action = request.action(shop.platform_url)
     url = f"{action}?{urlencode(fields)}"
     return Redirect(shop.redirect_method, url, action, fields, payment.public_id)
+
+
+def first_debit(order: Order) -> Money:
+    """What the buyer pays now: the order's total, or a subscription's first debit."""
+    if order.schedule is not None and order.schedule.initial is not None:
+        return order.schedule.initial
+    return order.total
+
+
+def _request(hub: Hub, shop: Shop, order: Order, payment: Payment) -> PaymentRequest | SubscriptionRequest:
+    """The protocol request for ``payment``: ``in.php``, or ``ABOv2/in.php`` for a schedule."""
+    ok_url, stop_url = return_urls(hub, shop, payment.public_id)
+    divers = divers_token(shop.secret, shop.id_boutique, order.ref, payment.amount, payment.public_id)
+    common: dict[str, Any] = {
+        "id_boutique": shop.id_boutique,
+        "id_client": order.ref,
+        "divers": divers,
+        "langue": order.language or shop.language,
+        "email_client": order.customer.email,
+        "url_retour_ok": ok_url,
+        "url_retour_stop": stop_url,
+        "url_retour_bo": confirmation_url(hub, shop) if shop.send_confirmation_url else "",
+    }
+    schedule = order.schedule
+    if schedule is None:
+        return PaymentRequest(amount=order.total, pays_liv=order.customer.country, **common)
+    return SubscriptionRequest(
+        amount=order.total,
+        occurrences=schedule.occurrences,
+        period_count=schedule.period_count,
+        period_type=schedule.period_type,
+        initial_amount=schedule.initial,
+        tolerance_days=schedule.tolerance_days,
+        tolerance_max=schedule.tolerance_max,
+        **common,
+    )
 
 
 def _payment_for(hub: Hub, shop: Shop, order: Order) -> Payment:
@@ -122,19 +157,20 @@ def _payment_for(hub: Hub, shop: Shop, order: Order) -> Payment:
         for row in rows:
             if row.state in PAID_STATES:
                 return row
+        amount = first_debit(order)
         for row in rows:
-            if row.state in REUSABLE_STATES and row.amount == order.total:
+            if row.state in REUSABLE_STATES and row.amount == amount:
                 return row
         for row in rows:
             # The order's amount changed: an old tab must not pay the old amount.
-            if row.amount != order.total:
+            if row.amount != amount:
                 row.flag("superseded")
         payment = Payment(
             public_id=secrets.token_hex(16),
             shop_id=shop.id,
             order_ref=order.ref,
-            amount_minor=order.total.minor,
-            currency=order.total.currency,
+            amount_minor=amount.minor,
+            currency=amount.currency,
             state=PaymentState.CREATED.value,
             flags=[],
             id_trans="",
@@ -145,4 +181,28 @@ def _payment_for(hub: Hub, shop: Shop, order: Order) -> Payment:
             updated_at=now,
         )
         session.add(payment)
+        if order.schedule is not None:
+            session.flush()
+            session.add(_subscription(shop, payment, order, order.schedule, now))
     return payment
+
+
+def _subscription(
+    shop: Shop, payment: Payment, order: Order, schedule: Schedule, now: datetime
+) -> Subscription:
+    return Subscription(
+        shop_id=shop.id,
+        payment_id=payment.id,
+        num_abo="",
+        amount_minor=order.total.minor,
+        initial_amount_minor=schedule.initial.minor if schedule.initial else None,
+        currency=order.total.currency,
+        occurrences=schedule.occurrences,
+        period_count=schedule.period_count,
+        period_type=schedule.period_type,
+        tolerance_days=schedule.tolerance_days,
+        tolerance_max=schedule.tolerance_max,
+        debits_done=0,
+        finished=False,
+        created_at=now,
+    )

@@ -7,8 +7,9 @@ from typing import Any
 from sqlalchemy import select
 
 from bluepaid_plugins.errors import NotFound
+from bluepaid_plugins.money import Money
 from hub.context import Hub
-from hub.models import OutboxTask, Payment, PaymentEventRow, Shop
+from hub.models import OutboxTask, Payment, PaymentEventRow, Shop, Subscription
 
 
 def payment_summary(payment: Payment, shop_slug: str) -> dict[str, Any]:
@@ -72,6 +73,16 @@ def show_payment(hub: Hub, payment_id: str) -> dict[str, Any]:
             }
             for e in events
         ]
+        subscription = session.scalar(select(Subscription).where(Subscription.payment_id == payment.id))
+        if subscription is not None:
+            summary["subscription"] = {
+                "num_abo": subscription.num_abo,
+                "debits_done": subscription.debits_done,
+                "occurrences": subscription.occurrences,
+                "every": f"{subscription.period_count}{subscription.period_type}",
+                "amount": str(Money.from_minor(subscription.amount_minor, subscription.currency)),
+                "finished": subscription.finished,
+            }
         return summary
 
 

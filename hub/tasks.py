@@ -56,6 +56,8 @@ def event_payload(payment: Payment, event: PaymentEvent) -> dict[str, Any]:
         "occurred_at": event.occurred_at.isoformat(),
         "test": event.test,
         "refunded_total": str(event.refunded_total) if event.refunded_total else None,
+        "num_abo": event.num_abo,
+        "debit": event.debit,
     }
 
 
@@ -70,6 +72,8 @@ def event_from_payload(payload: dict[str, Any]) -> PaymentEvent:
         occurred_at=datetime.fromisoformat(payload["occurred_at"]),
         test=bool(payload["test"]),
         refunded_total=Money.parse(refunded, currency) if refunded else None,
+        num_abo=payload.get("num_abo") or "",
+        debit=payload.get("debit"),
     )
 
 

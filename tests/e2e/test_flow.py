@@ -1,5 +1,5 @@
 """End to end over real HTTP: payment link -> sandbox page -> test card ->
-confirmation -> payment in the hub -> outbox task done."""
+confirmation -> payment in the hub -> outbox task done; and a subscription's debits."""
 
 from __future__ import annotations
 
@@ -9,9 +9,14 @@ from datetime import timedelta
 import requests
 from sqlalchemy import select
 
+from bluepaid_plugins.domain import Schedule
+from bluepaid_plugins.money import Money
 from bluepaid_plugins.sandbox.cards import TEST_CARDS, SandboxCard, Scenario
 from bluepaid_plugins.sandbox.delivery import deliver_due
+from bluepaid_plugins.sandbox.subscriptions import run_due
 from hub.models import InboxMessage, OutboxTask
+from hub.orders import create_link_order
+from hub.payments import show_payment
 from tests.e2e.conftest import Stack
 
 CARD = {card.scenario: card for card in TEST_CARDS if card.scenario is not Scenario.ACCEPTED}
@@ -151,3 +156,24 @@ def test_refund_later_refunds_the_payment_in_the_hub(stack: Stack) -> None:
     payment = stack.payment(ref)
     assert (payment.state, str(payment.refunded)) == ("refunded", "36.60")
     assert stack.run_worker() == ["done", "done"]
+
+
+def test_subscription_debits_reach_the_hub_month_after_month(stack: Stack) -> None:
+    schedule = Schedule(occurrences=3, initial=Money.parse("5.00", "EUR"))
+    order = create_link_order(
+        stack.hub.db, stack.shop, Money.parse("9.90", "EUR"), now=stack.hub.clock(), schedule=schedule
+    )
+
+    back = buy(stack, order.ref, ACCEPTED)
+    assert "Paiement accepté" in back.text
+    for _month in range(2):
+        stack.sandbox_clock.advance(timedelta(days=31))
+        run_due(stack.platform)
+        deliver_due(stack.platform)
+
+    shown = show_payment(stack.hub, stack.payment(order.ref).public_id)
+    assert shown["state"] == "paid"
+    assert str(shown["amount"]) == "5.00"
+    assert (shown["subscription"]["debits_done"], shown["subscription"]["finished"]) == (3, True)
+    assert verdicts(stack) == ["accepted", "accepted", "accepted"]
+    assert stack.run_worker() == ["done", "done", "done"]
