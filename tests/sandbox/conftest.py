@@ -132,9 +132,10 @@ def base_clock() -> FrozenClock:
 
 
 @pytest.fixture
-def sandbox_config(tmp_path: Any) -> SandboxConfig:
+def sandbox_config(database_url: str) -> SandboxConfig:
+    """On SQLite and on PostgreSQL, like the hub's store."""
     return SandboxConfig(
-        database_url=f"sqlite:///{tmp_path / 'sandbox.sqlite3'}",
+        database_url=database_url,
         public_url="http://sandbox.test",
         secret_key="s" * 32,
         country_map={GERMAN_ADDRESS: "DE"},
