@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from bluepaid_plugins.errors import ConfirmationError, Problem, ValidationError
 from bluepaid_plugins.money import CURRENCIES, Money
+from bluepaid_plugins.protocol.fields import unprintable
 
 
 class Etat(StrEnum):
@@ -148,13 +149,7 @@ def _text_problem(name: str, value: str) -> str | None:
     limit = _MAX_LENGTH.get(name)
     if limit is not None and len(value) > limit:
         return f"is {len(value)} characters long; at most {limit} are allowed"
-    for position, char in enumerate(value):
-        if not char.isprintable():
-            return (
-                f"contains the control or invisible character U+{ord(char):04X} at position "
-                f"{position}; only printable characters are allowed"
-            )
-    return None
+    return unprintable(value)
 
 
 def _collect(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, str], list[Problem]]:

@@ -49,7 +49,7 @@ def _show(value: str) -> str:
     return repr(value) if len(value) <= 40 else repr(value[:40]) + "..."
 
 
-def _unprintable(value: str) -> str | None:
+def unprintable(value: str) -> str | None:
     """Name the first control or invisible character of ``value``, if any."""
     for position, char in enumerate(value):
         if not char.isprintable():
@@ -264,7 +264,7 @@ def check_fields(
             # Plugins edit the mapping at run time; a number slipped in is their bug to see.
             problems.append(Problem(name, f"must be text, not {type(value).__name__}"))
             continue
-        message = _unprintable(value)
+        message = unprintable(value)
         if message is None and name in amounts:
             # Without a valid currency there is no number of decimals to check against;
             # the currency's own problem is reported under its name.
