@@ -28,7 +28,16 @@ from bluepaid_plugins.errors import ConfirmationError
 from bluepaid_plugins.money import Money
 from bluepaid_plugins.protocol import Confirmation, Etat, Mode, check_divers, parse_confirmation
 from hub.context import Hub
-from hub.models import InboxMessage, Payment, PaymentEventRow, PaymentState, Shop, Subscription, Verdict
+from hub.models import (
+    PAID_STATES,
+    InboxMessage,
+    Payment,
+    PaymentEventRow,
+    PaymentState,
+    Shop,
+    Subscription,
+    Verdict,
+)
 from hub.states import decide
 from hub.tasks import APPLY_EVENT, EVENT_HOOKS, MAIL_MERCHANT, enqueue, event_payload
 
@@ -163,19 +172,28 @@ def _process(hub: Hub, session: Session, inbox_id: int) -> Result:
         return reject(f"malformed confirmation: {exc}"[:1000])
     if conf.id_boutique != shop.id_boutique:
         return reject(f"id_boutique {conf.id_boutique!r} is not this shop's")
-    payment = _payment_for(session, shop, conf)
+    payment, siblings = _payment_for(session, shop, conf)
     if payment is None:
         return reject("divers does not match any payment of this order")
     row.payment_id = payment.id
-    return _apply(hub, session, row, shop, payment, conf)
+    return _apply(hub, session, row, shop, payment, siblings, conf)
 
 
-def _payment_for(session: Session, shop: Shop, conf: Confirmation) -> Payment | None:
-    candidates = session.scalars(
-        select(Payment)
-        .where(Payment.shop_id == shop.id, Payment.order_ref == conf.id_client)
-        .order_by(Payment.id)
-    ).all()
+def _payment_for(session: Session, shop: Shop, conf: Confirmation) -> tuple[Payment | None, list[Payment]]:
+    """The payment whose ``divers`` this is, and every payment of the same order.
+
+    All of the order's payments are locked: confirmations about one order are
+    applied one after the other, so "is another payment of it already paid?"
+    has one answer at a time.
+    """
+    candidates = list(
+        session.scalars(
+            select(Payment)
+            .where(Payment.shop_id == shop.id, Payment.order_ref == conf.id_client)
+            .order_by(Payment.id)
+            .with_for_update()
+        )
+    )
     for candidate in candidates:
         if check_divers(
             conf.divers,
@@ -185,9 +203,8 @@ def _payment_for(session: Session, shop: Shop, conf: Confirmation) -> Payment | 
             candidate.amount,
             candidate.public_id,
         ):
-            # Lock the payment: concurrent confirmations of it are applied one after the other.
-            return session.get(Payment, candidate.id, with_for_update=True, populate_existing=True)
-    return None
+            return candidate, candidates
+    return None, candidates
 
 
 def _ip_allowed(address: str, allowed: list[str]) -> bool:
@@ -199,20 +216,6 @@ def _ip_allowed(address: str, allowed: list[str]) -> bool:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
     return any(ip in ipaddress.ip_network(net, strict=False) for net in allowed)
-
-
-_PAID = (PaymentState.PAID.value, PaymentState.PARTIALLY_REFUNDED.value, PaymentState.REFUNDED.value)
-
-
-def _other_paid(session: Session, payment: Payment) -> bool:
-    """True when another payment of the same order is already paid."""
-    query = select(Payment.id).where(
-        Payment.shop_id == payment.shop_id,
-        Payment.order_ref == payment.order_ref,
-        Payment.id != payment.id,
-        Payment.state.in_(_PAID),
-    )
-    return session.scalar(query.limit(1)) is not None
 
 
 def dedupe_key(conf: Confirmation) -> str:
@@ -229,8 +232,16 @@ def dedupe_key(conf: Confirmation) -> str:
 
 
 def _apply(
-    hub: Hub, session: Session, row: InboxMessage, shop: Shop, payment: Payment, conf: Confirmation
+    hub: Hub,
+    session: Session,
+    row: InboxMessage,
+    shop: Shop,
+    payment: Payment,
+    siblings: list[Payment],
+    conf: Confirmation,
 ) -> Result:
+    """Apply an authentic confirmation to ``payment``; ``siblings`` are all the
+    payments of its order (``payment`` included), locked by the caller."""
     now = hub.clock()
     key = dedupe_key(conf)
     seen = session.scalar(
@@ -250,7 +261,7 @@ def _apply(
         )
     subscription = _subscription_of(session, payment) if conf.num_abo else None
     # A debit after the first one: the payment is paid, the subscription goes on.
-    renewal = subscription is not None and conf.mode is not Mode.REFUND and payment.state in _PAID
+    renewal = subscription is not None and conf.mode is not Mode.REFUND and payment.state in PAID_STATES
     expected = subscription.amount_minor if renewal and subscription else payment.amount_minor
     if conf.mode is not Mode.REFUND and conf.amount.minor != expected:
         payment.flag("amount_mismatch")
@@ -303,7 +314,9 @@ def _apply(
     if not move.moves:
         return _finish(hub, row, Verdict.STALE, move.stale_reason)
 
-    if move.to_state is PaymentState.PAID and _other_paid(session, payment):
+    if move.to_state is PaymentState.PAID and any(
+        p.state in PAID_STATES for p in siblings if p is not payment
+    ):
         payment.flag("double_payment")
         log.warning("order %s of shop %s is paid twice: refund one payment", payment.order_ref, shop.slug)
     payment.state = move.to_state.value

@@ -46,6 +46,12 @@ class PaymentState(StrEnum):
     REFUNDED = "refunded"
 
 
+#: States in which the order has been paid (refunds included).
+PAID_STATES = frozenset(
+    {PaymentState.PAID.value, PaymentState.PARTIALLY_REFUNDED.value, PaymentState.REFUNDED.value}
+)
+
+
 class Verdict(StrEnum):
     """What the hub decided about one confirmation request."""
 

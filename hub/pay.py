@@ -21,12 +21,11 @@ from bluepaid_plugins.protocol import (
     validate_subscription_fields,
 )
 from hub.context import Hub
-from hub.models import Payment, PaymentState, Shop, Subscription
+from hub.models import PAID_STATES, Payment, PaymentState, Shop, Subscription
 
 # Fields a plugin must not change: they bind the request to the stored payment.
 PROTECTED = ("id_boutique", "montant", "devise", "divers", "id_client")
 
-PAID_STATES = {PaymentState.PAID.value, PaymentState.PARTIALLY_REFUNDED.value, PaymentState.REFUNDED.value}
 # A refused payment is not reused: a new attempt gets a payment (and a divers) of its
 # own, so a late message about the refused one cannot be read as news of the retry.
 REUSABLE_STATES = {PaymentState.CREATED.value, PaymentState.PENDING.value}
