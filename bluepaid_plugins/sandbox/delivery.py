@@ -70,9 +70,16 @@ def build_confirmation(
     next_index: int | None = None,
     fini: bool = False,
 ) -> Confirmation:
-    """The confirmation of ``tx`` (see :func:`confirmation_fields` for the arguments).
+    """The confirmation of ``tx``; ``.fields()`` is the form POSTed to the shop, and
+    :meth:`~bluepaid_plugins.protocol.Confirmation.return_params` the browser return.
 
-    The browser return uses it too (:meth:`Confirmation.return_params`).
+    ``etat`` is ``ok``, ``ko``, ``attente`` or ``annu``. ``mode`` defaults to
+    ``test`` for a transaction paid with a test card (``tx.test``, which every
+    sandbox payment is) and empty otherwise; pass ``"r"`` for a refund.
+    ``amount`` defaults to ``tx.amount``. Subscription debits pass
+    ``subscription`` (its ``num_abo`` goes out), ``next_index``
+    (``num_prochaine_presentation``) and ``fini`` (``fini=oui`` when the
+    schedule is over). ``id_client``, ``divers`` and ``langue`` echo the request.
     """
     return Confirmation(
         etat=Etat(etat),
@@ -87,37 +94,6 @@ def build_confirmation(
         num_prochaine_presentation=next_index,
         fini=fini,
     )
-
-
-def confirmation_fields(
-    tx: Transaction,
-    *,
-    etat: str,
-    mode: str | None = None,
-    amount: Money | None = None,
-    subscription: Subscription | None = None,
-    next_index: int | None = None,
-    fini: bool = False,
-) -> dict[str, str]:
-    """The form POSTed to the shop for ``tx``, in protocol order.
-
-    ``etat`` is ``ok``, ``ko``, ``attente`` or ``annu``. ``mode`` defaults to
-    ``test`` for a transaction paid with a test card (``tx.test``, which every
-    sandbox payment is) and empty otherwise; pass ``"r"`` for a refund.
-    ``amount`` defaults to ``tx.amount``. Subscription debits pass
-    ``subscription`` (its ``num_abo`` goes out), ``next_index``
-    (``num_prochaine_presentation``) and ``fini`` (``fini=oui`` when the
-    schedule is over). ``id_client``, ``divers`` and ``langue`` echo the request.
-    """
-    return build_confirmation(
-        tx,
-        etat=etat,
-        mode=mode,
-        amount=amount,
-        subscription=subscription,
-        next_index=next_index,
-        fini=fini,
-    ).fields()
 
 
 def schedule(

@@ -46,7 +46,6 @@ from bluepaid_plugins.sandbox import entry, mail, refunds, subscriptions
 from bluepaid_plugins.sandbox.cards import SandboxCard, Scenario, normalize_number
 from bluepaid_plugins.sandbox.delivery import (
     build_confirmation,
-    confirmation_fields,
     deliver_now,
     schedule,
     settle_accepted,
@@ -324,7 +323,7 @@ def _card_step(
 def _refuse(platform: Platform, session: Session, tx: Transaction, reason: str) -> _Outcome:
     tx.status = TxStatus.REFUSED.value
     tx.reason = reason
-    delivery = schedule(platform, session, tx, confirmation_fields(tx, etat=Etat.KO))
+    delivery = schedule(platform, session, tx, build_confirmation(tx, etat=Etat.KO).fields())
     mail.payment_mails(platform, session, tx)
     return _Outcome(build_confirmation(tx, etat=Etat.KO), tx.url_ok, [delivery.id])
 
@@ -358,7 +357,7 @@ def _accept(platform: Platform, session: Session, tx: Transaction, card: Sandbox
     scenario = card.scenario
     if scenario == Scenario.PENDING_THEN_ACCEPTED:
         tx.status = TxStatus.PENDING.value
-        attente = schedule(platform, session, tx, confirmation_fields(tx, etat=Etat.ATTENTE))
+        attente = schedule(platform, session, tx, build_confirmation(tx, etat=Etat.ATTENTE).fields())
         schedule(platform, session, tx, ok, delay=config.pending_delay, note="pending, then accepted")
         if not tx.url_confirm:
             settle_accepted(platform, session, tx)
@@ -385,9 +384,11 @@ def _accept(platform: Platform, session: Session, tx: Transaction, card: Sandbox
 
 def _ok_fields(tx: Transaction, subscription: Subscription | None) -> dict[str, str]:
     if subscription is None:
-        return confirmation_fields(tx, etat=Etat.OK)
+        return build_confirmation(tx, etat=Etat.OK).fields()
     next_index, fini = subscriptions.next_presentation(subscription)
-    return confirmation_fields(tx, etat=Etat.OK, subscription=subscription, next_index=next_index, fini=fini)
+    return build_confirmation(
+        tx, etat=Etat.OK, subscription=subscription, next_index=next_index, fini=fini
+    ).fields()
 
 
 def _with_params(url: str, params: Mapping[str, str]) -> str:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from bluepaid_plugins.errors import NotFound, Problem, ValidationError
 from bluepaid_plugins.money import Money
 from bluepaid_plugins.protocol.confirmation import Etat, Mode
-from bluepaid_plugins.sandbox.delivery import confirmation_fields, schedule
+from bluepaid_plugins.sandbox.delivery import build_confirmation, schedule
 from bluepaid_plugins.sandbox.mail import refund_mail
 from bluepaid_plugins.sandbox.models import Transaction, TxKind, TxStatus
 from bluepaid_plugins.sandbox.numbers import new_id_trans, new_token
@@ -107,7 +107,7 @@ def create_refund(
     parent.refunded_minor += amount.minor
     parent.updated_at = now
     session.flush()
-    fields = confirmation_fields(refund, etat=Etat.OK.value, mode=Mode.REFUND.value, amount=amount)
+    fields = build_confirmation(refund, etat=Etat.OK.value, mode=Mode.REFUND.value, amount=amount).fields()
     kind = "full" if amount == parent.amount else "partial"
     schedule(platform, session, refund, fields, delay=delay, note=f"{kind} refund of {parent.id_trans}")
     refund_mail(platform, session, refund, parent)

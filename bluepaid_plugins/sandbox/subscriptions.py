@@ -48,7 +48,7 @@ from bluepaid_plugins.money import Money
 from bluepaid_plugins.protocol import SUBSCRIPTION_FIELDS, validate_subscription_fields
 from bluepaid_plugins.protocol.confirmation import Etat
 from bluepaid_plugins.sandbox.cards import SandboxCard, Scenario
-from bluepaid_plugins.sandbox.delivery import confirmation_fields, schedule
+from bluepaid_plugins.sandbox.delivery import build_confirmation, schedule
 from bluepaid_plugins.sandbox.mail import cancellation_mail, payment_mails
 from bluepaid_plugins.sandbox.models import Subscription, Transaction, TxKind, TxStatus
 from bluepaid_plugins.sandbox.numbers import new_id_trans, new_token
@@ -233,13 +233,13 @@ def _debit(platform: Platform, session: Session, subscription: Subscription, now
     else:
         _close(subscription, SubState.FINISHED)
     next_index, fini = next_presentation(subscription)
-    fields = confirmation_fields(
+    fields = build_confirmation(
         debit,
         etat=Etat.OK.value if accepted else Etat.KO.value,
         subscription=subscription,
         next_index=next_index,
         fini=fini,
-    )
+    ).fields()
     note = f"subscription {subscription.num_abo}: debit {number}/{subscription.occurrences}"
     if attempt:
         note += f", re-presentation {attempt}/{subscription.tolerance_max}"

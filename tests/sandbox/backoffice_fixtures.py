@@ -26,7 +26,7 @@ from bluepaid_plugins.money import Money
 from bluepaid_plugins.sandbox import mail
 from bluepaid_plugins.sandbox.app import create_sandbox_app
 from bluepaid_plugins.sandbox.cards import SandboxCard
-from bluepaid_plugins.sandbox.delivery import confirmation_fields, schedule
+from bluepaid_plugins.sandbox.delivery import build_confirmation, schedule
 from bluepaid_plugins.sandbox.models import Delivery, Mail, Subscription, Transaction, TxKind, TxStatus
 from bluepaid_plugins.sandbox.platform import Platform
 from bluepaid_plugins.sandbox.subscriptions import next_presentation, start_subscription
@@ -117,9 +117,9 @@ def start(platform: Platform, card: SandboxCard, url_confirm: str = "", **change
         tx = session.get(Transaction, tx.id) or tx
         subscription = start_subscription(platform, session, tx, card)
         next_index, fini = next_presentation(subscription)
-        fields = confirmation_fields(
+        fields = build_confirmation(
             tx, etat="ok", subscription=subscription, next_index=next_index, fini=fini
-        )
+        ).fields()
         schedule(platform, session, tx, fields)
         mail.payment_mails(platform, session, tx, subscription)
     return subscription

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from bluepaid_plugins.sandbox.accounts import add_account
 from bluepaid_plugins.sandbox.cards import Scenario
 from bluepaid_plugins.sandbox.console import BUYER_TEXTS, TEXTS
-from bluepaid_plugins.sandbox.delivery import confirmation_fields, deliver_due, schedule
+from bluepaid_plugins.sandbox.delivery import build_confirmation, deliver_due, schedule
 from bluepaid_plugins.sandbox.models import Account, Transaction, TxKind, TxStatus
 from bluepaid_plugins.sandbox.platform import Platform
 from tests.sandbox.backoffice_fixtures import add_transaction, csrf_app, csrf_token, start, transactions
@@ -119,8 +119,8 @@ def test_the_detail_shows_each_confirmation_sent_and_the_shops_answer(
     with platform.db.transaction() as session:
         row = session.get(Transaction, tx.id)
         assert row is not None
-        schedule(platform, session, row, confirmation_fields(row, etat="ok"), note="first try")
-        schedule(platform, session, row, confirmation_fields(row, etat="ok"), delay=60, note="later")
+        schedule(platform, session, row, build_confirmation(row, etat="ok").fields(), note="first try")
+        schedule(platform, session, row, build_confirmation(row, etat="ok").fields(), delay=60, note="later")
     deliver_due(platform)
 
     page = browser.get("/console/transactions/T-SENT?lang=en").get_data(as_text=True)

@@ -16,7 +16,7 @@ from bluepaid_plugins.sandbox.accounts import add_account, set_account
 from bluepaid_plugins.sandbox.cards import CardType, Scenario
 from bluepaid_plugins.sandbox.delivery import (
     INTERRUPTED,
-    confirmation_fields,
+    build_confirmation,
     deliver_due,
     deliver_now,
     schedule,
@@ -502,11 +502,11 @@ def test_confirmation_fields_defaults_and_overrides(
 ) -> None:
     tx = transaction(platform, open_payment(client, langue="EN"))
 
-    assert confirmation_fields(tx, etat="ok")["mode"] == "test"
-    refund = confirmation_fields(tx, etat="ok", mode="r", amount=tx.amount.from_minor(100, "EUR"))
+    assert build_confirmation(tx, etat="ok").fields()["mode"] == "test"
+    refund = build_confirmation(tx, etat="ok", mode="r", amount=tx.amount.from_minor(100, "EUR")).fields()
     assert (refund["mode"], refund["montant"], refund["langue"]) == ("r", "1.00", "EN")
     tx.test = False
-    assert confirmation_fields(tx, etat="ko")["mode"] == ""
+    assert build_confirmation(tx, etat="ko").fields()["mode"] == ""
 
 
 def test_schedule_is_due_after_the_delay_on_the_sandbox_clock(
@@ -516,7 +516,7 @@ def test_schedule_is_due_after_the_delay_on_the_sandbox_clock(
 
     with platform.db.transaction() as session:
         delivery = schedule(
-            platform, session, tx, confirmation_fields(tx, etat="annu"), delay=60, note="by hand"
+            platform, session, tx, build_confirmation(tx, etat="annu").fields(), delay=60, note="by hand"
         )
 
     assert delivery.due_at == base_clock.now + timedelta(seconds=60)
