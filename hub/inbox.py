@@ -56,18 +56,7 @@ class Result:
     inbox_id: int
     verdict: Verdict
     reason: str
-
-    @property
-    def status(self) -> int:
-        if self.verdict is not Verdict.REJECTED:
-            return 200
-        if self.reason.startswith("method"):
-            return 405
-        if self.reason.startswith(("unknown shop", "url token")):
-            return 404
-        if self.reason.startswith("malformed"):
-            return 400
-        return 403
+    status: int = 200
 
 
 def store(
@@ -140,9 +129,9 @@ def process_stale(hub: Hub, older_than: timedelta) -> int:
     return len(ids)
 
 
-def _finish(hub: Hub, row: InboxMessage, verdict: Verdict, reason: str) -> Result:
+def _finish(hub: Hub, row: InboxMessage, verdict: Verdict, reason: str, status: int = 200) -> Result:
     row.verdict, row.reason, row.processed_at = verdict.value, reason, hub.clock()
-    return Result(row.id, verdict, reason)
+    return Result(row.id, verdict, reason, status)
 
 
 def _process(hub: Hub, session: Session, inbox_id: int) -> Result:
@@ -151,17 +140,17 @@ def _process(hub: Hub, session: Session, inbox_id: int) -> Result:
     if row.verdict is not None:
         return Result(row.id, Verdict(row.verdict), row.reason)
 
-    def reject(reason: str) -> Result:
-        return _finish(hub, row, Verdict.REJECTED, reason)
+    def reject(reason: str, status: int = 403) -> Result:
+        return _finish(hub, row, Verdict.REJECTED, reason, status)
 
     if row.method != "POST":
-        return reject(f"method {row.method} refused: the platform confirms with POST")
+        return reject(f"method {row.method} refused: the platform confirms with POST", 405)
     shop = session.scalar(select(Shop).where(Shop.slug == row.shop_slug))
     if shop is None:
-        return reject(f"unknown shop {row.shop_slug!r}")
+        return reject(f"unknown shop {row.shop_slug!r}", 404)
     row.shop_id = shop.id
     if not hmac.compare_digest(row.url_token.encode(), shop.confirm_token.encode()):
-        return reject("url token does not match the shop's confirmation URL")
+        return reject("url token does not match the shop's confirmation URL", 404)
     if not _ip_allowed(row.remote_addr, shop.allowed_ips):
         return reject(f"source address {row.remote_addr} is not in the shop's allowed list")
     try:
@@ -169,7 +158,7 @@ def _process(hub: Hub, session: Session, inbox_id: int) -> Result:
             parse_qsl(row.body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
         )
     except (ConfirmationError, UnicodeDecodeError) as exc:
-        return reject(f"malformed confirmation: {exc}"[:1000])
+        return reject(f"malformed confirmation: {exc}"[:1000], 400)
     if conf.id_boutique != shop.id_boutique:
         return reject(f"id_boutique {conf.id_boutique!r} is not this shop's")
     payment, siblings = _payment_for(session, shop, conf)
@@ -276,7 +265,7 @@ def _apply(
         )
         return _finish(hub, row, Verdict.TEST_REFUSED, f"test payment on {why}")
     if subscription is not None and subscription.num_abo and subscription.num_abo != conf.num_abo:
-        return _finish(hub, row, Verdict.REJECTED, f"num_abo {conf.num_abo!r} is not this payment's")
+        return _finish(hub, row, Verdict.REJECTED, f"num_abo {conf.num_abo!r} is not this payment's", 403)
     if renewal and subscription is not None:
         return _renewal(hub, session, row, shop, payment, subscription, conf)
     if conf.mode is not Mode.REFUND and conf.etat is Etat.OK and "superseded" in payment.flags:

@@ -70,6 +70,8 @@ def add_shop(
     except ValidationError as exc:
         problems += exc.problems
     except Exception as exc:
+        # An unknown connector, or a partner's validate_settings that crashed:
+        # either way the merchant reads it with the other problems.
         problems.append(Problem("connector", str(exc)))
     if problems:
         raise ValidationError(problems, "shop not created")
