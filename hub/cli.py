@@ -25,20 +25,21 @@ from hub.context import Hub, build_hub
 from hub.outbox import Outcome, Worker, replay
 from hub.pay import get_shop, pay_url_template
 from hub.payments import list_payments, list_tasks, show_payment, task_summary
-from hub.plugins import make_plugins
+from hub.plugins import Plugins, make_plugins
 from hub.shops import add_shop, list_shops, shop_summary
 
 
 class HubHolder:
     """Builds the hub on first use, so ``--help`` never opens a database."""
 
-    def __init__(self, config: HubConfig) -> None:
+    def __init__(self, config: HubConfig, plugins: Plugins | None = None) -> None:
         self.config = config
+        self.plugins = plugins
         self._hub: Hub | None = None
 
     def get(self) -> Hub:
         if self._hub is None:
-            self._hub = build_hub(self.config)
+            self._hub = build_hub(self.config, plugins=self.plugins)
             # main() also runs in-process (tests, embedding): close the pool with the command.
             click.get_current_context().call_on_close(self._hub.db.dispose)
         return self._hub
@@ -430,8 +431,7 @@ def demo(folder: str, port: int, sandbox_port: int, no_serve: bool) -> None:
 cli.add_command(sandbox)
 
 
-def _register_plugin_commands(group: click.Group, config: HubConfig) -> None:
-    loaded = make_plugins(allow=config.load_plugins, strict=config.strict_plugins)
+def _register_plugin_commands(group: click.Group, loaded: Plugins) -> None:
 
     def register(command: Any) -> None:
         if not isinstance(command, click.Command) or not command.name:
@@ -454,8 +454,10 @@ def main(argv: list[str] | None = None) -> int:
         # A command table of its own per run: plugin commands must not outlive the run that loaded them.
         group = copy.copy(cli)
         group.commands = dict(cli.commands)
-        _register_plugin_commands(group, config)
-        group.main(args=argv, prog_name="bluepaid", standalone_mode=False, obj=HubHolder(config))
+        # Loaded once: for the plugins' commands, then for the hub the command uses.
+        loaded = make_plugins(allow=config.load_plugins, strict=config.strict_plugins)
+        _register_plugin_commands(group, loaded)
+        group.main(args=argv, prog_name="bluepaid", standalone_mode=False, obj=HubHolder(config, loaded))
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:

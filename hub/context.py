@@ -46,7 +46,15 @@ class Hub:
         return ShopView(shop.slug, shop.id_boutique, shop.name, shop.connector, shop.test_mode)
 
 
-def build_hub(config: HubConfig, *, extra_plugins: Iterable[object] = (), clock: Clock = utcnow) -> Hub:
-    """Build a hub from its configuration (loads the plugins, opens the database)."""
-    plugins = make_plugins(allow=config.load_plugins, strict=config.strict_plugins, extra=extra_plugins)
+def build_hub(
+    config: HubConfig,
+    *,
+    extra_plugins: Iterable[object] = (),
+    clock: Clock = utcnow,
+    plugins: Plugins | None = None,
+) -> Hub:
+    """Build a hub from its configuration: load the plugins (unless ``plugins``
+    were already loaded by the caller) and open the database."""
+    if plugins is None:
+        plugins = make_plugins(allow=config.load_plugins, strict=config.strict_plugins, extra=extra_plugins)
     return Hub(config=config, db=Database(config.database_url), plugins=plugins, clock=clock)
