@@ -18,7 +18,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from bluepaid_plugins.domain import Schedule
 from bluepaid_plugins.errors import BluepaidError, PluginError, ValidationError
 from bluepaid_plugins.money import Money
-from bluepaid_plugins.sandbox.cli import sandbox
 from hub import migrate
 from hub.config import HubConfig
 from hub.context import Hub, build_hub
@@ -27,6 +26,7 @@ from hub.pay import get_shop, pay_url_template
 from hub.payments import list_payments, list_tasks, show_payment, task_summary
 from hub.plugins import Plugins, make_plugins
 from hub.shops import add_shop, list_shops, shop_summary
+from sandbox.cli import sandbox
 
 
 class HubHolder:

@@ -16,11 +16,6 @@ from sqlalchemy import select
 
 from bluepaid_plugins.errors import NotFound
 from bluepaid_plugins.money import Money
-from bluepaid_plugins.sandbox.accounts import add_account, get_account
-from bluepaid_plugins.sandbox.app import create_sandbox_app
-from bluepaid_plugins.sandbox.cli import background_loop, print_test_cards
-from bluepaid_plugins.sandbox.config import SandboxConfig
-from bluepaid_plugins.sandbox.platform import Platform
 from hub import migrate
 from hub.app import create_app
 from hub.config import HubConfig
@@ -31,6 +26,11 @@ from hub.outbox import Worker
 from hub.pay import confirmation_url, pay_url_template
 from hub.serving import start_server
 from hub.shops import add_shop
+from sandbox.accounts import add_account, get_account
+from sandbox.app import create_sandbox_app
+from sandbox.cli import background_loop, print_test_cards
+from sandbox.config import SandboxConfig
+from sandbox.platform import Platform
 
 ID_BOUTIQUE = "DEMO1234"
 DEMO_LINKS = (("12.50", "Demo T-shirt"), ("49.90", "Demo hoodie"), ("3.00", "Demo sticker pack"))

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ROOMS_WITHOUT_HUB = ("bluepaid_plugins", "connectors", "payment_form", "cart")
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -30,6 +29,7 @@ def test_code_passes(command: tuple[str, ...]) -> None:
 
 
 def _imported_modules(path: Path) -> set[str]:
+    """Top-level names of every absolute import in ``path``, lazy ones included."""
     tree = ast.parse(path.read_text(), filename=str(path))
     names: set[str] = set()
     for node in ast.walk(tree):
@@ -40,37 +40,34 @@ def _imported_modules(path: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("room", ROOMS_WITHOUT_HUB)
-def test_room_never_imports_the_hub(room: str) -> None:
-    offenders = [
-        str(p.relative_to(ROOT)) for p in (ROOT / room).rglob("*.py") if "hub" in _imported_modules(p)
-    ]
-    assert offenders == []
+def _offenders(room: str, forbidden: set[str]) -> dict[str, list[str]]:
+    found = {}
+    for path in (ROOT / room).rglob("*.py"):
+        bad = _imported_modules(path) & forbidden
+        if bad:
+            found[str(path.relative_to(ROOT))] = sorted(bad)
+    return found
 
 
 def test_contract_imports_only_what_the_architecture_allows() -> None:
+    """``bluepaid_plugins`` imports the stdlib, pluggy, requests and babel; its
+    database helpers (``db.py``) SQLAlchemy too. Nothing else, no other room."""
     allowed = {"bluepaid_plugins", "pluggy", "requests", "babel", *sys.stdlib_module_names}
-    # The sandbox is a Flask application and its console uses forms: it is the one part
-    # of the contract package allowed the web stack (see the architecture's rooms table).
-    web = {
-        "flask",
-        "wtforms",
-        "flask_wtf",
-        "werkzeug",
-        "stdnum",
-        "jinja2",
-        "markupsafe",
-        "click",
-        "geoip2fast",
-    }
     found = {}
     for path in (ROOT / "bluepaid_plugins").rglob("*.py"):
         extra = _imported_modules(path) - allowed
-        if "sandbox" in path.parts:
-            extra -= web | {"sqlalchemy"}
         if path.name == "db.py":
-            # The one shared database module (engine settings for the hub, the sandbox, the cart).
             extra -= {"sqlalchemy"}
         if extra:
             found[str(path.relative_to(ROOT))] = sorted(extra)
     assert found == {}
+
+
+def test_sandbox_never_imports_the_hub() -> None:
+    """The sandbox is the platform's side: it speaks to the hub over HTTP only."""
+    assert _offenders("sandbox", {"hub", "connectors", "payment_form", "cart"}) == {}
+
+
+@pytest.mark.parametrize("room", ["connectors", "payment_form", "cart"])
+def test_plugin_rooms_speak_to_the_hub_only_through_the_contract(room: str) -> None:
+    assert _offenders(room, {"hub", "sandbox"}) == {}

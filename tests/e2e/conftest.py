@@ -11,10 +11,6 @@ import pytest
 from sqlalchemy import select
 
 from bluepaid_plugins.money import Money
-from bluepaid_plugins.sandbox.accounts import add_account
-from bluepaid_plugins.sandbox.app import create_sandbox_app
-from bluepaid_plugins.sandbox.config import SandboxConfig
-from bluepaid_plugins.sandbox.platform import Platform
 from hub import migrate
 from hub.app import create_app
 from hub.config import HubConfig
@@ -25,6 +21,10 @@ from hub.outbox import Worker
 from hub.pay import confirmation_url
 from hub.serving import start_server
 from hub.shops import add_shop
+from sandbox.accounts import add_account
+from sandbox.app import create_sandbox_app
+from sandbox.config import SandboxConfig
+from sandbox.platform import Platform
 from tests.conftest import FrozenClock
 
 ID_BOUTIQUE = "DEMO1234"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from bluepaid_plugins.sandbox.cards import TEST_CARDS, Scenario
 from hub.models import Shop
+from sandbox.cards import TEST_CARDS, Scenario
 from tests.e2e.conftest import Stack
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -11,12 +11,12 @@ from sqlalchemy import select
 
 from bluepaid_plugins.domain import Schedule
 from bluepaid_plugins.money import Money
-from bluepaid_plugins.sandbox.cards import TEST_CARDS, SandboxCard, Scenario
-from bluepaid_plugins.sandbox.delivery import deliver_due
-from bluepaid_plugins.sandbox.subscriptions import run_due
 from hub.models import InboxMessage, OutboxTask
 from hub.orders import create_link_order
 from hub.payments import show_payment
+from sandbox.cards import TEST_CARDS, SandboxCard, Scenario
+from sandbox.delivery import deliver_due
+from sandbox.subscriptions import run_due
 from tests.e2e.conftest import Stack
 
 CARD = {card.scenario: card for card in TEST_CARDS if card.scenario is not Scenario.ACCEPTED}

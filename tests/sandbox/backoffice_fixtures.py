@@ -23,13 +23,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from bluepaid_plugins.money import Money
-from bluepaid_plugins.sandbox import mail
-from bluepaid_plugins.sandbox.app import create_sandbox_app
-from bluepaid_plugins.sandbox.cards import SandboxCard
-from bluepaid_plugins.sandbox.delivery import build_confirmation, schedule
-from bluepaid_plugins.sandbox.models import Delivery, Mail, Subscription, Transaction, TxKind, TxStatus
-from bluepaid_plugins.sandbox.platform import Platform
-from bluepaid_plugins.sandbox.subscriptions import next_presentation, start_subscription
+from sandbox import mail
+from sandbox.app import create_sandbox_app
+from sandbox.cards import SandboxCard
+from sandbox.delivery import build_confirmation, schedule
+from sandbox.models import Delivery, Mail, Subscription, Transaction, TxKind, TxStatus
+from sandbox.platform import Platform
+from sandbox.subscriptions import next_presentation, start_subscription
 from tests.sandbox.conftest import ID_BOUTIQUE
 
 

@@ -23,12 +23,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from bluepaid_plugins.sandbox.accounts import add_account
-from bluepaid_plugins.sandbox.app import create_sandbox_app
-from bluepaid_plugins.sandbox.cards import TEST_CARDS, CardType, SandboxCard, Scenario
-from bluepaid_plugins.sandbox.config import SandboxConfig
-from bluepaid_plugins.sandbox.models import Account, Transaction
-from bluepaid_plugins.sandbox.platform import Platform
+from sandbox.accounts import add_account
+from sandbox.app import create_sandbox_app
+from sandbox.cards import TEST_CARDS, CardType, SandboxCard, Scenario
+from sandbox.config import SandboxConfig
+from sandbox.models import Account, Transaction
+from sandbox.platform import Platform
 from tests.conftest import FrozenClock
 
 ID_BOUTIQUE = "21573www"

@@ -12,11 +12,11 @@ from click.testing import CliRunner, Result
 from flask.testing import FlaskClient
 
 from bluepaid_plugins.errors import ValidationError
-from bluepaid_plugins.sandbox.accounts import add_account, get_account
-from bluepaid_plugins.sandbox.cli import sandbox
-from bluepaid_plugins.sandbox.models import Account
-from bluepaid_plugins.sandbox.platform import Platform
 from hub.cli import main
+from sandbox.accounts import add_account, get_account
+from sandbox.cli import sandbox
+from sandbox.models import Account
+from sandbox.platform import Platform
 from tests.sandbox.backoffice_fixtures import csrf_app, csrf_token
 
 

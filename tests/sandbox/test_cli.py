@@ -13,12 +13,12 @@ import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 
-from bluepaid_plugins.sandbox import cli
-from bluepaid_plugins.sandbox.cards import TEST_CARDS, Scenario
-from bluepaid_plugins.sandbox.cli import background_loop, sandbox
-from bluepaid_plugins.sandbox.models import Account
-from bluepaid_plugins.sandbox.platform import Platform
-from bluepaid_plugins.sandbox.subscriptions import run_due
+from sandbox import cli
+from sandbox.cards import TEST_CARDS, Scenario
+from sandbox.cli import background_loop, sandbox
+from sandbox.models import Account
+from sandbox.platform import Platform
+from sandbox.subscriptions import run_due
 from tests.conftest import FrozenClock
 from tests.sandbox.conftest import ShopServer, card, open_payment, pay
 

@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from flask.testing import FlaskClient
 
-from bluepaid_plugins.sandbox.accounts import add_account
-from bluepaid_plugins.sandbox.cards import Scenario
-from bluepaid_plugins.sandbox.console import BUYER_TEXTS, TEXTS
-from bluepaid_plugins.sandbox.delivery import build_confirmation, deliver_due, schedule
-from bluepaid_plugins.sandbox.models import Account, Transaction, TxKind, TxStatus
-from bluepaid_plugins.sandbox.platform import Platform
+from sandbox.accounts import add_account
+from sandbox.cards import Scenario
+from sandbox.console import BUYER_TEXTS, TEXTS
+from sandbox.delivery import build_confirmation, deliver_due, schedule
+from sandbox.models import Account, Transaction, TxKind, TxStatus
+from sandbox.platform import Platform
 from tests.sandbox.backoffice_fixtures import add_transaction, csrf_app, csrf_token, start, transactions
 from tests.sandbox.conftest import ID_BOUTIQUE, ShopServer, card
 

@@ -12,16 +12,16 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from bluepaid_plugins.protocol import parse_confirmation
-from bluepaid_plugins.sandbox.accounts import add_account, set_account
-from bluepaid_plugins.sandbox.cards import CardType, Scenario
-from bluepaid_plugins.sandbox.delivery import (
+from sandbox.accounts import add_account, set_account
+from sandbox.cards import CardType, Scenario
+from sandbox.delivery import (
     INTERRUPTED,
     build_confirmation,
     deliver_due,
     deliver_now,
     schedule,
 )
-from bluepaid_plugins.sandbox.models import (
+from sandbox.models import (
     Account,
     Delivery,
     DeliveryState,
@@ -30,7 +30,7 @@ from bluepaid_plugins.sandbox.models import (
     TxKind,
     TxStatus,
 )
-from bluepaid_plugins.sandbox.platform import Platform
+from sandbox.platform import Platform
 from tests.conftest import FrozenClock
 from tests.sandbox.conftest import (
     ID_BOUTIQUE,

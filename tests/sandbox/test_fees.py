@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
-from bluepaid_plugins.sandbox.accounts import set_account
-from bluepaid_plugins.sandbox.models import Account, TxKind, TxStatus
-from bluepaid_plugins.sandbox.platform import Platform
+from sandbox.accounts import set_account
+from sandbox.models import Account, TxKind, TxStatus
+from sandbox.platform import Platform
 from tests.sandbox.backoffice_fixtures import add_transaction, csrf_app
 from tests.sandbox.conftest import ID_BOUTIQUE
 

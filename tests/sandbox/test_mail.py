@@ -8,13 +8,13 @@ from collections.abc import Iterator
 import pytest
 from flask.testing import FlaskClient
 
-from bluepaid_plugins.sandbox import mail
-from bluepaid_plugins.sandbox.accounts import add_account
-from bluepaid_plugins.sandbox.cards import Scenario
-from bluepaid_plugins.sandbox.config import SandboxConfig
-from bluepaid_plugins.sandbox.models import Transaction, TxStatus
-from bluepaid_plugins.sandbox.platform import Platform
-from bluepaid_plugins.sandbox.subscriptions import end_subscription
+from sandbox import mail
+from sandbox.accounts import add_account
+from sandbox.cards import Scenario
+from sandbox.config import SandboxConfig
+from sandbox.models import Transaction, TxStatus
+from sandbox.platform import Platform
+from sandbox.subscriptions import end_subscription
 from tests.conftest import FrozenClock
 from tests.sandbox.backoffice_fixtures import (
     SmtpSink,

@@ -13,12 +13,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import inspect, text
 
-from bluepaid_plugins.sandbox.accounts import add_account, set_account
-from bluepaid_plugins.sandbox.app import create_sandbox_app
-from bluepaid_plugins.sandbox.cards import CardType, Scenario
-from bluepaid_plugins.sandbox.config import SandboxConfig
-from bluepaid_plugins.sandbox.models import Account, TxStatus
-from bluepaid_plugins.sandbox.platform import Platform
+from sandbox.accounts import add_account, set_account
+from sandbox.app import create_sandbox_app
+from sandbox.cards import CardType, Scenario
+from sandbox.config import SandboxConfig
+from sandbox.models import Account, TxStatus
+from sandbox.platform import Platform
 from tests.conftest import FrozenClock
 from tests.sandbox.conftest import (
     GERMAN_ADDRESS,

@@ -11,10 +11,10 @@ from flask.testing import FlaskClient
 from bluepaid_plugins.errors import NotFound, ValidationError
 from bluepaid_plugins.money import Money
 from bluepaid_plugins.protocol import Mode, parse_confirmation
-from bluepaid_plugins.sandbox.delivery import deliver_due
-from bluepaid_plugins.sandbox.models import Account, DeliveryState, Transaction, TxKind, TxStatus
-from bluepaid_plugins.sandbox.platform import Platform
-from bluepaid_plugins.sandbox.refunds import create_refund, refund
+from sandbox.delivery import deliver_due
+from sandbox.models import Account, DeliveryState, Transaction, TxKind, TxStatus
+from sandbox.platform import Platform
+from sandbox.refunds import create_refund, refund
 from tests.conftest import FrozenClock
 from tests.sandbox.backoffice_fixtures import (
     add_transaction,

@@ -7,8 +7,8 @@ import re
 import pytest
 from flask.testing import FlaskClient
 
-from bluepaid_plugins.sandbox.models import Account, TxKind, TxStatus
-from bluepaid_plugins.sandbox.platform import Platform
+from sandbox.models import Account, TxKind, TxStatus
+from sandbox.platform import Platform
 from tests.sandbox.conftest import (
     ID_BOUTIQUE,
     SHOP_OK,

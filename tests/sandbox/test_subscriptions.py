@@ -11,11 +11,11 @@ import pytest
 from flask.testing import FlaskClient
 
 from bluepaid_plugins.errors import NotFound, ValidationError
-from bluepaid_plugins.sandbox.cards import Scenario
-from bluepaid_plugins.sandbox.delivery import deliver_due
-from bluepaid_plugins.sandbox.models import Account, Delivery, Subscription, Transaction, TxStatus
-from bluepaid_plugins.sandbox.platform import Platform
-from bluepaid_plugins.sandbox.subscriptions import add_period, end_subscription, run_due
+from sandbox.cards import Scenario
+from sandbox.delivery import deliver_due
+from sandbox.models import Account, Delivery, Subscription, Transaction, TxStatus
+from sandbox.platform import Platform
+from sandbox.subscriptions import add_period, end_subscription, run_due
 from tests.sandbox.backoffice_fixtures import (
     csrf_app,
     csrf_token,

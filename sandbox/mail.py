@@ -5,7 +5,7 @@ Bluepaid's own texts are lost; the FAQ only says that the merchant got a
 notification, then "REGLEMENT ACCEPTE" or "REGLEMENT REFUSE", and that the
 buyer's receipt of a subscription carried a cancel link. The sandbox's rules:
 
-- every mail is kept as a :class:`~bluepaid_plugins.sandbox.models.Mail` row
+- every mail is kept as a :class:`~sandbox.models.Mail` row
   (the console's mailbox), whether or not it can be sent;
 - it is sent by SMTP only when ``smtp_host`` is configured and the mail has an
   address, and only **after** the caller's transaction commits: a rolled-back
@@ -35,8 +35,8 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from bluepaid_plugins.money import Money
-from bluepaid_plugins.sandbox.models import Account, Mail, Subscription, Transaction, TxKind, TxStatus
-from bluepaid_plugins.sandbox.platform import Platform
+from sandbox.models import Account, Mail, Subscription, Transaction, TxKind, TxStatus
+from sandbox.platform import Platform
 
 log = logging.getLogger(__name__)
 

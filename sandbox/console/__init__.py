@@ -22,7 +22,7 @@ Rules of the pages:
 - Every form is a Flask-WTF form with a CSRF token; every change is a POST
   answered by a redirect (or the page again with the errors, status 400).
 - Lists show the newest
-  :data:`~bluepaid_plugins.sandbox.console.blueprint.LIST_LIMIT` rows and
+  :data:`~sandbox.console.blueprint.LIST_LIMIT` rows and
   say when there are more.
 - The console has no login: the sandbox holds test data only and listens on
   loopback by default. Do not expose it.
@@ -31,7 +31,7 @@ Rules of the pages:
 from __future__ import annotations
 
 # Importing the area modules registers their views on ``bp`` and ``buyer_bp``.
-from bluepaid_plugins.sandbox.console import (  # noqa: F401
+from sandbox.console import (  # noqa: F401
     accounts,
     cancel,
     home,
@@ -39,7 +39,7 @@ from bluepaid_plugins.sandbox.console import (  # noqa: F401
     subscriptions,
     transactions,
 )
-from bluepaid_plugins.sandbox.console.blueprint import bp, buyer_bp
-from bluepaid_plugins.sandbox.console.texts import BUYER_TEXTS, TEXTS
+from sandbox.console.blueprint import bp, buyer_bp
+from sandbox.console.texts import BUYER_TEXTS, TEXTS
 
 __all__ = ["BUYER_TEXTS", "TEXTS", "bp", "buyer_bp"]

@@ -8,11 +8,11 @@ from flask import Flask, Response
 from flask_wtf import CSRFProtect  # type: ignore[import-untyped]
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bluepaid_plugins.sandbox.config import SandboxConfig
-from bluepaid_plugins.sandbox.console import bp as console_bp
-from bluepaid_plugins.sandbox.console import buyer_bp
-from bluepaid_plugins.sandbox.pages import bp as pages_bp
-from bluepaid_plugins.sandbox.platform import Platform
+from sandbox.config import SandboxConfig
+from sandbox.console import bp as console_bp
+from sandbox.console import buyer_bp
+from sandbox.pages import bp as pages_bp
+from sandbox.platform import Platform
 
 
 def create_sandbox_app(config: SandboxConfig | None = None, *, platform: Platform | None = None) -> Flask:
@@ -28,8 +28,8 @@ def create_sandbox_app(config: SandboxConfig | None = None, *, platform: Platfor
     app.register_blueprint(console_bp, url_prefix="/console")
     app.register_blueprint(buyer_bp)
     # /in.php receives the shop's form POST: it comes from another site by design.
-    csrf.exempt("bluepaid_plugins.sandbox.pages.payment_request")
-    csrf.exempt("bluepaid_plugins.sandbox.pages.subscription_request")
+    csrf.exempt("sandbox.pages.payment_request")
+    csrf.exempt("sandbox.pages.subscription_request")
     if platform.config.trust_proxy:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1)  # type: ignore[method-assign]
 

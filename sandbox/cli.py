@@ -12,13 +12,13 @@ from typing import Any
 import click
 from werkzeug.serving import make_server
 
-from bluepaid_plugins.sandbox.accounts import account_summary, add_account, get_account, set_account
-from bluepaid_plugins.sandbox.app import create_sandbox_app
-from bluepaid_plugins.sandbox.cards import TEST_CARDS
-from bluepaid_plugins.sandbox.config import SandboxConfig
-from bluepaid_plugins.sandbox.delivery import deliver_due
-from bluepaid_plugins.sandbox.platform import Platform
-from bluepaid_plugins.sandbox.subscriptions import run_due
+from sandbox.accounts import account_summary, add_account, get_account, set_account
+from sandbox.app import create_sandbox_app
+from sandbox.cards import TEST_CARDS
+from sandbox.config import SandboxConfig
+from sandbox.delivery import deliver_due
+from sandbox.platform import Platform
+from sandbox.subscriptions import run_due
 
 logger = logging.getLogger(__name__)
 

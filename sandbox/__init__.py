@@ -8,7 +8,7 @@ historical record is silent the sandbox defines the behaviour; the README
 documents each such rule (test cards, referrer, country bans).
 """
 
-from bluepaid_plugins.sandbox.app import create_sandbox_app
-from bluepaid_plugins.sandbox.config import SandboxConfig
+from sandbox.app import create_sandbox_app
+from sandbox.config import SandboxConfig
 
 __all__ = ["SandboxConfig", "create_sandbox_app"]

@@ -1,6 +1,6 @@
 """Confirmations: the POSTs the sandbox sends to a shop, and their record.
 
-Every confirmation is a :class:`~bluepaid_plugins.sandbox.models.Delivery` row
+Every confirmation is a :class:`~sandbox.models.Delivery` row
 first, written in the same database transaction as the outcome it reports,
 then sent:
 
@@ -45,9 +45,9 @@ from sqlalchemy.orm import Session
 
 from bluepaid_plugins.money import Money
 from bluepaid_plugins.protocol import Confirmation, Etat, Mode
-from bluepaid_plugins.sandbox import mail
-from bluepaid_plugins.sandbox.models import Delivery, DeliveryState, Subscription, Transaction, TxStatus
-from bluepaid_plugins.sandbox.platform import Platform
+from sandbox import mail
+from sandbox.models import Delivery, DeliveryState, Subscription, Transaction, TxStatus
+from sandbox.platform import Platform
 
 #: How much of the shop's answer is kept.
 ANSWER_EXCERPT = 500

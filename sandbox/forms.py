@@ -1,13 +1,13 @@
 """The forms of the payment page: the card, and the optional buyer details.
 
-Messages come from the buyer's :class:`~bluepaid_plugins.sandbox.texts.Texts`,
+Messages come from the buyer's :class:`~sandbox.texts.Texts`,
 handed to each form at construction, so the validators below read
 ``form.texts`` when they run.
 
 Card rules (the record gives the principles, FAQ 13 and 22; the sandbox
 defines the details):
 
-- the card type is one of :class:`~bluepaid_plugins.sandbox.cards.CardType`;
+- the card type is one of :class:`~sandbox.cards.CardType`;
 - the number is 12 to 19 digits passing the Luhn check (spaces and dashes
   allowed), and must be one of the sandbox's test cards: a valid number that is
   not one is refused as a form error, the sandbox never charges a real card;
@@ -41,8 +41,8 @@ from flask_wtf import FlaskForm  # type: ignore[import-untyped]
 from wtforms import SelectChoice, SelectField, StringField  # type: ignore[import-untyped]
 from wtforms.validators import StopValidation, ValidationError  # type: ignore[import-untyped]
 
-from bluepaid_plugins.sandbox.cards import CardType, SandboxCard, find_test_card, is_valid_number
-from bluepaid_plugins.sandbox.texts import Texts
+from sandbox.cards import CardType, SandboxCard, find_test_card, is_valid_number
+from sandbox.texts import Texts
 
 # How many years ahead the expiry list offers: cards are issued for at most a few years.
 EXPIRY_YEARS = 10

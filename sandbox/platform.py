@@ -15,8 +15,8 @@ from geoip2fast import GeoIP2Fast
 from sqlalchemy.orm import Session
 
 from bluepaid_plugins.db import Database
-from bluepaid_plugins.sandbox.config import SandboxConfig
-from bluepaid_plugins.sandbox.models import Base, ClockState
+from sandbox.config import SandboxConfig
+from sandbox.models import Base, ClockState
 
 
 def real_now() -> datetime:

@@ -2,7 +2,7 @@
 
 :func:`open_transaction` reads and validates the request, looks the merchant
 account up, runs the referrer and country checks and opens the transaction;
-the views in :mod:`~bluepaid_plugins.sandbox.pages` call it. A valid request
+the views in :mod:`~sandbox.pages` call it. A valid request
 sends the browser (303) to the transaction's page; an invalid one gets a 400
 page listing every problem by variable name (FAQ 24).
 
@@ -56,10 +56,10 @@ from bluepaid_plugins.protocol import (
     validate_payment_fields,
     validate_subscription_fields,
 )
-from bluepaid_plugins.sandbox.models import Account, Mode, Transaction, TxKind, TxStatus
-from bluepaid_plugins.sandbox.numbers import new_id_trans, new_token
-from bluepaid_plugins.sandbox.platform import Platform
-from bluepaid_plugins.sandbox.texts import DEFAULT_LANGUAGE, texts_for
+from sandbox.models import Account, Mode, Transaction, TxKind, TxStatus
+from sandbox.numbers import new_id_trans, new_token
+from sandbox.platform import Platform
+from sandbox.texts import DEFAULT_LANGUAGE, texts_for
 
 #: Start of ``Transaction.reason`` for a payment blocked by a country ban.
 BANNED_REASON = "IP bannie"

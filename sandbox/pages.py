@@ -7,14 +7,14 @@ Routes:
   opens a transaction and sends the browser (303) to its page; an invalid one
   gets a 400 page listing every problem by variable name (FAQ 24). What they
   do, and the rules on reading a request, defaults, the referrer check and the
-  country ban, is in :mod:`~bluepaid_plugins.sandbox.entry`.
+  country ban, is in :mod:`~sandbox.entry`.
 - ``/p/<token>`` (:func:`payment_page`): the page with the card form, and the
   result once the card step is done.
 - ``/p/<token>/stop`` (:func:`stop`): "Retour boutique", back to the shop unpaid.
 
 Rules the record leaves open, defined here (the README repeats them):
 
-- **Card step.** See :mod:`bluepaid_plugins.sandbox.forms` for the form
+- **Card step.** See :mod:`sandbox.forms` for the form
   rules. A test card of another type than the one chosen makes the payment
   *refused* (FAQ 13), confirmed ``etat=ko``. Otherwise the card's scenario
   decides (see :func:`_accept`). Every payment the sandbox takes is paid with a
@@ -42,19 +42,19 @@ from sqlalchemy.orm import Session
 
 from bluepaid_plugins.money import Money
 from bluepaid_plugins.protocol import Confirmation, Etat
-from bluepaid_plugins.sandbox import entry, mail, refunds, subscriptions
-from bluepaid_plugins.sandbox.cards import SandboxCard, Scenario, normalize_number
-from bluepaid_plugins.sandbox.delivery import (
+from sandbox import entry, mail, refunds, subscriptions
+from sandbox.cards import SandboxCard, Scenario, normalize_number
+from sandbox.delivery import (
     build_confirmation,
     deliver_now,
     schedule,
     settle_accepted,
     withhold,
 )
-from bluepaid_plugins.sandbox.forms import BuyerForm, CardForm
-from bluepaid_plugins.sandbox.models import Account, Mode, Subscription, Transaction, TxKind, TxStatus
-from bluepaid_plugins.sandbox.platform import Platform
-from bluepaid_plugins.sandbox.texts import DEFAULT_LANGUAGE, Texts, texts_for
+from sandbox.forms import BuyerForm, CardForm
+from sandbox.models import Account, Mode, Subscription, Transaction, TxKind, TxStatus
+from sandbox.platform import Platform
+from sandbox.texts import DEFAULT_LANGUAGE, Texts, texts_for
 
 bp = Blueprint("pages", __name__)
 

@@ -20,17 +20,17 @@ from wtforms.validators import Optional  # type: ignore[import-untyped]
 
 from bluepaid_plugins.errors import ValidationError
 from bluepaid_plugins.money import Money
-from bluepaid_plugins.sandbox import refunds
-from bluepaid_plugins.sandbox.console.blueprint import (
+from sandbox import refunds
+from sandbox.console.blueprint import (
     LIST_LIMIT,
     bp,
     console_lang,
     current_platform,
     form_problems,
 )
-from bluepaid_plugins.sandbox.console.texts import TEXTS
-from bluepaid_plugins.sandbox.fees import transaction_fee
-from bluepaid_plugins.sandbox.models import (
+from sandbox.console.texts import TEXTS
+from sandbox.fees import transaction_fee
+from sandbox.models import (
     Account,
     Delivery,
     Mail,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import abort, render_template
 from sqlalchemy import select
 
-from bluepaid_plugins.sandbox.console.blueprint import LIST_LIMIT, bp, current_platform
-from bluepaid_plugins.sandbox.models import Mail, Transaction
+from sandbox.console.blueprint import LIST_LIMIT, bp, current_platform
+from sandbox.models import Mail, Transaction
 
 
 @bp.get("/mails")

@@ -18,10 +18,10 @@ from wtforms import (  # type: ignore[import-untyped]
 from wtforms.validators import InputRequired  # type: ignore[import-untyped]
 
 from bluepaid_plugins.errors import ValidationError
-from bluepaid_plugins.sandbox.accounts import LOCKED_IN_PRODUCTION, account_summary, add_account, set_account
-from bluepaid_plugins.sandbox.console.blueprint import bp, console_lang, current_platform, form_problems
-from bluepaid_plugins.sandbox.console.texts import TEXTS
-from bluepaid_plugins.sandbox.models import Account, Mode, Plan
+from sandbox.accounts import LOCKED_IN_PRODUCTION, account_summary, add_account, set_account
+from sandbox.console.blueprint import bp, console_lang, current_platform, form_problems
+from sandbox.console.texts import TEXTS
+from sandbox.models import Account, Mode, Plan
 
 
 class NewAccountForm(FlaskForm):  # type: ignore[misc]
@@ -43,7 +43,7 @@ class AccountForm(FlaskForm):  # type: ignore[misc]
     merchant_email = StringField()
 
     def changes(self) -> dict[str, Any]:
-        """The settings as :func:`~bluepaid_plugins.sandbox.accounts.set_account` takes them."""
+        """The settings as :func:`~sandbox.accounts.set_account` takes them."""
         return {
             "name": self.name.data.strip(),
             "mode": self.mode.data,

@@ -11,9 +11,9 @@ from flask_wtf import FlaskForm  # type: ignore[import-untyped]
 
 from bluepaid_plugins.errors import ValidationError
 from bluepaid_plugins.money import Money
-from bluepaid_plugins.sandbox.console.texts import LANGS, TEXTS
-from bluepaid_plugins.sandbox.models import Subscription
-from bluepaid_plugins.sandbox.platform import Platform
+from sandbox.console.texts import LANGS, TEXTS
+from sandbox.models import Subscription
+from sandbox.platform import Platform
 
 bp = Blueprint("console", __name__)
 buyer_bp = Blueprint("buyer", __name__)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from bluepaid_plugins.money import Money
-from bluepaid_plugins.sandbox.models import Plan, Transaction, TxKind, TxStatus
+from sandbox.models import Plan, Transaction, TxKind, TxStatus
 
 
 @dataclass(frozen=True)

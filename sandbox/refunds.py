@@ -23,11 +23,11 @@ from sqlalchemy.orm import Session
 from bluepaid_plugins.errors import NotFound, Problem, ValidationError
 from bluepaid_plugins.money import Money
 from bluepaid_plugins.protocol.confirmation import Etat, Mode
-from bluepaid_plugins.sandbox.delivery import build_confirmation, schedule
-from bluepaid_plugins.sandbox.mail import refund_mail
-from bluepaid_plugins.sandbox.models import Transaction, TxKind, TxStatus
-from bluepaid_plugins.sandbox.numbers import new_id_trans, new_token
-from bluepaid_plugins.sandbox.platform import Platform
+from sandbox.delivery import build_confirmation, schedule
+from sandbox.mail import refund_mail
+from sandbox.models import Transaction, TxKind, TxStatus
+from sandbox.numbers import new_id_trans, new_token
+from sandbox.platform import Platform
 
 REFUNDABLE_KINDS = (TxKind.PAYMENT.value, TxKind.DEBIT.value)
 

@@ -47,12 +47,12 @@ from bluepaid_plugins.errors import NotFound, Problem, ValidationError
 from bluepaid_plugins.money import Money
 from bluepaid_plugins.protocol import SUBSCRIPTION_FIELDS, validate_subscription_fields
 from bluepaid_plugins.protocol.confirmation import Etat
-from bluepaid_plugins.sandbox.cards import SandboxCard, Scenario
-from bluepaid_plugins.sandbox.delivery import build_confirmation, schedule
-from bluepaid_plugins.sandbox.mail import cancellation_mail, payment_mails
-from bluepaid_plugins.sandbox.models import Subscription, Transaction, TxKind, TxStatus
-from bluepaid_plugins.sandbox.numbers import new_id_trans, new_token
-from bluepaid_plugins.sandbox.platform import Platform
+from sandbox.cards import SandboxCard, Scenario
+from sandbox.delivery import build_confirmation, schedule
+from sandbox.mail import cancellation_mail, payment_mails
+from sandbox.models import Subscription, Transaction, TxKind, TxStatus
+from sandbox.numbers import new_id_trans, new_token
+from sandbox.platform import Platform
 
 
 class SubState(StrEnum):

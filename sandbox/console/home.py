@@ -11,11 +11,11 @@ from werkzeug.wrappers import Response
 from wtforms import DecimalField  # type: ignore[import-untyped]
 from wtforms.validators import InputRequired, NumberRange  # type: ignore[import-untyped]
 
-from bluepaid_plugins.sandbox import delivery, subscriptions
-from bluepaid_plugins.sandbox.cards import TEST_CARDS
-from bluepaid_plugins.sandbox.console.blueprint import bp, console_lang, current_platform, time_text
-from bluepaid_plugins.sandbox.console.texts import TEXTS
-from bluepaid_plugins.sandbox.models import Transaction
+from sandbox import delivery, subscriptions
+from sandbox.cards import TEST_CARDS
+from sandbox.console.blueprint import bp, console_lang, current_platform, time_text
+from sandbox.console.texts import TEXTS
+from sandbox.models import Transaction
 
 #: Longest clock jump the tick form accepts, in days (ten years).
 MAX_TICK_DAYS = 3660

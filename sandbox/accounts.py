@@ -6,8 +6,8 @@ import re
 from typing import Any
 
 from bluepaid_plugins.errors import NotFound, Problem, ValidationError
-from bluepaid_plugins.sandbox.models import Account, Mode, Plan
-from bluepaid_plugins.sandbox.platform import Platform
+from sandbox.models import Account, Mode, Plan
+from sandbox.platform import Platform
 
 _ID_BOUTIQUE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 

@@ -7,7 +7,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bluepaid_plugins.sandbox.models import Transaction
+from sandbox.models import Transaction
 
 
 def new_id_trans(session: Session) -> str:

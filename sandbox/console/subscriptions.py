@@ -9,16 +9,16 @@ from werkzeug.wrappers import Response
 from wtforms import SubmitField  # type: ignore[import-untyped]
 
 from bluepaid_plugins.errors import NotFound
-from bluepaid_plugins.sandbox import subscriptions
-from bluepaid_plugins.sandbox.console.blueprint import (
+from sandbox import subscriptions
+from sandbox.console.blueprint import (
     LIST_LIMIT,
     bp,
     console_lang,
     current_platform,
     period_text,
 )
-from bluepaid_plugins.sandbox.console.texts import TEXTS
-from bluepaid_plugins.sandbox.models import Subscription, Transaction
+from sandbox.console.texts import TEXTS
+from sandbox.models import Subscription, Transaction
 
 
 class EndSubscriptionForm(FlaskForm):  # type: ignore[misc]

@@ -6,11 +6,11 @@ from flask import abort, render_template, request
 from flask_wtf import FlaskForm  # type: ignore[import-untyped]
 from wtforms import SubmitField  # type: ignore[import-untyped]
 
-from bluepaid_plugins.sandbox import subscriptions
-from bluepaid_plugins.sandbox.console.blueprint import buyer_bp, current_platform, money_text, period_text
-from bluepaid_plugins.sandbox.console.texts import BUYER_TEXTS, LANGS, TEXTS
-from bluepaid_plugins.sandbox.mail import CANCEL_PATH
-from bluepaid_plugins.sandbox.models import Account, Subscription
+from sandbox import subscriptions
+from sandbox.console.blueprint import buyer_bp, current_platform, money_text, period_text
+from sandbox.console.texts import BUYER_TEXTS, LANGS, TEXTS
+from sandbox.mail import CANCEL_PATH
+from sandbox.models import Account, Subscription
 
 
 class CancelForm(FlaskForm):  # type: ignore[misc]
