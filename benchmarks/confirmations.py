@@ -52,8 +52,8 @@ from hub import migrate
 from hub.config import HubConfig
 from hub.context import build_hub
 from hub.models import Payment
-from hub.pay import confirmation_url
 from hub.shops import add_shop
+from hub.urls import confirmation_url
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH_DIR = REPO / "benchmarks"

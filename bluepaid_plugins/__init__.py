@@ -1,10 +1,12 @@
 """bluepaid-plugins: the contract between the hub, connectors and partners.
 
 Import from here what a connector needs: :class:`Connector`, :data:`hookimpl`,
-the domain types and the errors.
+the domain types, the settings types and the errors. :data:`CONTRACT_VERSION`
+is the version of this contract; a connector declares the versions it was
+written for in ``Connector.contract``.
 """
 
-from bluepaid_plugins.connector import Connector, ConnectorContext, OrderStore, SettingField
+from bluepaid_plugins.connector import Capability, Connector, ConnectorContext, OrderStore, Ownership
 from bluepaid_plugins.domain import (
     Customer,
     EventKind,
@@ -15,11 +17,19 @@ from bluepaid_plugins.domain import (
     PaymentView,
     Schedule,
     ShopView,
+    StatusEvent,
 )
 from bluepaid_plugins.hookspecs import hookimpl
 from bluepaid_plugins.money import Money
+from bluepaid_plugins.settings import Secret, SettingField
+from bluepaid_plugins.webhooks import ShopChange, ShopChangeKind, WebhookReply, WebhookRequest
+
+#: The version of the connector contract (hooks, Connector, domain types).
+CONTRACT_VERSION = "1.0"
 
 __all__ = [
+    "CONTRACT_VERSION",
+    "Capability",
     "Connector",
     "ConnectorContext",
     "Customer",
@@ -29,10 +39,17 @@ __all__ = [
     "Order",
     "OrderStatus",
     "OrderStore",
+    "Ownership",
     "PaymentEvent",
     "PaymentView",
     "Schedule",
+    "Secret",
     "SettingField",
+    "ShopChange",
+    "ShopChangeKind",
     "ShopView",
+    "StatusEvent",
+    "WebhookReply",
+    "WebhookRequest",
     "hookimpl",
 ]

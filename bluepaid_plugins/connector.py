@@ -1,65 +1,62 @@
 """The Connector base class: how the hub talks to one kind of shop software.
 
-A connector class declares its identity and a typed settings schema; the hub
-builds one instance per shop with that shop's validated settings and a
-:class:`ConnectorContext`. Every method here states when the hub calls it and
-which errors mean "retry" (:class:`~bluepaid_plugins.errors.ShopUnavailable`)
-or "give up" (:class:`~bluepaid_plugins.errors.ShopRefused` and subclasses).
+A connector class declares its identity, the contract versions it was written
+for, a typed settings schema, its capabilities, how a buyer proves they hold
+an order, the shop's statuses and a default status mapping. The hub checks
+all of that when the class is registered, then builds one instance per shop
+with that shop's validated settings and a :class:`ConnectorContext`.
+
+Every method states when the hub calls it and which errors mean "retry"
+(:class:`~bluepaid_plugins.errors.ShopUnavailable`) or "give up"
+(:class:`~bluepaid_plugins.errors.ShopRefused` and its subclasses). Any other
+exception is a bug in the connector: the buyer sees the hub's error page, and
+an outbox task ends at once with the traceback kept for the merchant.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Protocol
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar, Protocol
 
-import requests
+from bluepaid_plugins.domain import Order, OrderStatus, PaymentEvent, StatusEvent
+from bluepaid_plugins.errors import ConfigurationError
+from bluepaid_plugins.http import ShopSession
+from bluepaid_plugins.settings import SettingField, public_settings, validate_settings
+from bluepaid_plugins.webhooks import ShopChange, WebhookReply, WebhookRequest
 
-from bluepaid_plugins.domain import Order, OrderStatus, PaymentEvent
-from bluepaid_plugins.errors import Problem, ValidationError
 
-SettingType = Literal["str", "int", "bool", "url"]
+class Capability(StrEnum):
+    """What a connector can do beyond fetching orders and marking them paid.
+
+    The hub acts on them: no subscription is started through a connector
+    without ``subscriptions``; a refund is told only to a connector with
+    ``refunds`` (a partial one only with ``partial_refunds``), otherwise the
+    payment is flagged for the merchant to refund in the shop by hand; the
+    webhook URL answers only for a connector with ``webhooks``.
+    ``idempotency_keys``: the shop's API takes the event id as an idempotency
+    key, so a retried write can never be recorded twice.
+    """
+
+    REFUNDS = "refunds"
+    PARTIAL_REFUNDS = "partial_refunds"
+    SUBSCRIPTIONS = "subscriptions"
+    WEBHOOKS = "webhooks"
+    IDEMPOTENCY_KEYS = "idempotency_keys"
 
 
-@dataclass(frozen=True)
-class SettingField:
-    """One setting of a connector. ``secret`` ones are never shown or logged."""
+class Ownership(StrEnum):
+    """How a buyer proves, in the pay URL, that they hold the order.
 
-    name: str
-    label: str
-    type: SettingType = "str"
-    required: bool = True
-    secret: bool = False
-    default: str | int | bool | None = None
-    help: str = ""
+    ``shop_secret``: the shop's own per-order secret, which the connector puts
+    in :attr:`Order.secret <bluepaid_plugins.domain.Order.secret>`.
+    ``hub_token``: a token the hub signs (for order sources with no secret of
+    their own: payment links, the built-in form and cart).
+    """
 
-    def coerce(self, raw: Any) -> str | int | bool | None:
-        """Return ``raw`` as this field's type; raise ValidationError if it cannot be."""
-        if isinstance(raw, str):
-            # Blanks typed in a form or a --setting NAME=" " are no value, not an empty one.
-            raw = raw.strip()
-        if raw is None or raw == "":
-            if self.required and self.default is None:
-                raise ValidationError(Problem(self.name, "is required"))
-            return self.default
-        if self.type == "bool":
-            if isinstance(raw, bool):
-                return raw
-            text = str(raw).strip().lower()
-            if text in {"1", "true", "yes", "on"}:
-                return True
-            if text in {"0", "false", "no", "off"}:
-                return False
-            raise ValidationError(Problem(self.name, f"expected yes or no, got {raw!r}"))
-        if self.type == "int":
-            try:
-                return int(str(raw))
-            except ValueError as exc:
-                raise ValidationError(Problem(self.name, f"expected a number, got {raw!r}")) from exc
-        text = str(raw).strip()
-        if self.type == "url" and not text.startswith(("https://", "http://")):
-            raise ValidationError(Problem(self.name, "expected an http:// or https:// URL"))
-        return text
+    SHOP_SECRET = "shop_secret"  # noqa: S105 - a kind of proof, not a password
+    HUB_TOKEN = "hub_token"  # noqa: S105
 
 
 class OrderStore(Protocol):
@@ -69,90 +66,162 @@ class OrderStore(Protocol):
     def get(self, ref: str) -> Order | None:
         """The stored order with this ref, or None."""
 
-    def set_status(self, ref: str, status: OrderStatus, note: str) -> None:
-        """Record a new status for the order, with a note for its history."""
+    def set_status(self, ref: str, status: OrderStatus, note: str) -> bool:
+        """Record a new status for the order, with a note for its history.
+
+        Returns False, writing nothing, when the order already has that status
+        and note (the same event applied again).
+        """
+
+
+class PayUrl(Protocol):
+    """Builds the URL a buyer opens to pay an order of the context's shop."""
+
+    def __call__(self, order_ref: str, proof: str = "") -> str: ...
+
+
+def _no_hub(order_ref: str, proof: str = "") -> str:
+    raise ConfigurationError("this connector context has no hub to build pay URLs")
 
 
 @dataclass(frozen=True)
 class ConnectorContext:
-    """What the hub lends a connector instance.
+    """What the hub lends a connector instance for one shop.
 
     ``http`` is a session whose calls time out and never follow a redirect to a
-    private address (see :mod:`bluepaid_plugins.http`); use it for every call to
-    the shop. ``orders`` is the hub's own order store for this shop.
+    private address (see :mod:`bluepaid_plugins.http`): make every call to
+    the shop through it, with :func:`~bluepaid_plugins.http.call_shop`.
+    ``orders`` is the hub's own order store for this shop. ``status_mapping``
+    is the shop's mapping (the connector's defaults with the merchant's
+    changes). ``pay_url(order_ref, proof)`` builds the URL a buyer opens to
+    pay; with :attr:`Ownership.HUB_TOKEN` and no ``proof`` the hub signs one.
     """
 
     shop: str
-    http: requests.Session
+    http: ShopSession
     orders: OrderStore
+    status_mapping: Mapping[StatusEvent, str | None] = field(default_factory=dict)
+    pay_url: PayUrl = field(default_factory=lambda: _no_hub)
 
 
 class Connector:
     """Base class of every connector. Subclass it and register the subclass.
 
-    Class attributes: ``id`` (unique, lower case, stored in the database: never
-    change it), ``label`` (shown to merchants), ``version``, and
-    ``settings_schema`` (a tuple of :class:`SettingField`).
+    Class attributes, checked when the class is registered:
+
+    - ``id``: unique, lower case, stored in the database (never change it);
+    - ``label``: the shop software's name, shown to merchants;
+    - ``version``: the connector's own version;
+    - ``contract``: the contract versions it was written for, as a version
+      specifier (``">=1,<2"``); required, so that a connector written for
+      another contract is refused with a clear message instead of failing later;
+    - ``settings_schema``: a tuple of :class:`~bluepaid_plugins.settings.SettingField`;
+    - ``capabilities``: a frozenset of :class:`Capability`;
+    - ``ownership``: an :class:`Ownership` (default: the shop's own secret);
+    - ``statuses``: the shop's order statuses the mapping may use, code to label;
+    - ``default_status_mapping``: a shop status (or None: leave the order's
+      status alone and only add the note) for each :class:`StatusEvent`.
     """
 
     id: ClassVar[str]
     label: ClassVar[str]
     version: ClassVar[str] = "0"
+    contract: ClassVar[str]
     settings_schema: ClassVar[tuple[SettingField, ...]] = ()
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    ownership: ClassVar[Ownership] = Ownership.SHOP_SECRET
+    statuses: ClassVar[Mapping[str, str]] = {}
+    default_status_mapping: ClassVar[Mapping[StatusEvent, str | None]] = {}
 
     def __init__(self, settings: Mapping[str, Any], context: ConnectorContext) -> None:
         self.settings = dict(settings)
         self.context = context
+        self.status_mapping: dict[StatusEvent, str | None] = {
+            **self.default_status_mapping,
+            **context.status_mapping,
+        }
 
     @classmethod
     def validate_settings(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
         """Check and coerce raw settings; raise ValidationError listing every problem.
 
-        Unknown names are refused too, so a typo never passes silently.
+        Unknown names are refused too, so a typo never passes silently. Secret
+        values come back as :class:`~bluepaid_plugins.settings.Secret`.
         """
-        problems: list[Problem] = []
-        known = {f.name for f in cls.settings_schema}
-        problems += [Problem(name, "unknown setting") for name in raw if name not in known]
-        clean: dict[str, Any] = {}
-        for spec in cls.settings_schema:
-            try:
-                clean[spec.name] = spec.coerce(raw.get(spec.name))
-            except ValidationError as exc:
-                problems += exc.problems
-        if problems:
-            raise ValidationError(problems, f"settings of connector {cls.id}")
-        return clean
+        return validate_settings(cls.settings_schema, raw, cls.id)
 
     @classmethod
     def public_settings(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
         """``settings`` with every secret value masked, for display and logs."""
-        secret = {f.name for f in cls.settings_schema if f.secret}
-        return {k: ("********" if k in secret and v else v) for k, v in settings.items()}
+        return public_settings(cls.settings_schema, settings)
+
+    def status_for(self, event: PaymentEvent) -> str | None:
+        """The shop status this shop's mapping gives ``event``; None: leave it alone."""
+        key = event.status_event
+        return None if key is None else self.status_mapping.get(key)
 
     def fetch_order(self, ref: str) -> Order:
         """Return the shop's order ``ref``, with its total as the shop computes it.
 
-        Called by the hub when a buyer starts a payment, while the buyer waits:
-        keep it to one or two quick calls. Raise OrderNotFound when the shop has
-        no such order, ShopUnavailable when it cannot answer now.
+        Called when a buyer opens a pay link, while the buyer waits: keep it to
+        one or two quick calls. Map the shop's state to an
+        :class:`~bluepaid_plugins.domain.OrderStatus` (the hub starts a payment
+        only for a payable one) and, with :attr:`Ownership.SHOP_SECRET`, fill
+        ``Order.secret``. Raise OrderNotFound when the shop has no such order,
+        ShopUnavailable when it cannot answer now, ShopAuthFailed when it
+        refuses the credentials.
         """
         raise NotImplementedError
 
-    def apply_event(self, order_ref: str, event: PaymentEvent) -> None:
-        """Bring the shop's order in line with ``event`` (mark paid, refunded...).
+    def apply_event(self, event: PaymentEvent) -> None:
+        """Bring the shop's order ``event.order_ref`` in line with ``event``.
 
-        Called from the outbox worker, never while a buyer or the platform
-        waits, and retried until it succeeds: it must be idempotent (applying
-        the same event twice leaves the order as once). Put ``event.note``
-        (it carries ``id_trans``) in the order's history. Raise ShopUnavailable
-        to be retried with backoff, ShopRefused to stop and flag the task.
+        Called from the outbox worker, after the state change is committed,
+        never while a buyer or the platform waits; retried until it succeeds.
+        Read before write: an order already in the target state (see
+        :meth:`status_for`) with this event's note counts as done, never as an
+        error and never written twice. Put ``event.note`` (it carries
+        ``id_trans``) in the order's history; pass ``event.id`` as the
+        idempotency key where the shop's API takes one. Raise ShopUnavailable
+        to be retried with backoff, ShopRefused (or a subclass) to stop: the
+        task is then dead and shown to the merchant.
         """
         raise NotImplementedError
 
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
-        """Return True if an incoming webhook from the shop is authentic.
+    def check_connection(self) -> str:
+        """Call the shop once with the settings and say, in one line, what was found.
 
-        Optional: connectors whose shop sends webhooks override it; the default
-        refuses every webhook.
+        Called by ``bluepaid shop add`` and ``bluepaid shop check``. Return a
+        short success message ("WooCommerce 8.9 at https://shop.example, API
+        key accepted"); raise ShopAuthFailed for refused credentials,
+        OrderNotFound or ShopRefused for a wrong URL or a disabled API,
+        ShopUnavailable when the shop does not answer, each saying what to fix.
+        The default, for connectors with no remote shop, has nothing to check.
+        """
+        return f"{self.label}: nothing to check, the orders are kept by the hub"
+
+    def handshake(self, request: WebhookRequest) -> WebhookReply | None:
+        """Recognise the shop's handshake when a webhook is created; return its answer.
+
+        Called first for every webhook request of a connector with
+        ``webhooks``. Return None for anything that is not a handshake. A
+        handshake changes nothing, so it may be unsigned (WooCommerce's ping is).
+        """
+        return None
+
+    def verify_webhook(self, request: WebhookRequest) -> bool:
+        """Return True if ``request`` really comes from the shop.
+
+        Check a signature over the raw ``request.body`` with a secret from the
+        settings, in constant time. A request refused here is recorded and
+        answered 401; the default refuses every webhook.
         """
         return False
+
+    def read_webhook(self, request: WebhookRequest) -> Sequence[ShopChange]:
+        """What a verified webhook says changed, as :class:`~bluepaid_plugins.webhooks.ShopChange` values.
+
+        Return an empty sequence for a webhook that changes nothing the hub
+        cares about. Must not call the shop while the shop waits for the answer.
+        """
+        return ()

@@ -16,21 +16,55 @@ from bluepaid_plugins.money import Money
 
 
 class OrderStatus(StrEnum):
-    """What the shop says of an order, as far as payment is concerned."""
+    """What the shop says of an order, as far as payment is concerned.
+
+    Only ``open`` and ``failed`` (an earlier payment failed; the shop still
+    wants the money) are payable: the hub starts no payment for the others.
+    """
 
     OPEN = "open"
+    FAILED = "failed"
     PAID = "paid"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+    @property
+    def payable(self) -> bool:
+        return self in (OrderStatus.OPEN, OrderStatus.FAILED)
+
+    @property
+    def paid(self) -> bool:
+        """Paid at some point: paid, or refunded in part or in full since."""
+        return self in (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED)
 
 
 class EventKind(StrEnum):
-    """What happened to a payment, as told by the platform."""
+    """What happened to a payment, as told by the platform and decided by the hub."""
 
     PENDING = "pending"
     PAID = "paid"
     REFUSED = "refused"
     CANCELLED = "cancelled"
+    PARTIALLY_REFUNDED = "partially_refunded"
     REFUNDED = "refunded"
+
+
+class StatusEvent(StrEnum):
+    """The events a connector's status mapping gives a shop status for.
+
+    ``debit_paid`` and ``debit_refused`` are the debits of a subscription after
+    the first (the first is ``paid`` or ``refused`` like a single payment).
+    """
+
+    PAID = "paid"
+    REFUSED = "refused"
+    CANCELLED = "cancelled"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+    DEBIT_PAID = "debit_paid"
+    DEBIT_REFUSED = "debit_refused"
 
 
 @dataclass(frozen=True)
@@ -77,6 +111,12 @@ class Order:
     ``total`` always comes from the shop, never from the browser. ``language`` is
     the buyer's language as a protocol code (``FR``, ``EN``...) or empty. With a
     ``schedule``, ``total`` is the amount of each debit of a subscription.
+
+    ``secret`` is the shop's own per-order secret (WooCommerce ``order_key``,
+    pretix ``secret``, PrestaShop ``secure_key``) for connectors whose
+    ownership is :attr:`~bluepaid_plugins.connector.Ownership.SHOP_SECRET`:
+    the hub compares it, in constant time, with the proof in the pay URL. It
+    is never shown, logged or handed to other plugins.
     """
 
     ref: str
@@ -87,28 +127,56 @@ class Order:
     description: str = ""
     language: str = ""
     schedule: Schedule | None = None
+    secret: str = field(default="", repr=False)
+
+    @property
+    def payable(self) -> bool:
+        return self.status.payable
 
 
 @dataclass(frozen=True)
 class PaymentEvent:
     """A state change of a payment, handed to connectors and event hooks.
 
-    ``amount`` is the amount of this event: the payment total for ``paid``, the
-    refunded amount for ``refunded`` (``refunded_total`` sums every refund so far).
-    ``test`` is true for a payment made with a test card. For a subscription,
-    ``num_abo`` is the platform's subscription number and ``debit`` the 1-based
-    number of the debit this event is about; both are empty for single payments.
+    Everything :meth:`~bluepaid_plugins.connector.Connector.apply_event` needs:
+
+    - ``id``: stable for this event, the same on every retry; use it as the
+      idempotency key of shop APIs that take one;
+    - ``payment_id``: the hub's payment (one order may have several);
+    - ``amount``: this event's amount (the debit paid, the refund made);
+    - ``paid_total`` and ``refunded_total``: running totals of the payment
+      after this event (every debit of a subscription counts);
+    - ``id_trans``: the platform's transaction number of this event;
+    - ``test``: paid with a test card;
+    - ``debit`` and ``num_abo``: for a subscription, the 1-based number of the
+      debit this event is about and the platform's subscription number; None
+      and empty for single payments.
     """
 
+    id: str
+    payment_id: str
     kind: EventKind
     order_ref: str
     amount: Money
+    paid_total: Money
+    refunded_total: Money
     id_trans: str
     occurred_at: datetime
     test: bool = False
-    refunded_total: Money | None = None
     num_abo: str = ""
     debit: int | None = None
+
+    @property
+    def status_event(self) -> StatusEvent | None:
+        """The key of this event in a status mapping; None for ``pending``."""
+        if self.kind is EventKind.PENDING:
+            return None
+        if self.debit is not None and self.debit > 1:
+            if self.kind is EventKind.PAID:
+                return StatusEvent.DEBIT_PAID
+            if self.kind is EventKind.REFUSED:
+                return StatusEvent.DEBIT_REFUSED
+        return StatusEvent(self.kind.value)
 
     @property
     def note(self) -> str:

@@ -60,6 +60,21 @@ class PluginError(BluepaidError):
     code = "plugin"
 
 
+class PluginBug(PluginError):
+    """A plugin's code raised an exception the contract does not allow (a bug).
+
+    The hub raises it in place of the original, whose traceback it keeps in
+    :attr:`traceback` for the merchant and the plugin's author; it is never
+    retried, since the same code would fail the same way.
+    """
+
+    code = "plugin_bug"
+
+    def __init__(self, message: str, traceback: str = "") -> None:
+        super().__init__(message)
+        self.traceback = traceback
+
+
 class NotFound(BluepaidError):
     """A shop, payment, order or task that does not exist."""
 
@@ -80,10 +95,18 @@ class ConnectorError(BluepaidError):
 
 
 class ShopUnavailable(ConnectorError):
-    """Temporary: timeout, connection error, 5xx or 429. The hub retries later."""
+    """Temporary: timeout, connection error, 5xx or 429. The hub retries later.
+
+    ``retry_after`` (seconds) is the shop's own ``Retry-After``, when it gave
+    one: the hub does not try again sooner.
+    """
 
     code = "shop_unavailable"
     retryable = True
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ShopRefused(ConnectorError):

@@ -72,10 +72,13 @@ def bluepaid_payment_event(shop: ShopView, payment: PaymentView, event: PaymentE
 
     Called once per state change, from the outbox worker, after the change is
     committed. ``event.kind`` is one of paid, refused, cancelled, refunded,
-    pending; ``payment`` is a read-only view. Implementations must not change the
-    payment or call the platform. An exception is logged against the outbox task
-    and retried with backoff; it never undoes the state change. Each plugin's
-    call is a task of its own, so one failing plugin never makes another run twice.
+    partially_refunded, pending; ``payment`` is a read-only view. Implementations
+    must not change the payment or call the platform. A BluepaidError or an
+    OSError (a network or mail server away) is logged against the outbox task
+    and retried with backoff; any other exception is a bug: the task ends at
+    once with its traceback kept. Neither undoes the state change. Each
+    plugin's call is a task of its own, so one failing plugin never makes
+    another run twice.
     """
 
 

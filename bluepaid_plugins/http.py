@@ -216,7 +216,9 @@ def raise_for_shop(response: requests.Response, label: str, what: str) -> None:
     if status == 429 or status >= 500:
         wait = _retry_after(response)
         advice = "will retry" if wait is None else f"will retry (Retry-After: {wait:.0f} s)"
-        raise ShopUnavailable(f"{label} answered {status} for {what} ({endpoint}); {advice}")
+        raise ShopUnavailable(
+            f"{label} answered {status} for {what} ({endpoint}); {advice}", retry_after=wait
+        )
     if status in (401, 403):
         raise ShopAuthFailed(
             f"{label} refused the credentials for {what} with {status} ({endpoint}); "

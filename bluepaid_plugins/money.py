@@ -1,8 +1,10 @@
 """Money: exact amounts in a currency's own number of decimals.
 
 Amounts are :class:`~decimal.Decimal`, never float. The number of decimals comes
-from Babel's currency data (EUR 2, JPY 0). Two amounts are compared in minor
-units (cents), so ``2.5`` and ``2.50`` EUR are equal and ``2.505`` is rejected.
+from Babel's currency data (EUR 2, JPY 0, KWD 3). Two amounts are compared in
+minor units (cents), so ``2.5`` and ``2.50`` EUR are equal and ``2.505`` is
+rejected. Any ISO 4217 currency can be held (a shop's orders may be in any);
+only :data:`CURRENCIES` can be paid on the platform (:func:`check_currency`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from babel.numbers import get_currency_precision
+from babel.numbers import get_currency_precision, list_currencies
 
 from bluepaid_plugins.errors import Problem, ValidationError
 
@@ -24,13 +26,14 @@ _AMOUNT = re.compile(r"[0-9]{1,12}(?:[.,][0-9]{1,12})?")
 
 
 def currency_decimals(currency: str) -> int:
-    """Number of decimals of ``currency``; raises ValidationError for unknown codes."""
-    check_currency(currency)
+    """Number of decimals of ISO 4217 ``currency``; raises ValidationError for unknown codes."""
+    if not (isinstance(currency, str) and len(currency) == 3 and currency in list_currencies()):
+        raise ValidationError(Problem("devise", f"unknown currency {str(currency)[:8]!r}"))
     return int(get_currency_precision(currency))
 
 
 def check_currency(currency: str, field: str = "devise") -> None:
-    """Raise ValidationError unless ``currency`` is one the platform accepts."""
+    """Raise ValidationError unless ``currency`` is one the platform accepts (:data:`CURRENCIES`)."""
     if currency not in CURRENCIES:
         allowed = ", ".join(sorted(CURRENCIES))
         raise ValidationError(Problem(field, f"unknown currency {currency!r}; use one of {allowed}"))

@@ -1,23 +1,18 @@
 """The payment-link connector: orders created by the merchant and kept by the hub.
 
 A merchant with no shop creates an order (``bluepaid link create``) and sends
-the buyer its pay link. The orders live in the hub's own order store, lent to
-the connector through its context.
+the buyer its pay link, which carries a token the hub signed. The orders live
+in the hub's own order store, lent to the connector through its context.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import ClassVar
 
-from bluepaid_plugins import Connector, hookimpl
-from bluepaid_plugins.domain import EventKind, Order, OrderStatus, PaymentEvent
+from bluepaid_plugins import Capability, Connector, Ownership, StatusEvent, hookimpl
+from bluepaid_plugins.domain import Order, OrderStatus, PaymentEvent
 from bluepaid_plugins.errors import OrderNotFound
-
-_STATUS = {
-    EventKind.PAID: OrderStatus.PAID,
-    EventKind.CANCELLED: OrderStatus.CANCELLED,
-    EventKind.REFUNDED: OrderStatus.PAID,
-}
 
 
 class PaymentLinkConnector(Connector):
@@ -26,6 +21,28 @@ class PaymentLinkConnector(Connector):
     id = "payment_link"
     label = "Payment links"
     version = "1.0"
+    contract = ">=1.0,<2"
+    ownership = Ownership.HUB_TOKEN
+    capabilities = frozenset({Capability.REFUNDS, Capability.PARTIAL_REFUNDS, Capability.SUBSCRIPTIONS})
+    statuses: ClassVar[Mapping[str, str]] = {
+        OrderStatus.OPEN: "Open: waiting for payment",
+        OrderStatus.FAILED: "Payment failed: the link can be paid again",
+        OrderStatus.PAID: "Paid",
+        OrderStatus.PARTIALLY_REFUNDED: "Partially refunded",
+        OrderStatus.REFUNDED: "Refunded",
+        OrderStatus.CANCELLED: "Cancelled: the link no longer works",
+    }
+    # A refusal or a cancel on the payment page leaves the link payable: the buyer
+    # can try again. Later debits of a subscription leave the order paid.
+    default_status_mapping: ClassVar[Mapping[StatusEvent, str | None]] = {
+        StatusEvent.PAID: OrderStatus.PAID,
+        StatusEvent.REFUSED: OrderStatus.FAILED,
+        StatusEvent.CANCELLED: OrderStatus.FAILED,
+        StatusEvent.PARTIALLY_REFUNDED: OrderStatus.PARTIALLY_REFUNDED,
+        StatusEvent.REFUNDED: OrderStatus.REFUNDED,
+        StatusEvent.DEBIT_PAID: None,
+        StatusEvent.DEBIT_REFUSED: None,
+    }
 
     def fetch_order(self, ref: str) -> Order:
         order = self.context.orders.get(ref)
@@ -33,11 +50,14 @@ class PaymentLinkConnector(Connector):
             raise OrderNotFound(f"no payment link {ref!r} in shop {self.context.shop!r}")
         return order
 
-    def apply_event(self, order_ref: str, event: PaymentEvent) -> None:
-        order = self.fetch_order(order_ref)
-        # A refusal or a pending payment leaves the link open so the buyer can pay again.
-        status = _STATUS.get(event.kind, order.status)
-        self.context.orders.set_status(order_ref, status, event.note)
+    def apply_event(self, event: PaymentEvent) -> None:
+        order = self.fetch_order(event.order_ref)
+        target = self.status_for(event)
+        status = OrderStatus(target) if target is not None else order.status
+        # A failure never reopens a link that was paid by another payment meanwhile.
+        if order.status.paid and not status.paid:
+            status = order.status
+        self.context.orders.set_status(event.order_ref, status, event.note)
 
 
 @hookimpl

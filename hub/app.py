@@ -36,7 +36,7 @@ def create_app(config: HubConfig | None = None, *, hub: Hub | None = None, recov
     app.extensions["bluepaid.hub"] = hub
     csrf = CSRFProtect(app)
     app.register_blueprint(bp)
-    csrf.exempt(bp)  # its one POST route is the platform's server-to-server confirmation
+    csrf.exempt(bp)  # its POST routes are server-to-server: the platform's confirmations, shops' webhooks
 
     def register_blueprint(blueprint: Any, url_prefix: str | None = None) -> None:
         if blueprint.name in app.blueprints:

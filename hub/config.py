@@ -9,18 +9,15 @@ from typing import Any
 
 from bluepaid_plugins.errors import ConfigurationError
 from bluepaid_plugins.protocol import PLATFORM_URL
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+from bluepaid_plugins.settings import parse_yes_no
 
 
 def _flag(environ: Mapping[str, str], name: str) -> bool:
-    value = environ.get(name, "").strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ConfigurationError(f"{name} must be 1 or 0, not {value!r}")
+    value = environ.get(name, "").strip()
+    flag = parse_yes_no(value) if value else False
+    if flag is None:
+        raise ConfigurationError(f"{name} must be 1 or 0, not {value!r}")
+    return flag
 
 
 @dataclass(frozen=True)
@@ -38,6 +35,8 @@ class HubConfig:
     smtp_port: int = 25
     mail_from: str = "bluepaid-hub@localhost"
     allow_private_redirects: bool = False
+    settings_keys: tuple[str, ...] = field(default=(), repr=False)
+    trace_plugins: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> HubConfig:
@@ -65,6 +64,8 @@ class HubConfig:
         values["strict_plugins"] = _flag(environ, "BLUEPAID_STRICT_PLUGINS")
         values["trust_proxy"] = _flag(environ, "BLUEPAID_TRUST_PROXY")
         values["allow_private_redirects"] = _flag(environ, "BLUEPAID_ALLOW_PRIVATE_REDIRECTS")
+        values["trace_plugins"] = _flag(environ, "BLUEPAID_TRACE_PLUGINS")
+        values["settings_keys"] = tuple(environ.get("BLUEPAID_SETTINGS_KEYS", "").replace(",", " ").split())
         config = cls(**values)
         config.check()
         return config
@@ -93,4 +94,6 @@ class HubConfig:
             "BLUEPAID_SMTP_HOST": self.smtp_host,
             "BLUEPAID_SMTP_PORT": self.smtp_port,
             "BLUEPAID_MAIL_FROM": self.mail_from,
+            "BLUEPAID_SETTINGS_KEYS": list(self.settings_keys),
+            "BLUEPAID_TRACE_PLUGINS": self.trace_plugins,
         }

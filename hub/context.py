@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from bluepaid_plugins.connector import Connector, ConnectorContext
+from bluepaid_plugins.connector import Connector, ConnectorContext, Ownership
 from bluepaid_plugins.db import Database
-from bluepaid_plugins.domain import ShopView
+from bluepaid_plugins.domain import ShopView, StatusEvent
 from bluepaid_plugins.http import shop_session
+from bluepaid_plugins.paylink import pay_url, sign_pay_token
 from hub.config import HubConfig
 from hub.models import Shop
-from hub.orders import LinkOrderStore
+from hub.orders import HubOrderStore
 from hub.plugins import Plugins, make_plugins
+from hub.vault import Vault
 
 Clock = Callable[[], datetime]
 
@@ -24,26 +28,53 @@ def utcnow() -> datetime:
 
 @dataclass
 class Hub:
-    """Configuration, database, plugins and clock of one hub process."""
+    """Configuration, database, plugins, secrets vault and clock of one hub process."""
 
     config: HubConfig
     db: Database
     plugins: Plugins
+    vault: Vault
     clock: Clock = utcnow
 
-    def connector_for(self, shop: Shop) -> Connector:
-        """A connector instance for ``shop``, with its settings and a safe HTTP session."""
+    @contextmanager
+    def connector(self, shop: Shop) -> Iterator[Connector]:
+        """A connector instance for ``shop``: its settings (secrets opened), its status
+        mapping, a safe HTTP session (closed when the block ends)."""
         cls = self.plugins.connector(shop.connector)
-        context = ConnectorContext(
-            shop=shop.slug,
-            http=shop_session(allow_private_redirects=self.config.allow_private_redirects),
-            orders=LinkOrderStore(self.db, shop.id, self.clock),
-        )
-        return cls(shop.connector_settings, context)
+
+        def pay_url_of(order_ref: str, proof: str = "") -> str:
+            return self.pay_url(shop, order_ref, proof)
+
+        with shop_session(allow_private_redirects=self.config.allow_private_redirects) as http:
+            context = ConnectorContext(
+                shop=shop.slug,
+                http=http,
+                orders=HubOrderStore(self.db, shop.id, self.clock),
+                status_mapping=status_mapping_of(shop),
+                pay_url=pay_url_of,
+            )
+            yield cls(self.connector_settings(shop), context)
+
+    def connector_settings(self, shop: Shop) -> dict[str, Any]:
+        """The shop's connector settings, secret ones opened (as Secret values)."""
+        return {**shop.connector_settings, **self.vault.open(shop.connector_secrets, f"shop {shop.slug!r}")}
+
+    def pay_url(self, shop: Shop, order_ref: str, proof: str = "", expires: datetime | None = None) -> str:
+        """The URL a buyer opens to pay ``order_ref``; with a hub-token connector and
+        no ``proof``, the hub signs one (valid until ``expires``, or for ever)."""
+        cls = self.plugins.connectors.get(shop.connector)
+        if not proof and cls is not None and cls.ownership is Ownership.HUB_TOKEN:
+            proof = sign_pay_token(shop.secret, shop.slug, order_ref, expires)
+        return pay_url(self.config.public_url, shop.slug, order_ref, proof)
 
     @staticmethod
     def shop_view(shop: Shop) -> ShopView:
         return ShopView(shop.slug, shop.id_boutique, shop.name, shop.connector, shop.test_mode)
+
+
+def status_mapping_of(shop: Shop) -> dict[StatusEvent, str | None]:
+    """The merchant's changes to the connector's default mapping, by event."""
+    return {StatusEvent(event): status for event, status in (shop.status_mapping or {}).items()}
 
 
 def build_hub(
@@ -54,7 +85,13 @@ def build_hub(
     plugins: Plugins | None = None,
 ) -> Hub:
     """Build a hub from its configuration: load the plugins (unless ``plugins``
-    were already loaded by the caller) and open the database."""
+    were already loaded by the caller), open the database and the vault."""
     if plugins is None:
-        plugins = make_plugins(allow=config.load_plugins, strict=config.strict_plugins, extra=extra_plugins)
-    return Hub(config=config, db=Database(config.database_url), plugins=plugins, clock=clock)
+        plugins = make_plugins(
+            allow=config.load_plugins,
+            strict=config.strict_plugins,
+            extra=extra_plugins,
+            trace=config.trace_plugins,
+        )
+    vault = Vault(config.settings_keys)
+    return Hub(config=config, db=Database(config.database_url), plugins=plugins, vault=vault, clock=clock)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,9 +24,10 @@ from hub.context import Hub, build_hub
 from hub.models import LinkOrder, Shop
 from hub.orders import create_link_order
 from hub.outbox import Worker
-from hub.pay import confirmation_url, pay_url_template
 from hub.serving import start_server
 from hub.shops import add_shop
+from hub.urls import confirmation_url
+from hub.vault import new_key
 from sandbox.accounts import add_account, get_account
 from sandbox.app import create_sandbox_app
 from sandbox.cli import background_loop, print_test_cards
@@ -46,10 +48,11 @@ class Demo:
     folder: Path
 
 
-def _secret(folder: Path) -> str:
-    key_file = folder / "secret_key"
+def _kept(folder: Path, name: str, make: Callable[[], str]) -> str:
+    """The secret kept in ``folder/name``, made by ``make`` on the first run."""
+    key_file = folder / name
     if not key_file.exists():
-        key_file.write_text(secrets.token_hex(32))
+        key_file.write_text(make())
         key_file.chmod(0o600)
     return key_file.read_text().strip()
 
@@ -57,7 +60,8 @@ def _secret(folder: Path) -> str:
 def setup_demo(folder: Path, hub_port: int, sandbox_port: int) -> Demo:
     """Open (creating if needed) the demo's databases, shop, links and sandbox account."""
     folder.mkdir(parents=True, exist_ok=True)
-    secret = _secret(folder)
+    secret = _kept(folder, "secret_key", lambda: secrets.token_hex(32))
+    settings_key = _kept(folder, "settings_key", new_key)
     hub_url, sandbox_url = f"http://127.0.0.1:{hub_port}", f"http://127.0.0.1:{sandbox_port}"
     hub = build_hub(
         HubConfig(
@@ -65,6 +69,7 @@ def setup_demo(folder: Path, hub_port: int, sandbox_port: int) -> Demo:
             secret_key=secret,
             public_url=hub_url,
             platform_url=sandbox_url,
+            settings_keys=(settings_key,),
         )
     )
     platform = Platform(
@@ -120,13 +125,12 @@ def print_demo(demo: Demo) -> None:
         links = session.scalars(
             select(LinkOrder).where(LinkOrder.shop_id == demo.shop.id).order_by(LinkOrder.id)
         ).all()
-    template = pay_url_template(demo.hub, demo.shop)
     click.echo("\nBluepaid demo (test mode)\n")
     click.echo(f"  hub              : http://127.0.0.1:{demo.hub_port}/")
     click.echo(f"  sandbox console  : http://127.0.0.1:{demo.sandbox_port}/console/")
     click.echo("  payment links    :")
     for order in links:
-        link = template.format(order_ref=order.ref)
+        link = demo.hub.pay_url(demo.shop, order.ref)
         click.echo(f"    {order.description:<20} {order.amount!s:>6} {order.currency}  {link}")
     click.echo("")
     print_test_cards()

@@ -14,15 +14,17 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import parse_qsl
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bluepaid_plugins.connector import Capability
 from bluepaid_plugins.domain import EventKind, PaymentEvent
 from bluepaid_plugins.errors import ConfirmationError
 from bluepaid_plugins.money import Money
@@ -285,20 +287,8 @@ def _apply(
             Verdict.AMOUNT_MISMATCH,
             f"refund of {conf.amount} exceeds what remains of {payment.amount}",
         )
-    session.add(
-        PaymentEventRow(
-            payment_id=payment.id,
-            inbox_id=row.id,
-            dedupe_key=key,
-            kind=move.kind.value,
-            from_state=state.value,
-            to_state=move.to_state.value,
-            id_trans=conf.id_trans,
-            amount_minor=conf.amount.minor,
-            detail=move.stale_reason,
-            created_at=now,
-        )
-    )
+    event_row = _event_row(payment, row, key, move.kind, state, move.to_state, conf, move.stale_reason, now)
+    session.add(event_row)
     session.flush()  # the unique (payment, dedupe_key) constraint speaks here
     if not move.moves:
         return _finish(hub, row, Verdict.STALE, move.stale_reason)
@@ -308,6 +298,8 @@ def _apply(
     ):
         payment.flag("double_payment")
         log.warning("order %s of shop %s is paid twice: refund one payment", payment.order_ref, shop.slug)
+    if move.to_state is PaymentState.PAID:
+        payment.paid_minor = payment.amount_minor
     payment.state = move.to_state.value
     payment.refunded_minor = move.refunded_minor
     payment.updated_at = now
@@ -322,34 +314,88 @@ def _apply(
         debit = 1
         if move.to_state is PaymentState.PAID:
             subscription.debits_done = 1
-    event = PaymentEvent(
-        kind=move.kind,
-        order_ref=payment.order_ref,
-        amount=conf.amount,
-        id_trans=conf.id_trans,
-        occurred_at=now,
-        test=conf.mode is Mode.TEST,
-        refunded_total=Money.from_minor(move.refunded_minor, payment.currency)
-        if move.refunded_minor
-        else None,
-        num_abo=conf.num_abo if debit else "",
-        debit=debit,
-    )
+    event = _event(event_row, payment, move.kind, conf, debit)
     _enqueue_effects(hub, session, shop, payment, event)
     return _finish(hub, row, Verdict.ACCEPTED, f"{state.value} -> {move.to_state.value}")
 
 
+def _event_row(
+    payment: Payment,
+    row: InboxMessage,
+    key: str,
+    kind: EventKind,
+    from_state: PaymentState | str,
+    to_state: PaymentState | str,
+    conf: Confirmation,
+    detail: str,
+    now: datetime,
+) -> PaymentEventRow:
+    return PaymentEventRow(
+        public_id=f"ev_{secrets.token_hex(12)}",
+        payment_id=payment.id,
+        inbox_id=row.id,
+        dedupe_key=key,
+        kind=kind.value,
+        from_state=str(from_state),
+        to_state=str(to_state),
+        id_trans=conf.id_trans,
+        amount_minor=conf.amount.minor,
+        detail=detail,
+        created_at=now,
+    )
+
+
+def _event(
+    event_row: PaymentEventRow, payment: Payment, kind: EventKind, conf: Confirmation, debit: int | None
+) -> PaymentEvent:
+    """The event connectors and hooks get, with the payment's totals after it."""
+    return PaymentEvent(
+        id=event_row.public_id,
+        payment_id=payment.public_id,
+        kind=kind,
+        order_ref=payment.order_ref,
+        amount=conf.amount,
+        paid_total=payment.paid,
+        refunded_total=payment.refunded,
+        id_trans=conf.id_trans,
+        occurred_at=event_row.created_at,
+        test=conf.mode is Mode.TEST,
+        num_abo=conf.num_abo if debit else "",
+        debit=debit,
+    )
+
+
 def _enqueue_effects(hub: Hub, session: Session, shop: Shop, payment: Payment, event: PaymentEvent) -> None:
     """The outbox tasks of one event, in the caller's transaction."""
-    payload = event_payload(payment, event)
-    enqueue(session, APPLY_EVENT, payload, shop, payment, event.occurred_at)
-    # One task per plugin: a failing plugin is retried alone, the others run once.
-    for impl in hub.plugins.hook.bluepaid_payment_event.get_hookimpls():
-        enqueue(
-            session, EVENT_HOOKS, {**payload, "plugin": impl.plugin_name}, shop, payment, event.occurred_at
+    payload = event_payload(event)
+    if _connector_takes(hub, shop, event):
+        enqueue(session, APPLY_EVENT, payload, shop, payment, event.occurred_at)
+    else:
+        # The money moved on the platform; the shop must be told by hand.
+        payment.flag("refund_not_applied")
+        log.warning(
+            "connector %s cannot take %s events: refund order %s of shop %s in the shop by hand",
+            shop.connector,
+            event.kind.value,
+            payment.order_ref,
+            shop.slug,
         )
+    # One task per plugin: a failing plugin is retried alone, the others run once.
+    for plugin in hub.plugins.implementers("bluepaid_payment_event"):
+        enqueue(session, EVENT_HOOKS, {**payload, "plugin": plugin}, shop, payment, event.occurred_at)
     if shop.notify_email and hub.config.smtp_host:
         enqueue(session, MAIL_MERCHANT, payload, shop, payment, event.occurred_at)
+
+
+def _connector_takes(hub: Hub, shop: Shop, event: PaymentEvent) -> bool:
+    """Whether the shop's connector declares it can take ``event`` (refunds need a capability)."""
+    cls = hub.plugins.connectors.get(shop.connector)
+    capabilities = cls.capabilities if cls is not None else frozenset()
+    if event.kind is EventKind.REFUNDED:
+        return Capability.REFUNDS in capabilities
+    if event.kind is EventKind.PARTIALLY_REFUNDED:
+        return Capability.PARTIAL_REFUNDS in capabilities
+    return True
 
 
 _RENEWAL_KINDS = {
@@ -375,37 +421,26 @@ def _renewal(
     now = hub.clock()
     debit = subscription.debits_done + 1
     kind = _RENEWAL_KINDS[conf.etat]
-    session.add(
-        PaymentEventRow(
-            payment_id=payment.id,
-            inbox_id=row.id,
-            dedupe_key=dedupe_key(conf),
-            kind=kind.value,
-            from_state=payment.state,
-            to_state=payment.state,
-            id_trans=conf.id_trans,
-            amount_minor=conf.amount.minor,
-            detail=f"subscription {conf.num_abo}: debit {debit}",
-            created_at=now,
-        )
+    event_row = _event_row(
+        payment,
+        row,
+        dedupe_key(conf),
+        kind,
+        payment.state,
+        payment.state,
+        conf,
+        f"subscription {conf.num_abo}: debit {debit}",
+        now,
     )
+    session.add(event_row)
     session.flush()  # the unique (payment, dedupe_key) constraint speaks here
     if conf.etat is Etat.OK:
         subscription.debits_done = debit
+        payment.paid_minor += conf.amount.minor
     if conf.fini:
         subscription.finished = True
     if conf.etat in (Etat.OK, Etat.KO):
-        event = PaymentEvent(
-            kind=kind,
-            order_ref=payment.order_ref,
-            amount=conf.amount,
-            id_trans=conf.id_trans,
-            occurred_at=now,
-            test=conf.mode is Mode.TEST,
-            num_abo=conf.num_abo,
-            debit=debit,
-        )
-        _enqueue_effects(hub, session, shop, payment, event)
+        _enqueue_effects(hub, session, shop, payment, _event(event_row, payment, kind, conf, debit))
     end = ", subscription finished" if conf.fini else ""
     return _finish(
         hub, row, Verdict.ACCEPTED, f"debit {debit} of {subscription.occurrences} {kind.value}{end}"

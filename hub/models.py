@@ -94,7 +94,28 @@ class Shop(Base):
     return_url: Mapped[str] = mapped_column(String(512), default="")
     language: Mapped[str] = mapped_column(String(2), default="FR")
     notify_email: Mapped[str] = mapped_column(String(254), default="")
+    # Secret connector settings, as one Fernet token of their JSON (hub/vault.py):
+    # never in clear in the database, never shown.
+    connector_secrets: Mapped[str] = mapped_column(Text, default="")
+    # The merchant's changes to the connector's default status mapping.
+    status_mapping: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    webhook_token: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
+
+
+class ClosedOrder(Base):
+    """An order its shop closed outside the hub (a webhook said cancelled, paid
+    elsewhere, deleted): its pay link no longer starts a payment."""
+
+    __tablename__ = "closed_orders"
+    __table_args__ = (UniqueConstraint("shop_id", "order_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    order_ref: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(24))
+    note: Mapped[str] = mapped_column(Text, default="")
+    closed_at: Mapped[datetime]
 
 
 class LinkOrder(Base):
@@ -138,6 +159,8 @@ class Payment(Base):
     flags: Mapped[list[str]] = mapped_column(default=list)
     id_trans: Mapped[str] = mapped_column(String(64), default="")
     refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    # What the buyer paid in all: the amount once paid, plus each later debit of a subscription.
+    paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     language: Mapped[str] = mapped_column(String(2), default="FR")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -149,6 +172,10 @@ class Payment(Base):
     @property
     def refunded(self) -> Money:
         return Money.from_minor(self.refunded_minor, self.currency)
+
+    @property
+    def paid(self) -> Money:
+        return Money.from_minor(self.paid_minor, self.currency)
 
     def flag(self, name: str) -> None:
         """Add a flag once (a new list, so the JSON column sees the change)."""
@@ -209,6 +236,8 @@ class PaymentEventRow(Base):
     __table_args__ = (UniqueConstraint("payment_id", "dedupe_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The event's identity for connectors and shop APIs (an idempotency key).
+    public_id: Mapped[str] = mapped_column(String(40), unique=True)
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
     inbox_id: Mapped[int | None] = mapped_column(ForeignKey("inbox.id"))
     dedupe_key: Mapped[str | None] = mapped_column(String(64))
@@ -240,3 +269,23 @@ class OutboxTask(Base):
     locked_until: Mapped[datetime | None]
     done_at: Mapped[datetime | None]
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # The traceback of a plugin's own bug, kept for the merchant and the plugin's author.
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class WebhookMessage(Base):
+    """Every request that reached a shop's webhook URL, stored raw before anything else."""
+
+    __tablename__ = "webhook_inbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime]
+    method: Mapped[str] = mapped_column(String(16))
+    headers: Mapped[dict[str, Any]] = mapped_column()
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    remote_addr: Mapped[str] = mapped_column(String(64))
+    shop_slug: Mapped[str] = mapped_column(String(64))
+    shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id"))
+    processed_at: Mapped[datetime | None]
+    verdict: Mapped[str | None] = mapped_column(String(24))
+    reason: Mapped[str] = mapped_column(Text, default="")

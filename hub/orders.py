@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable
 from datetime import datetime
@@ -17,8 +18,9 @@ from bluepaid_plugins.protocol import LANGUAGES, SubscriptionRequest
 from hub.models import LinkOrder, Shop
 
 
-class LinkOrderStore:
-    """The :class:`~bluepaid_plugins.connector.OrderStore` of one shop, in the hub's database."""
+class HubOrderStore:
+    """The :class:`~bluepaid_plugins.connector.OrderStore` of one shop, in the hub's
+    database: the orders of connectors that keep none of their own."""
 
     def __init__(self, db: Database, shop_id: int, clock: Callable[[], datetime]) -> None:
         self.db = db
@@ -42,19 +44,20 @@ class LinkOrderStore:
                 schedule=schedule_from_json(row.schedule, row.currency),
             )
 
-    def set_status(self, ref: str, status: OrderStatus, note: str) -> None:
+    def set_status(self, ref: str, status: OrderStatus, note: str) -> bool:
         with self.db.transaction() as session:
             row = session.scalar(
                 select(LinkOrder)
                 .where(LinkOrder.shop_id == self.shop_id, LinkOrder.ref == ref)
                 .with_for_update()
             )
-            if row is None:
-                return
+            if row is None or (row.status == status.value and note in row.history):
+                return False
             row.status = status.value
             # Idempotent: applying the same event twice writes its note once.
             if note not in row.history:
                 row.history = [*row.history, note]
+            return True
 
 
 def create_link_order(
@@ -112,6 +115,29 @@ def create_link_order(
         )
         session.add(row)
     return row
+
+
+_EVERY = re.compile(r"^([1-9][0-9]?)([MSJ])$")
+
+
+def parse_schedule(
+    currency: str, occurrences: int, every: str, initial: str, tolerance_days: int, tolerance_max: int
+) -> Schedule:
+    """A schedule from the words a merchant types: ``every`` is a count and M (months),
+    S (weeks) or J (days), like ``1M``; ``initial`` an amount or empty."""
+    match = _EVERY.match(every.strip().upper())
+    if not match:
+        raise ValidationError(
+            Problem("every", f"{every!r}: a count and M (months), S (weeks) or J (days), like 1M")
+        )
+    return Schedule(
+        occurrences=occurrences,
+        period_count=int(match.group(1)),
+        period_type=match.group(2),
+        initial=Money.parse(initial, currency, field="initial") if initial else None,
+        tolerance_days=tolerance_days,
+        tolerance_max=tolerance_max,
+    )
 
 
 def schedule_to_json(schedule: Schedule | None) -> dict[str, Any] | None:

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import aliased
 
-from bluepaid_plugins.errors import BluepaidError, ConnectorError, NotFound
+from bluepaid_plugins.errors import BluepaidError, ConnectorError, NotFound, PluginBug, PluginError
 from hub.context import Hub
 from hub.inbox import process_stale
 from hub.models import OutboxTask, TaskState
@@ -141,7 +141,7 @@ class Worker:
             kind, payload, shop_id = task.kind, dict(task.payload), task.shop_id
         error: BaseException | None = None
         try:
-            run_task(self.hub, kind, payload, shop_id)
+            run_task(self.hub, task_id, kind, payload, shop_id)
         except Exception as exc:
             error = exc
         return self._record(task_id, lease, error)
@@ -161,8 +161,11 @@ class Worker:
                 return Outcome(task_id, TaskState.DONE)
             text = describe(error)
             task.last_error = text
-            # A refusal from the shop or a vanished shop, payment or plugin will not mend itself.
-            permanent = isinstance(error, NotFound) or (
+            if isinstance(error, PluginBug):
+                task.detail = error.traceback
+            # A refusal from the shop, a vanished shop, payment or plugin, or a plugin's
+            # own bug will not mend itself: retrying would only hide it for three days.
+            permanent = isinstance(error, NotFound | PluginError) or (
                 isinstance(error, ConnectorError) and not error.retryable
             )
             if permanent or now - task.retry_from >= RETRY_WINDOW:
@@ -170,7 +173,12 @@ class Worker:
                 log.error("outbox task %s (%s) is dead: %s", task_id, task.kind, text)
                 return Outcome(task_id, TaskState.DEAD, text)
             task.state = TaskState.PENDING.value
-            task.next_attempt_at = now + backoff(task.attempts, self.rng)
+            delay = backoff(task.attempts, self.rng)
+            wait = getattr(error, "retry_after", None)
+            if isinstance(wait, int | float) and wait > 0:
+                # The shop said when to come back; sooner would only be refused again.
+                delay = max(delay, timedelta(seconds=min(wait, MAX_DELAY.total_seconds())))
+            task.next_attempt_at = now + delay
             log.warning(
                 "outbox task %s (%s) failed, retry at %s: %s", task_id, task.kind, task.next_attempt_at, text
             )

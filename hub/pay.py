@@ -1,18 +1,28 @@
-"""Starting a payment: from an order ref to the request sent to the platform."""
+"""Starting a payment: from a pay link to the request sent to the platform.
+
+The pay link must carry a proof that the buyer holds the order (see
+:mod:`bluepaid_plugins.paylink`); without one the answer is the same as for an
+order or shop that does not exist. Only a payable order gets a payment: the
+others get a :class:`NotPayable` saying why, for a page in the buyer's language.
+"""
 
 from __future__ import annotations
 
+import hmac
+import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import select
 
+from bluepaid_plugins.connector import Capability, Ownership
 from bluepaid_plugins.domain import Order, OrderStatus, Schedule
-from bluepaid_plugins.errors import NotFound, PaymentVetoed, Problem, ValidationError
-from bluepaid_plugins.money import Money
+from bluepaid_plugins.errors import ConfigurationError, NotFound, PaymentVetoed, Problem, ValidationError
+from bluepaid_plugins.money import CURRENCIES, Money
+from bluepaid_plugins.paylink import TokenCheck, check_pay_token
 from bluepaid_plugins.protocol import (
     PaymentRequest,
     SubscriptionRequest,
@@ -22,6 +32,12 @@ from bluepaid_plugins.protocol import (
 )
 from hub.context import Hub
 from hub.models import PAID_STATES, Payment, PaymentState, Shop, Subscription
+from hub.plugins import guarded
+from hub.shops import get_shop
+from hub.urls import confirmation_url, return_urls
+from hub.webhooks import is_closed
+
+log = logging.getLogger(__name__)
 
 # Fields a plugin must not change: they bind the request to the stored payment.
 PROTECTED = ("id_boutique", "montant", "devise", "divers", "id_client")
@@ -29,6 +45,12 @@ PROTECTED = ("id_boutique", "montant", "devise", "divers", "id_client")
 # A refused payment is not reused: a new attempt gets a payment (and a divers) of its
 # own, so a late message about the refused one cannot be read as news of the retry.
 REUSABLE_STATES = {PaymentState.CREATED.value, PaymentState.PENDING.value}
+
+# What the buyer is told when a known order cannot be paid, by order status.
+_NOT_PAYABLE = {
+    OrderStatus.CANCELLED: "cancelled",
+    OrderStatus.EXPIRED: "expired",
+}
 
 
 @dataclass(frozen=True)
@@ -43,55 +65,79 @@ class Redirect:
 
 
 @dataclass(frozen=True)
-class AlreadyPaid:
+class NotPayable:
+    """A known order the buyer holds, that cannot be paid now, and why.
+
+    ``reason``: ``paid`` (paid already, refunds included), ``cancelled``,
+    ``expired``, ``closed`` (the shop closed it: a webhook), ``link_expired``
+    (a hub-signed link past its date) or ``currency`` (the platform does not
+    take the order's currency).
+    """
+
     order_ref: str
-    payment_id: str | None
+    reason: str
+    payment_id: str | None = None
 
 
-def get_shop(hub: Hub, slug: str) -> Shop:
-    with hub.db.transaction() as session:
-        shop = session.scalar(select(Shop).where(Shop.slug == slug))
-    if shop is None:
-        raise NotFound(f"no shop {slug!r}")
-    return shop
+def unknown_order(shop_slug: str, order_ref: str) -> NotFound:
+    """The one error for a missing shop, a missing order and a wrong proof alike."""
+    return NotFound(f"no order {order_ref!r} in shop {shop_slug!r}, or a wrong proof")
 
 
-def return_urls(hub: Hub, shop: Shop, payment_id: str) -> tuple[str, str]:
-    base = f"{hub.config.public_url}/return/{shop.slug}/{payment_id}"
-    return f"{base}/ok", f"{base}/stop"
+def fetch_owned_order(hub: Hub, shop: Shop, order_ref: str, proof: str) -> Order | NotPayable:
+    """The order ``order_ref`` if ``proof`` shows the buyer holds it (its secret cleared).
+
+    Raises :func:`unknown_order` for a wrong or missing proof, and the
+    connector's errors; a connector's own bug becomes a PluginBug.
+    """
+    cls = hub.plugins.connector(shop.connector)
+    if cls.ownership is Ownership.HUB_TOKEN:
+        # Checked before the order is read: a guess costs no lookup.
+        check = check_pay_token(shop.secret, shop.slug, order_ref, proof, hub.clock())
+        if check is TokenCheck.INVALID:
+            raise unknown_order(shop.slug, order_ref)
+        if check is TokenCheck.EXPIRED:
+            return NotPayable(order_ref, "link_expired")
+    with hub.connector(shop) as connector, guarded(hub.plugins.owner(cls.id), "fetch_order"):
+        order = connector.fetch_order(order_ref)
+    if cls.ownership is Ownership.SHOP_SECRET:
+        if not order.secret:
+            log.error(
+                "connector %s gave order %s of shop %s without its secret", cls.id, order_ref, shop.slug
+            )
+            raise unknown_order(shop.slug, order_ref)
+        if not proof or not hmac.compare_digest(order.secret.encode(), proof.encode("utf-8", "replace")):
+            raise unknown_order(shop.slug, order_ref)
+    # The shop's secret goes no further: hooks and the payment never see it.
+    return replace(order, ref=order_ref, secret="")
 
 
-def confirmation_url(hub: Hub, shop: Shop) -> str:
-    """The URL to register as the shop's confirmation URL (it carries the secret token)."""
-    return f"{hub.config.public_url}/confirm/{shop.slug}/{shop.confirm_token}"
-
-
-def pay_url_template(hub: Hub, shop: Shop) -> str:
-    """The link a shop's checkout sends the buyer to; ``{order_ref}`` is replaced."""
-    return f"{hub.config.public_url}/pay/{shop.slug}/{{order_ref}}"
-
-
-def start_payment(hub: Hub, shop_slug: str, order_ref: str) -> Redirect | AlreadyPaid:
+def start_payment(hub: Hub, shop_slug: str, order_ref: str, proof: str) -> Redirect | NotPayable:
     """Fetch the order from its shop, store a payment and build the platform request.
 
-    Raises NotFound (no shop), the connector's errors (no order, shop down),
-    PaymentVetoed (a plugin or the coherence check said no) and ValidationError
-    (the request would break the protocol: a merchant's configuration error).
+    Raises NotFound (no shop, no order, wrong proof), the connector's errors
+    (shop down), PaymentVetoed (a plugin or the coherence check said no),
+    ConfigurationError and ValidationError (the merchant's setup cannot make
+    this request) and PluginBug.
     """
     shop = get_shop(hub, shop_slug)
-    order = hub.connector_for(shop).fetch_order(order_ref)
-    if order.status is OrderStatus.PAID:
-        return AlreadyPaid(order.ref, None)
+    found = fetch_owned_order(hub, shop, order_ref, proof)
+    if isinstance(found, NotPayable):
+        return found
+    order = found
+    refusal = _refusal(hub, shop, order)
+    if refusal is not None:
+        return refusal
     view = hub.shop_view(shop)
-    for reason in hub.plugins.hook.bluepaid_check_order(shop=view, order=order):
+    for _plugin, reason in hub.plugins.call_each("bluepaid_check_order", shop=view, order=order):
         if reason:
             raise PaymentVetoed(reason)
     payment = _payment_for(hub, shop, order)
     if payment.state in PAID_STATES:
-        return AlreadyPaid(order.ref, payment.public_id)
+        return NotPayable(order.ref, "paid", payment.public_id)
     request = _request(hub, shop, order, payment)
     fields = request.fields()
-    hub.plugins.hook.bluepaid_payment_request(shop=view, order=order, fields=fields)
+    hub.plugins.call_each("bluepaid_payment_request", shop=view, order=order, fields=fields)
     subscription = isinstance(request, SubscriptionRequest)
     protected = [n.upper() for n in PROTECTED] + ["MONTANT_INITIAL"] if subscription else PROTECTED
     changed = [name for name in protected if fields.get(name) != request.fields().get(name)]
@@ -103,6 +149,25 @@ def start_payment(hub: Hub, shop_slug: str, order_ref: str) -> Redirect | Alread
     action = request.action(shop.platform_url)
     url = f"{action}?{urlencode(fields)}"
     return Redirect(shop.redirect_method, url, action, fields, payment.public_id)
+
+
+def _refusal(hub: Hub, shop: Shop, order: Order) -> NotPayable | None:
+    """Why this order cannot be paid now, or None when it can."""
+    if order.status.paid:
+        return NotPayable(order.ref, "paid")
+    if not order.payable:
+        return NotPayable(order.ref, _NOT_PAYABLE.get(order.status, "cancelled"))
+    if is_closed(hub, shop.id, order.ref):
+        return NotPayable(order.ref, "closed")
+    if order.total.currency not in CURRENCIES:
+        return NotPayable(order.ref, "currency")
+    cls = hub.plugins.connector(shop.connector)
+    if order.schedule is not None and Capability.SUBSCRIPTIONS not in cls.capabilities:
+        raise ConfigurationError(
+            f"order {order.ref} of shop {shop.slug} is a subscription, "
+            f"and connector {cls.id} does not take subscriptions"
+        )
+    return None
 
 
 def first_debit(order: Order) -> Money:

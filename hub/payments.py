@@ -101,6 +101,15 @@ def task_summary(task: OutboxTask) -> dict[str, Any]:
     }
 
 
+def show_task(hub: Hub, task_id: int) -> dict[str, Any]:
+    """One outbox task with its payload and, for a plugin's bug, the traceback."""
+    with hub.db.transaction() as session:
+        task = session.get(OutboxTask, task_id)
+        if task is None:
+            raise NotFound(f"no outbox task {task_id}")
+        return {**task_summary(task), "plugin": task.payload.get("plugin"), "detail": task.detail}
+
+
 def list_tasks(hub: Hub, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
     query = select(OutboxTask).order_by(OutboxTask.id.desc()).limit(limit)
     if state:

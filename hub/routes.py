@@ -12,16 +12,19 @@ from sqlalchemy import select
 
 from bluepaid_plugins.errors import (
     BluepaidError,
+    ConfigurationError,
     NotFound,
     OrderNotFound,
     PaymentVetoed,
+    PluginBug,
     ShopUnavailable,
     ValidationError,
 )
-from hub import inbox
+from bluepaid_plugins.paylink import PROOF_PARAMETER
+from hub import inbox, webhooks
 from hub.context import Hub
 from hub.models import Payment, PaymentState, Shop
-from hub.pay import AlreadyPaid, start_payment
+from hub.pay import NotPayable, start_payment
 from hub.texts import TEXTS, pick_language
 
 log = logging.getLogger(__name__)
@@ -61,18 +64,33 @@ def _message(status: int, key: str, detail: str = "", lang: str = "", back_url: 
     return page, status
 
 
+# What a buyer reads for an order that exists but cannot be paid: (status, headline, detail).
+_NOT_PAYABLE_PAGES = {
+    "paid": (409, "already_paid", "already_paid_detail"),
+    "cancelled": (409, "order_cancelled", "not_payable_detail"),
+    "expired": (409, "order_expired", "not_payable_detail"),
+    "closed": (409, "order_closed", "not_payable_detail"),
+    "link_expired": (410, "link_expired", "link_expired_detail"),
+    "currency": (409, "currency_refused", "not_payable_detail"),
+}
+
+
 @bp.get("/pay/<shop>/<order_ref>")
 def pay(shop: str, order_ref: str) -> ResponseReturnValue:
-    """Send the buyer to the platform for ``order_ref`` of ``shop``."""
+    """Send the buyer to the platform for ``order_ref`` of ``shop``, if the link's
+    ``key`` proves they hold the order."""
     hub = _hub()
     lang = _lang()
     t = TEXTS[lang]
     try:
-        outcome = start_payment(hub, shop, order_ref)
-    except OrderNotFound:
-        return _message(404, "unknown_order")
-    except NotFound:
-        return _message(404, "not_found")
+        outcome = start_payment(hub, shop, order_ref, request.args.get(PROOF_PARAMETER, ""))
+    except NotFound as exc:
+        # No shop, no order, a wrong proof: one answer, so nobody learns which exist.
+        log.info("pay link refused: %s", exc)
+        return _message(404, "unknown_order", t["unknown_order_detail"])
+    except OrderNotFound as exc:
+        log.info("pay link refused: %s", exc)
+        return _message(404, "unknown_order", t["unknown_order_detail"])
     except ShopUnavailable as exc:
         log.warning("payment start for %s/%s: %s", shop, order_ref, exc)
         return _message(503, "shop_unavailable")
@@ -81,11 +99,18 @@ def pay(shop: str, order_ref: str) -> ResponseReturnValue:
     except ValidationError as exc:
         log.error("payment request for %s/%s is invalid: %s", shop, order_ref, exc)
         return _message(500, "config_error", "; ".join(p.field for p in exc.problems))
+    except PluginBug as exc:
+        log.error("payment start for %s/%s: %s\n%s", shop, order_ref, exc, exc.traceback)
+        return _message(500, "error")
+    except ConfigurationError as exc:
+        log.error("payment start for %s/%s: %s", shop, order_ref, exc)
+        return _message(500, "config_error", "")
     except BluepaidError as exc:
         log.error("payment start for %s/%s failed: %s", shop, order_ref, exc)
         return _message(502, "error")
-    if isinstance(outcome, AlreadyPaid):
-        return _message(409, "already_paid", t["already_paid_detail"])
+    if isinstance(outcome, NotPayable):
+        status, headline, detail = _NOT_PAYABLE_PAGES[outcome.reason]
+        return _message(status, headline, t[detail])
     if outcome.method == "post":
         nonce = secrets.token_urlsafe(16)
         page = render_template(
@@ -129,6 +154,26 @@ def confirm(shop: str, token: str) -> tuple[str, int, dict[str, str]]:
         log.info("confirmation %s: %s (%s)", inbox_id, result.verdict.value, result.reason)
     body = "OK" if result.status == 200 else result.verdict.value
     return body, result.status, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+@bp.route("/webhooks/<shop>/<token>", methods=["GET", "POST"])
+def webhook(shop: str, token: str) -> tuple[str, int, dict[str, str]]:
+    """A shop's webhook: stored first, then handshake, verification and changes."""
+    hub = _hub()
+    body = request.stream.read(webhooks.MAX_BODY + 1)
+    message_id = webhooks.store(
+        hub,
+        method=request.method,
+        headers=dict(request.headers),
+        body=body[: webhooks.MAX_BODY],
+        remote_addr=request.remote_addr or "",
+        shop_slug=shop,
+    )
+    if len(body) > webhooks.MAX_BODY:
+        answer = webhooks.refuse(hub, message_id, f"body over {webhooks.MAX_BODY} bytes", 413)
+    else:
+        answer = webhooks.process(hub, message_id, token)
+    return answer.body, answer.status, {"Content-Type": answer.content_type, **answer.headers}
 
 
 @bp.get("/return/<shop>/<payment_id>/<kind>")

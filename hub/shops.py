@@ -1,18 +1,27 @@
-"""Creating and describing shops (merchant accounts served by this hub)."""
+"""Creating, changing and describing shops (merchant accounts served by this hub)."""
 
 from __future__ import annotations
 
 import ipaddress
 import re
 import secrets
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from bluepaid_plugins.errors import Problem, ValidationError
-from hub.context import Hub
+from bluepaid_plugins.connector import Capability, Connector
+from bluepaid_plugins.domain import StatusEvent
+from bluepaid_plugins.errors import NotFound, Problem, ValidationError
+from bluepaid_plugins.protocol import LANGUAGES
+from bluepaid_plugins.settings import Secret
+from hub.context import Hub, status_mapping_of
 from hub.models import Shop
-from hub.pay import confirmation_url, pay_url_template
+from hub.plugins import guarded
+from hub.registry import mapping_problems
+from hub.urls import confirmation_url, pay_url_template, webhook_url
 
 #: The addresses the platform sent confirmations from (protocol document §3).
 PLATFORM_ADDRESSES = ("193.33.47.34", "193.33.47.35", "193.33.47.39", "87.98.218.80")
@@ -28,7 +37,8 @@ def add_shop(
     id_boutique: str,
     name: str = "",
     connector: str = "payment_link",
-    settings: dict[str, Any] | None = None,
+    settings: Mapping[str, Any] | None = None,
+    status_mapping: Mapping[str, str] | None = None,
     test_mode: bool = True,
     accept_test: bool | None = None,
     allowed_ips: list[str] | None = None,
@@ -38,13 +48,22 @@ def add_shop(
     return_url: str = "",
     language: str = "FR",
     notify_email: str = "",
+    check: bool = False,
 ) -> Shop:
     """Validate and store a new shop; ValidationError lists every problem.
 
+    With ``check``, the connector first calls the shop with the settings
+    (:meth:`~bluepaid_plugins.connector.Connector.check_connection`), and its
+    error, saying what to fix, stops the creation.
+
+    ``settings`` are the connector's (secret ones are sealed by the vault);
+    ``status_mapping`` the merchant's changes to the connector's default
+    mapping (event name to shop status, empty: leave the status alone).
     ``send_confirmation_url`` puts the confirmation URL in every request
     (``url_retour_bo``), where the buyer can read it; leave it off and register
-    the URL on the platform. ``accept_test`` defaults to ``test_mode``; ``allowed_ips`` to the platform's
-    published addresses; ``platform_url`` to the hub's configured platform.
+    the URL on the platform. ``accept_test`` defaults to ``test_mode``;
+    ``allowed_ips`` to the platform's published addresses; ``platform_url`` to
+    the hub's configured platform.
     """
     problems: list[Problem] = []
     if not _SLUG.match(slug):
@@ -53,8 +72,8 @@ def add_shop(
         problems.append(Problem("id_boutique", "1 to 32 letters, digits, '_' or '-'"))
     if redirect_method not in ("get", "post"):
         problems.append(Problem("redirect", "get or post"))
-    if language not in ("FR", "EN", "DE", "ES", "IT", "NL", "PT"):
-        problems.append(Problem("language", "one of FR EN DE ES IT NL PT"))
+    if language not in LANGUAGES:
+        problems.append(Problem("language", f"one of {' '.join(LANGUAGES)}"))
     for url_name, url in (("platform_url", platform_url), ("return_url", return_url)):
         if url and not url.startswith(("http://", "https://")):
             problems.append(Problem(url_name, "must start with http:// or https://"))
@@ -65,47 +84,138 @@ def add_shop(
         except ValueError:
             problems.append(Problem("allow_ip", f"{ip!r} is not an IP address or network"))
     clean_settings: dict[str, Any] = {}
+    mapping: dict[str, str | None] = {}
     try:
-        clean_settings = hub.plugins.connector(connector).validate_settings(settings or {})
-    except ValidationError as exc:
-        problems += exc.problems
+        cls = hub.plugins.connector(connector)
     except Exception as exc:
-        # An unknown connector, or a partner's validate_settings that crashed:
-        # either way the merchant reads it with the other problems.
         problems.append(Problem("connector", str(exc)))
+    else:
+        try:
+            with guarded(hub.plugins.owner(cls.id), "validate_settings"):
+                clean_settings = cls.validate_settings(settings or {})
+        except ValidationError as exc:
+            problems += exc.problems
+        except Exception as exc:
+            # A partner's validate_settings that crashed: the merchant reads it with the rest.
+            problems.append(Problem("connector", str(exc)))
+        try:
+            mapping = checked_mapping(cls, status_mapping or {})
+        except ValidationError as exc:
+            problems += exc.problems
     if problems:
         raise ValidationError(problems, "shop not created")
+    plain, sealed = _split_secrets(hub, clean_settings)
     with hub.db.transaction() as session:
         if session.scalar(select(Shop.id).where(Shop.slug == slug)):
             raise ValidationError(Problem("shop", f"a shop named {slug!r} already exists"))
-        shop = Shop(
-            slug=slug,
-            name=name or slug,
-            id_boutique=id_boutique,
-            secret=secrets.token_urlsafe(32),
-            confirm_token=secrets.token_urlsafe(24),
-            test_mode=test_mode,
-            accept_test=test_mode if accept_test is None else accept_test,
-            allowed_ips=ips,
-            connector=connector,
-            connector_settings=clean_settings,
-            platform_url=platform_url or hub.config.platform_url,
-            redirect_method=redirect_method,
-            send_confirmation_url=send_confirmation_url,
-            return_url=return_url,
-            language=language,
-            notify_email=notify_email,
-            created_at=hub.clock(),
-        )
-        session.add(shop)
+    shop = Shop(
+        slug=slug,
+        name=name or slug,
+        id_boutique=id_boutique,
+        secret=secrets.token_urlsafe(32),
+        confirm_token=secrets.token_urlsafe(24),
+        webhook_token=secrets.token_urlsafe(24),
+        test_mode=test_mode,
+        accept_test=test_mode if accept_test is None else accept_test,
+        allowed_ips=ips,
+        connector=connector,
+        connector_settings=plain,
+        connector_secrets=sealed,
+        status_mapping=mapping,
+        platform_url=platform_url or hub.config.platform_url,
+        redirect_method=redirect_method,
+        send_confirmation_url=send_confirmation_url,
+        return_url=return_url,
+        language=language,
+        notify_email=notify_email,
+        created_at=hub.clock(),
+    )
+    if check:
+        with hub.connector(shop) as instance, guarded(hub.plugins.owner(connector), "check_connection"):
+            instance.check_connection()
+    try:
+        with hub.db.transaction() as session:
+            session.add(shop)
+    except IntegrityError:
+        # Another process created it between our check and our insert.
+        raise ValidationError(Problem("shop", f"a shop named {slug!r} already exists")) from None
     return shop
+
+
+def set_settings(hub: Hub, slug: str, changes: Mapping[str, Any]) -> Shop:
+    """Change some connector settings of a shop (the others are kept); ValidationError
+    lists every problem and changes nothing. An empty value removes an optional setting."""
+    with hub.db.transaction() as session:
+        shop = _locked(session, slug)
+        cls = hub.plugins.connector(shop.connector)
+        current = {**shop.connector_settings, **hub.vault.open(shop.connector_secrets, f"shop {slug!r}")}
+        with guarded(hub.plugins.owner(cls.id), "validate_settings"):
+            clean = cls.validate_settings({**current, **changes})
+        shop.connector_settings, shop.connector_secrets = _split_secrets(hub, clean)
+        return shop
+
+
+def set_status_mapping(hub: Hub, slug: str, changes: Mapping[str, str], reset: bool = False) -> Shop:
+    """Change the shop's status mapping: ``changes`` maps event names to shop statuses
+    (empty: leave the status alone); ``reset`` first goes back to the connector's defaults."""
+    with hub.db.transaction() as session:
+        shop = _locked(session, slug)
+        cls = hub.plugins.connector(shop.connector)
+        current = {} if reset else dict(shop.status_mapping or {})
+        shop.status_mapping = {**current, **checked_mapping(cls, changes)}
+        return shop
+
+
+def effective_mapping(cls: type[Connector], shop: Shop) -> dict[str, str | None]:
+    """The mapping the connector uses for ``shop``: its defaults with the merchant's changes."""
+    merged: dict[StatusEvent, str | None] = {**cls.default_status_mapping, **status_mapping_of(shop)}
+    return {event.value: merged.get(event) for event in StatusEvent}
+
+
+def checked_mapping(cls: type[Connector], changes: Mapping[str, str | None]) -> dict[str, str | None]:
+    """``changes`` (event name to shop status, empty or None: leave it alone) if the
+    connector knows every event and status; ValidationError otherwise."""
+    clean: dict[str, str | None] = {}
+    problems: list[Problem] = []
+    for event, status in changes.items():
+        value = (status or "").strip() or None
+        found = mapping_problems(cls, {event: value}, "status mapping")
+        problems += [Problem(event, text.split(": ", 1)[1]) for text in found]
+        if not found:
+            clean[event] = value
+    if problems:
+        raise ValidationError(problems, f"status mapping of connector {cls.id}")
+    return clean
+
+
+def check_connection(hub: Hub, slug: str) -> str:
+    """Ask the shop's connector to call the shop once; its one-line finding.
+    Raises the connector's errors (they say what to fix)."""
+    shop = get_shop(hub, slug)
+    with hub.connector(shop) as connector, guarded(hub.plugins.owner(shop.connector), "check_connection"):
+        return connector.check_connection()
+
+
+def rotate_secrets(hub: Hub) -> int:
+    """Seal every shop's connector secrets again with the newest key; how many shops."""
+    count = 0
+    with hub.db.transaction() as session:
+        for shop in session.scalars(select(Shop).where(Shop.connector_secrets != "").with_for_update()):
+            shop.connector_secrets = hub.vault.rotate(shop.connector_secrets)
+            count += 1
+    return count
 
 
 def shop_summary(hub: Hub, shop: Shop) -> dict[str, Any]:
     """What a merchant needs to know and register; secret settings are masked."""
-    connector = hub.plugins.connectors.get(shop.connector)
-    settings = connector.public_settings(shop.connector_settings) if connector else {}
-    return {
+    cls = hub.plugins.connectors.get(shop.connector)
+    settings: dict[str, Any] = dict(shop.connector_settings)
+    if cls is not None:
+        names = [f.name for f in cls.settings_schema if f.secret]
+        sealed = set(names) if shop.connector_secrets else set()
+        settings.update({name: "********" for name in names if name in sealed})
+        settings = cls.public_settings(settings)
+    summary: dict[str, Any] = {
         "shop": shop.slug,
         "name": shop.name,
         "id_boutique": shop.id_boutique,
@@ -116,14 +226,40 @@ def shop_summary(hub: Hub, shop: Shop) -> dict[str, Any]:
         "allowed_ips": list(shop.allowed_ips),
         "connector": shop.connector,
         "connector_settings": settings,
+        "status_mapping": effective_mapping(cls, shop) if cls else dict(shop.status_mapping),
         "platform_url": shop.platform_url,
         "redirect": shop.redirect_method,
         "send_confirmation_url": shop.send_confirmation_url,
         "return_url": shop.return_url,
         "language": shop.language,
     }
+    if cls is not None and Capability.WEBHOOKS in cls.capabilities:
+        summary["webhook_url"] = webhook_url(hub, shop)
+    return summary
 
 
 def list_shops(hub: Hub) -> list[Shop]:
     with hub.db.transaction() as session:
         return list(session.scalars(select(Shop).order_by(Shop.slug)))
+
+
+def get_shop(hub: Hub, slug: str) -> Shop:
+    """The shop ``slug``; NotFound if there is none."""
+    with hub.db.transaction() as session:
+        shop = session.scalar(select(Shop).where(Shop.slug == slug))
+    if shop is None:
+        raise NotFound(f"no shop {slug!r}")
+    return shop
+
+
+def _locked(session: Session, slug: str) -> Shop:
+    shop: Shop | None = session.scalar(select(Shop).where(Shop.slug == slug).with_for_update())
+    if shop is None:
+        raise NotFound(f"no shop {slug!r}")
+    return shop
+
+
+def _split_secrets(hub: Hub, settings: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+    """Clear settings for the JSON column, and the secret ones sealed in one token."""
+    plain = {k: v for k, v in settings.items() if not isinstance(v, Secret)}
+    return plain, hub.vault.seal({k: v for k, v in settings.items() if isinstance(v, Secret)})

@@ -74,5 +74,6 @@ def _refund(state: PaymentState, amount_minor: int, refunded_minor: int, conf: C
     total = refunded_minor + conf.amount.minor
     if total > amount_minor:
         return Move(state, kind, refunded_minor, over_refund=True)
-    target = PaymentState.REFUNDED if total == amount_minor else PaymentState.PARTIALLY_REFUNDED
-    return Move(target, kind, total)
+    if total == amount_minor:
+        return Move(PaymentState.REFUNDED, EventKind.REFUNDED, total)
+    return Move(PaymentState.PARTIALLY_REFUNDED, EventKind.PARTIALLY_REFUNDED, total)

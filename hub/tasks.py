@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import smtplib
 from datetime import datetime
-from email.message import EmailMessage
 from typing import Any
 
 from sqlalchemy import select
@@ -14,8 +12,10 @@ from sqlalchemy.orm import Session
 from bluepaid_plugins.domain import EventKind, PaymentEvent, PaymentView
 from bluepaid_plugins.errors import NotFound
 from bluepaid_plugins.money import Money
+from hub import mail
 from hub.context import Hub
 from hub.models import OutboxTask, Payment, Shop, TaskState
+from hub.plugins import guarded
 
 log = logging.getLogger(__name__)
 
@@ -44,34 +44,43 @@ def enqueue(
     return task
 
 
-def event_payload(payment: Payment, event: PaymentEvent) -> dict[str, Any]:
+def event_payload(event: PaymentEvent) -> dict[str, Any]:
     """A JSON form of ``event`` for a task's payload."""
     return {
-        "payment": payment.public_id,
+        "id": event.id,
+        "payment": event.payment_id,
         "kind": event.kind.value,
         "order_ref": event.order_ref,
         "amount": str(event.amount),
+        "paid_total": str(event.paid_total),
+        "refunded_total": str(event.refunded_total),
         "currency": event.amount.currency,
         "id_trans": event.id_trans,
         "occurred_at": event.occurred_at.isoformat(),
         "test": event.test,
-        "refunded_total": str(event.refunded_total) if event.refunded_total else None,
         "num_abo": event.num_abo,
         "debit": event.debit,
     }
 
 
-def event_from_payload(payload: dict[str, Any]) -> PaymentEvent:
+def event_from_payload(payload: dict[str, Any], task_id: int) -> PaymentEvent:
+    """The event of a task's payload. Tasks written before events had an id get a
+    stable one from their own: the same on every retry."""
     currency = payload["currency"]
-    refunded = payload.get("refunded_total")
+    amount = Money.parse(payload["amount"], currency)
+    kind = EventKind(payload["kind"])
+    paid = payload.get("paid_total") or (payload["amount"] if kind is EventKind.PAID else "0")
     return PaymentEvent(
-        kind=EventKind(payload["kind"]),
+        id=payload.get("id") or f"task_{task_id}",
+        payment_id=payload["payment"],
+        kind=kind,
         order_ref=payload["order_ref"],
-        amount=Money.parse(payload["amount"], currency),
+        amount=amount,
+        paid_total=Money.parse(paid, currency),
+        refunded_total=Money.parse(payload.get("refunded_total") or "0", currency),
         id_trans=payload["id_trans"],
         occurred_at=datetime.fromisoformat(payload["occurred_at"]),
         test=bool(payload["test"]),
-        refunded_total=Money.parse(refunded, currency) if refunded else None,
         num_abo=payload.get("num_abo") or "",
         debit=payload.get("debit"),
     )
@@ -90,8 +99,9 @@ def payment_view(shop: Shop, payment: Payment) -> PaymentView:
     )
 
 
-def run_task(hub: Hub, kind: str, payload: dict[str, Any], shop_id: int) -> None:
-    """Carry out one task; raise to have it retried (or dead, for permanent errors)."""
+def run_task(hub: Hub, task_id: int, kind: str, payload: dict[str, Any], shop_id: int) -> None:
+    """Carry out one task; raise to have it retried (or dead, for permanent errors
+    and plugins' bugs)."""
     with hub.db.transaction() as session:
         shop = session.get(Shop, shop_id)
         if shop is None:
@@ -100,44 +110,28 @@ def run_task(hub: Hub, kind: str, payload: dict[str, Any], shop_id: int) -> None
         if payment is None:
             raise NotFound(f"payment {payload['payment']} no longer exists")
         session.expunge_all()
-    event = event_from_payload(payload)
+    event = event_from_payload(payload, task_id)
     if kind == APPLY_EVENT:
-        hub.connector_for(shop).apply_event(event.order_ref, event)
+        with hub.connector(shop) as connector, guarded(hub.plugins.owner(shop.connector), "apply_event"):
+            connector.apply_event(event)
     elif kind == EVENT_HOOKS:
         run_event_hook(hub, payload["plugin"], shop, payment, event)
     elif kind == MAIL_MERCHANT:
-        send_merchant_mail(hub, shop, event)
+        mail.send(hub.config, mail.merchant_notice(hub.config, shop, event))
     else:
         raise NotFound(f"unknown outbox task kind {kind!r}")
 
 
 def run_event_hook(hub: Hub, plugin: str, shop: Shop, payment: Payment, event: PaymentEvent) -> None:
     """Call one plugin's ``bluepaid_payment_event``; a plugin since removed is skipped."""
-    for impl in hub.plugins.hook.bluepaid_payment_event.get_hookimpls():
-        if impl.plugin_name == plugin:
-            impl.function(shop=hub.shop_view(shop), payment=payment_view(shop, payment), event=event)
-            return
-    log.warning("plugin %r no longer implements bluepaid_payment_event; task skipped", plugin)
-
-
-def send_merchant_mail(hub: Hub, shop: Shop, event: PaymentEvent) -> None:
-    """Tell the merchant about a payment event by e-mail (French and English)."""
-    accepted = event.kind is EventKind.PAID
-    subject = {
-        EventKind.PAID: "REGLEMENT ACCEPTE / payment accepted",
-        EventKind.REFUSED: "REGLEMENT REFUSE / payment refused",
-    }.get(event.kind, f"Paiement {event.kind.value} / payment {event.kind.value}")
-    message = EmailMessage()
-    message["From"] = hub.config.mail_from
-    message["To"] = shop.notify_email
-    message["Subject"] = f"[{shop.name}] {'TEST ' if event.test else ''}{subject} {event.order_ref}"
-    lines = [
-        "*** TEST ***" if event.test else "",
-        f"Commande / order: {event.order_ref}",
-        f"Montant / amount: {event.amount} {event.amount.currency}",
-        f"Transaction: {event.id_trans}",
-        f"Etat / state: {event.kind.value}" + (" ✔" if accepted else ""),
-    ]
-    message.set_content("\n".join(line for line in lines if line) + "\n")
-    with smtplib.SMTP(hub.config.smtp_host, hub.config.smtp_port, timeout=15) as smtp:
-        smtp.send_message(message)
+    if plugin not in hub.plugins.implementers("bluepaid_payment_event"):
+        log.warning("plugin %r no longer implements bluepaid_payment_event; task skipped", plugin)
+        return
+    with guarded(plugin, "bluepaid_payment_event"):
+        hub.plugins.call_one(
+            "bluepaid_payment_event",
+            plugin,
+            shop=hub.shop_view(shop),
+            payment=payment_view(shop, payment),
+            event=event,
+        )

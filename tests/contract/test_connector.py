@@ -5,10 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import requests
 
-from bluepaid_plugins import Connector, ConnectorContext, Order, OrderStatus, SettingField
+from bluepaid_plugins import (
+    Connector,
+    ConnectorContext,
+    Order,
+    OrderStatus,
+    Secret,
+    SettingField,
+    WebhookRequest,
+)
 from bluepaid_plugins.errors import BluepaidError, Problem, ValidationError
+from bluepaid_plugins.http import shop_session
 
 
 class ShopConnector(Connector):
@@ -146,7 +154,7 @@ def test_valid_settings_are_coerced_and_completed_with_defaults() -> None:
 
     assert clean == {
         "base_url": "https://shop.example",
-        "api_key": "ck_123",
+        "api_key": Secret("ck_123"),
         "api_secret": None,
         "timeout": 30,
         "verify_tls": True,
@@ -256,12 +264,15 @@ class NoOrders:
     def get(self, ref: str) -> Order | None:
         return None
 
-    def set_status(self, ref: str, status: OrderStatus, note: str) -> None:
+    def set_status(self, ref: str, status: OrderStatus, note: str) -> bool:
         raise AssertionError("not expected")
 
 
 def test_webhooks_are_refused_unless_the_connector_checks_them() -> None:
-    with requests.Session() as http:
+    with shop_session() as http:
         connector = ShopConnector({}, ConnectorContext(shop="demo", http=http, orders=NoOrders()))
+        request = WebhookRequest("POST", {"x-signature": "anything"}, b"{}")
 
-        assert connector.verify_webhook({"X-Signature": "anything"}, b"{}") is False
+        assert connector.handshake(request) is None
+        assert connector.verify_webhook(request) is False
+        assert connector.read_webhook(request) == ()

@@ -18,9 +18,9 @@ from hub.context import Hub, build_hub
 from hub.models import LinkOrder, Payment, Shop
 from hub.orders import create_link_order
 from hub.outbox import Worker
-from hub.pay import confirmation_url
 from hub.serving import start_server
 from hub.shops import add_shop
+from hub.urls import confirmation_url
 from sandbox.accounts import add_account
 from sandbox.app import create_sandbox_app
 from sandbox.config import SandboxConfig
@@ -55,7 +55,7 @@ class Stack:
         return order.ref
 
     def pay_url(self, ref: str) -> str:
-        return f"{self.hub_url}/pay/{self.shop.slug}/{ref}"
+        return self.hub.pay_url(self.shop, ref)
 
     def payment(self, ref: str) -> Payment:
         with self.hub.db.transaction() as session:

@@ -124,7 +124,7 @@ def test_lost_confirmation_leaves_the_order_unpaid(stack: Stack) -> None:
     assert stack.order_status(ref) == "open"
 
 
-def test_refused_card_leaves_the_order_open(stack: Stack) -> None:
+def test_refused_card_leaves_the_order_payable(stack: Stack) -> None:
     ref = stack.new_order()
 
     back = buy(stack, ref, CARD[Scenario.REFUSED_CEILING])
@@ -132,7 +132,9 @@ def test_refused_card_leaves_the_order_open(stack: Stack) -> None:
     assert "Le paiement a été refusé." in back.text
     assert stack.payment(ref).state == "refused"
     assert stack.run_worker() == ["done"]
-    assert stack.order_status(ref) == "open"
+    assert stack.order_status(ref) == "failed"  # payable again: the buyer may try another card
+    retry = requests.get(stack.pay_url(ref), allow_redirects=False, timeout=10)
+    assert retry.status_code == 302
 
 
 def test_pending_then_accepted_moves_the_payment_forward(stack: Stack) -> None:

@@ -20,8 +20,8 @@ from hub.config import HubConfig
 from hub.context import Hub, build_hub
 from hub.models import InboxMessage, OutboxTask, Payment, Shop
 from hub.orders import create_link_order
-from hub.pay import confirmation_url
 from hub.shops import add_shop
+from hub.urls import confirmation_url
 from tests.conftest import FrozenClock
 
 PLATFORM = "http://platform.test"
@@ -73,8 +73,13 @@ class HubDriver:
         )
         return order.ref
 
+    def pay_path(self, order_ref: str) -> str:
+        """The pay link of ``order_ref`` (with its hub-signed proof), without the host."""
+        url = urlsplit(self.hub.pay_url(self.shop, order_ref))
+        return f"{url.path}?{url.query}"
+
     def start(self, order_ref: str) -> Started:
-        response = self.client.get(f"/pay/{self.shop.slug}/{order_ref}")
+        response = self.client.get(self.pay_path(order_ref))
         assert response.status_code == 302, response.text
         location = response.headers["Location"]
         assert location.startswith(f"{PLATFORM}/in.php?")

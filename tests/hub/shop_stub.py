@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from bluepaid_plugins import Connector, Money, Order, PaymentEvent, SettingField, hookimpl
+from bluepaid_plugins import Connector, Money, Order, Ownership, PaymentEvent, SettingField, hookimpl
 from bluepaid_plugins.http import call_shop
 
 ORDER_TOTAL = Money.parse("36.60", "EUR")
@@ -93,18 +93,20 @@ class StubShopConnector(Connector):
     id = "stub_shop"
     label = "Stub shop"
     version = "1.0"
+    contract = ">=1,<2"
+    ownership = Ownership.HUB_TOKEN
     settings_schema = (SettingField("url", "Shop API URL", type="url"),)
 
     def fetch_order(self, ref: str) -> Order:
         return Order(ref=ref, total=ORDER_TOTAL)
 
-    def apply_event(self, order_ref: str, event: PaymentEvent) -> None:
+    def apply_event(self, event: PaymentEvent) -> None:
         call_shop(
             self.context.http,
             "POST",
-            f"{self.settings['url']}/orders/{order_ref}/payments",
+            f"{self.settings['url']}/orders/{event.order_ref}/payments",
             label=self.label,
-            what=f"order {order_ref}",
+            what=f"order {event.order_ref}",
             json={"status": event.kind.value, "id_trans": event.id_trans, "note": event.note},
         )
 

@@ -30,6 +30,11 @@ class Run:
         return json.loads(self.out)
 
 
+def path_and_query(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     for name in list(os.environ):
@@ -145,7 +150,7 @@ def test_shop_add_json_prints_what_to_register(upgraded: Any) -> None:
     assert data["id_boutique"] == "21573www"
     assert data["confirmation_url"].startswith(f"{PUBLIC}/confirm/demo/")
     assert len(data["confirmation_url"].rsplit("/", 1)[1]) >= 24
-    assert data["pay_url_template"] == f"{PUBLIC}/pay/demo/{{order_ref}}"
+    assert data["pay_url_template"] == f"{PUBLIC}/pay/demo/{{order_ref}}?key={{key}}"
     assert data["test_mode"] is True
     assert data["platform_url"] == PLATFORM
 
@@ -154,7 +159,7 @@ def test_shop_add_text_output_lists_the_urls(upgraded: Any) -> None:
     result = upgraded("shop", "add", "demo", "--id-boutique", "21573www")
 
     assert result.code == 0
-    assert f"pay_url_template: {PUBLIC}/pay/demo/{{order_ref}}" in result.out
+    assert f"pay_url_template: {PUBLIC}/pay/demo/{{order_ref}}?key={{key}}" in result.out
     assert "confirmation_url: " in result.out
 
 
@@ -229,8 +234,8 @@ def test_link_create_prints_a_pay_url_that_redirects_with_the_amount(upgraded: A
     assert result.code == 0
     data = result.json()
     assert (data["amount"], data["currency"]) == ("12.50", "EUR")
-    assert data["pay_url"] == f"{PUBLIC}/pay/demo/{data['ref']}"
-    response = app.test_client().get(urlsplit(data["pay_url"]).path)
+    assert data["pay_url"].startswith(f"{PUBLIC}/pay/demo/{data['ref']}?key=")
+    response = app.test_client().get(path_and_query(data["pay_url"]))
     assert response.status_code == 302
     location = response.headers["Location"]
     assert location.startswith(f"{PLATFORM}/in.php?")
@@ -260,7 +265,7 @@ def _paid_link(upgraded: Any, app: Flask) -> tuple[dict[str, Any], dict[str, str
     ).json()
     link = upgraded("link", "create", "--shop", "demo", "--amount", "12.50", "--json").json()
     client = app.test_client()
-    location = client.get(urlsplit(link["pay_url"]).path).headers["Location"]
+    location = client.get(path_and_query(link["pay_url"])).headers["Location"]
     fields = dict(parse_qsl(urlsplit(location).query))
     confirmation = {
         "etat": "ok",
@@ -351,9 +356,15 @@ def test_plugins_prints_json_with_payment_link(upgraded: Any) -> None:
     plugins = {p["name"]: p for p in result.json()}
     assert plugins["payment_link"]["version"] == version("bluepaid-plugins")
     assert plugins["payment_link"]["hooks"] == ["bluepaid_register_connectors"]
-    assert plugins["payment_link"]["connectors"] == [
-        {"id": "payment_link", "label": "Payment links", "version": "1.0"}
-    ]
+    (connector,) = plugins["payment_link"]["connectors"]
+    assert (connector["id"], connector["label"], connector["version"]) == (
+        "payment_link",
+        "Payment links",
+        "1.0",
+    )
+    assert connector["capabilities"] == ["partial_refunds", "refunds", "subscriptions"]
+    assert connector["ownership"] == "hub_token"
+    assert plugins["payment_link"]["builtin"] is True
 
 
 # configuration errors
@@ -416,7 +427,7 @@ def test_demo_links_work_against_the_demo_database(
     listed = bluepaid("shop", "show", "demo", "--json").json()
     app = create_app(HubConfig.from_env(os.environ))
     try:
-        response = app.test_client().get(urlsplit(links[0]).path)
+        response = app.test_client().get(path_and_query(links[0]))
     finally:
         app.extensions["bluepaid.hub"].db.dispose()
 

@@ -18,8 +18,8 @@ from hub.config import HubConfig
 from hub.context import Hub, build_hub
 from hub.models import InboxMessage, OutboxTask, PaymentEventRow, Shop, Verdict
 from hub.outbox import Worker
-from hub.pay import confirmation_url
 from hub.tasks import APPLY_EVENT, enqueue
+from hub.urls import confirmation_url
 from tests.conftest import FrozenClock
 from tests.hub.conftest import PLATFORM, PUBLIC, HubDriver, Started
 
@@ -91,7 +91,7 @@ def test_simultaneous_identical_confirmations_are_applied_exactly_once(
 ) -> None:
     with http_session() as http:
         response = http.get(
-            f"{served}/pay/{shop.slug}/{driver.new_order('36.60')}", allow_redirects=False, timeout=30
+            f"{served}{driver.pay_path(driver.new_order('36.60'))}", allow_redirects=False, timeout=30
         )
     assert response.status_code == 302, response.text
     fields = dict(parse_qsl(urlsplit(response.headers["Location"]).query, keep_blank_values=True))

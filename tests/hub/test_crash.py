@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -21,8 +21,9 @@ from bluepaid_plugins.money import Money
 from hub.context import Hub
 from hub.models import InboxMessage, OutboxTask, Payment, PaymentEventRow, Shop, Verdict
 from hub.orders import create_link_order
-from hub.pay import Redirect, confirmation_url, start_payment
+from hub.pay import Redirect, start_payment
 from hub.tasks import APPLY_EVENT
+from hub.urls import confirmation_url
 from tests.hub.conftest import PUBLIC
 from tests.hub.shop_stub import HubProcess, hub_process, wait_until
 
@@ -47,7 +48,8 @@ def hub_env(postgres_db: str) -> dict[str, str]:
 def started_payment(hub: Hub, shop: Shop) -> tuple[Payment, dict[str, str]]:
     """A payment started through the hub's API, and the body the platform will confirm it with."""
     order = create_link_order(hub.db, shop, Money.parse("36.60", "EUR"), now=hub.clock())
-    redirect = start_payment(hub, shop.slug, order.ref)
+    proof = parse_qs(urlsplit(hub.pay_url(shop, order.ref)).query)["key"][0]
+    redirect = start_payment(hub, shop.slug, order.ref, proof)
     assert isinstance(redirect, Redirect), redirect
     with hub.db.transaction() as session:
         payment = session.scalars(select(Payment).where(Payment.public_id == redirect.payment_id)).one()

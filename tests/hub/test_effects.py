@@ -40,7 +40,7 @@ class FailsOnce:
     def bluepaid_payment_event(self, shop: ShopView, payment: PaymentView, event: PaymentEvent) -> None:
         self.calls += 1
         if self.calls == 1:
-            raise RuntimeError("chat service down")
+            raise ConnectionError("chat service down")
 
 
 def pay(driver: HubDriver) -> str:

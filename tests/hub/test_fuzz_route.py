@@ -106,7 +106,8 @@ def make_target(database_url: str, clock: FrozenClock) -> Target:
     shop = add_shop(hub, slug="demo", id_boutique="21573www", test_mode=True, allowed_ips=[SANDBOX_IP])
     client = create_app(hub=hub).test_client()
     ref = create_link_order(hub.db, shop, Money.parse("36.60", "EUR"), now=clock()).ref
-    location = client.get(f"/pay/demo/{ref}").headers["Location"]
+    pay = urlsplit(hub.pay_url(shop, ref))
+    location = client.get(f"{pay.path}?{pay.query}").headers["Location"]
     sent = dict(parse_qsl(urlsplit(location).query))
     valid = {
         "etat": "ok",

@@ -81,6 +81,7 @@ def test_upgrade_twice_changes_nothing(db: Database, clock: FrozenClock) -> None
                 id_boutique="21573www",
                 secret="s" * 32,
                 confirm_token="t" * 32,
+                webhook_token="w" * 32,
                 test_mode=True,
                 accept_test=True,
                 allowed_ips=["127.0.0.1"],

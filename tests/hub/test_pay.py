@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from bluepaid_plugins import Connector, Order, ShopView, hookimpl
+from bluepaid_plugins import Connector, Order, PaymentEvent, ShopView, hookimpl
 from bluepaid_plugins.errors import PaymentVetoed, ShopUnavailable
 from bluepaid_plugins.money import Money
 from bluepaid_plugins.protocol import divers_token
@@ -81,7 +81,7 @@ def assert_no_way_to_the_platform(response: Any) -> None:
 def test_pay_redirects_to_the_platform_with_the_protocol_variables(driver: HubDriver) -> None:
     ref = driver.new_order("36.60")
 
-    response = driver.client.get(f"/pay/demo/{ref}")
+    response = driver.client.get(driver.pay_path(ref))
 
     assert response.status_code == 302
     location = response.headers["Location"]
@@ -105,7 +105,7 @@ def test_pay_redirects_to_the_platform_with_the_protocol_variables(driver: HubDr
 def test_amount_in_the_query_string_is_ignored(driver: HubDriver) -> None:
     ref = driver.new_order("36.60")
 
-    response = driver.client.get(f"/pay/demo/{ref}?montant=0.01&devise=USD&amount=0.01")
+    response = driver.client.get(driver.pay_path(ref) + "&montant=0.01&devise=USD&amount=0.01")
 
     assert response.status_code == 302
     fields = location_fields(response.headers["Location"])
@@ -117,7 +117,7 @@ def test_amount_in_the_query_string_is_ignored(driver: HubDriver) -> None:
 def test_payment_row_records_the_shops_amount(driver: HubDriver) -> None:
     ref = driver.new_order("12.34")
 
-    driver.client.get(f"/pay/demo/{ref}?montant=99.99")
+    driver.client.get(driver.pay_path(ref) + "&montant=99.99")
 
     (payment,) = payments_of(driver, ref)
     assert (str(payment.amount), payment.currency, payment.state) == ("12.34", "EUR", "created")
@@ -130,7 +130,7 @@ def test_post_shop_gets_an_auto_submitting_form_with_the_variables(make_driver: 
     driver = make_driver(redirect_method="post")
     ref = link_order(driver, "36.60", email="buyer@example.com")
 
-    response = driver.client.get(f"/pay/demo/{ref}")
+    response = driver.client.get(driver.pay_path(ref))
 
     assert response.status_code == 200
     assert "Location" not in response.headers
@@ -162,7 +162,7 @@ def test_post_form_script_carries_the_csp_nonce(make_driver: MakeDriver) -> None
     driver = make_driver(redirect_method="post")
     ref = driver.new_order()
 
-    response = driver.client.get(f"/pay/demo/{ref}")
+    response = driver.client.get(driver.pay_path(ref))
 
     csp = response.headers["Content-Security-Policy"]
     nonce = re.search(r"script-src 'nonce-([^']+)'", csp)
@@ -176,8 +176,8 @@ def test_post_form_nonce_changes_on_every_page(make_driver: MakeDriver) -> None:
     driver = make_driver(redirect_method="post")
     ref = driver.new_order()
 
-    first = driver.client.get(f"/pay/demo/{ref}").headers["Content-Security-Policy"]
-    second = driver.client.get(f"/pay/demo/{ref}").headers["Content-Security-Policy"]
+    first = driver.client.get(driver.pay_path(ref)).headers["Content-Security-Policy"]
+    second = driver.client.get(driver.pay_path(ref)).headers["Content-Security-Policy"]
 
     assert first != second
 
@@ -192,7 +192,7 @@ def test_post_form_values_are_html_escaped(make_driver: MakeDriver) -> None:
     email = 'x"><script>@example.com'
     ref = link_order(driver, email=email, ref='A"><img src=x onerror=alert(1)>')
 
-    response = driver.client.get(f"/pay/demo/{ref}")
+    response = driver.client.get(driver.pay_path(ref))
 
     assert response.status_code == 200
     assert '"><script>' not in response.text
@@ -212,7 +212,7 @@ def test_already_paid_payment_shows_already_paid_and_no_way_to_pay(driver: HubDr
     started = driver.start(driver.new_order())
     driver.post(driver.confirmation(started))
 
-    response = driver.client.get(f"/pay/demo/{started.fields['id_client']}")
+    response = driver.client.get(driver.pay_path(started.fields["id_client"]))
 
     assert response.status_code == 409
     assert "This order is already paid." in response.text
@@ -225,7 +225,7 @@ def test_order_the_shop_says_is_paid_shows_already_paid(driver: HubDriver) -> No
     driver.run_worker()  # the shop now marks its order paid
 
     response = driver.client.get(
-        f"/pay/demo/{started.fields['id_client']}", headers={"Accept-Language": "fr"}
+        driver.pay_path(started.fields["id_client"]), headers={"Accept-Language": "fr"}
     )
 
     assert response.status_code == 409
@@ -236,7 +236,7 @@ def test_order_the_shop_says_is_paid_shows_already_paid(driver: HubDriver) -> No
 def test_already_paid_post_shop_shows_no_form(make_driver: MakeDriver) -> None:
     driver = make_driver(redirect_method="post")
     ref = driver.new_order()
-    page = parse_page(driver.client.get(f"/pay/demo/{ref}").text)
+    page = parse_page(driver.client.get(driver.pay_path(ref)).text)
     fields = {str(i["name"]): str(i["value"]) for i in page.inputs if i.get("type") == "hidden"}
     driver.post(
         {
@@ -251,7 +251,7 @@ def test_already_paid_post_shop_shows_no_form(make_driver: MakeDriver) -> None:
         }
     )
 
-    response = driver.client.get(f"/pay/demo/{ref}")
+    response = driver.client.get(driver.pay_path(ref))
 
     assert response.status_code == 409
     assert_no_way_to_the_platform(response)
@@ -268,7 +268,7 @@ def test_unknown_shop_is_404(driver: HubDriver) -> None:
     response = driver.client.get(f"/pay/nowhere/{ref}")
 
     assert response.status_code == 404
-    assert "Page not found." in response.text
+    assert "This payment link does not match any order." in response.text
     assert_no_way_to_the_platform(response)
 
 
@@ -276,7 +276,7 @@ def test_unknown_order_is_404_with_a_clear_text(driver: HubDriver) -> None:
     response = driver.client.get("/pay/demo/NO-SUCH-ORDER")
 
     assert response.status_code == 404
-    assert "This order cannot be found." in response.text
+    assert "This payment link does not match any order." in response.text
     assert_no_way_to_the_platform(response)
     assert payments_of(driver, "NO-SUCH-ORDER") == []
 
@@ -287,7 +287,7 @@ def test_unknown_order_is_explained_in_french_to_a_french_browser(driver: HubDri
     )
 
     assert response.status_code == 404
-    assert "Cette commande est introuvable." in response.text
+    assert "Ce lien de paiement ne correspond à aucune commande." in response.text
     assert '<html lang="fr">' in response.text
 
 
@@ -295,11 +295,12 @@ def test_order_of_another_shop_is_unknown_here(make_driver: MakeDriver) -> None:
     driver = make_driver()
     other = add_shop(driver.hub, slug="other", id_boutique="99999www", allowed_ips=[SANDBOX_IP])
     ref = create_link_order(driver.hub.db, other, Money.parse("5.00", "EUR"), now=driver.hub.clock()).ref
+    theirs = urlsplit(driver.hub.pay_url(other, ref))
 
-    response = driver.client.get(f"/pay/demo/{ref}")
+    response = driver.client.get(f"/pay/demo/{ref}?{theirs.query}")
 
     assert response.status_code == 404
-    assert "This order cannot be found." in response.text
+    assert "This payment link does not match any order." in response.text
 
 
 # Plugins
@@ -314,7 +315,7 @@ def test_check_order_hook_blocks_the_payment_with_its_reason(make_driver: MakeDr
     driver = make_driver(StockCheck())
     ref = driver.new_order()
 
-    response = driver.client.get(f"/pay/demo/{ref}")
+    response = driver.client.get(driver.pay_path(ref))
 
     assert response.status_code == 409
     assert "the blue T-shirt is out of stock" in response.text
@@ -334,7 +335,7 @@ def test_check_order_hook_returning_none_lets_the_payment_go(make_driver: MakeDr
     driver = make_driver(Watcher())
     ref = driver.new_order()
 
-    response = driver.client.get(f"/pay/demo/{ref}")
+    response = driver.client.get(driver.pay_path(ref))
 
     assert response.status_code == 302
     assert seen == [("demo", ref)]
@@ -348,7 +349,7 @@ def test_payment_request_hook_may_add_an_optional_variable(make_driver: MakeDriv
 
     driver = make_driver(Shipping())
 
-    response = driver.client.get(f"/pay/demo/{driver.new_order()}")
+    response = driver.client.get(driver.pay_path(driver.new_order()))
 
     assert response.status_code == 302
     assert location_fields(response.headers["Location"])["pays_liv"] == "FRA"
@@ -368,7 +369,7 @@ def test_payment_request_hook_changing_a_protected_variable_is_refused(
 
     driver = make_driver(Tamper())
 
-    response = driver.client.get(f"/pay/demo/{driver.new_order()}")
+    response = driver.client.get(driver.pay_path(driver.new_order()))
 
     assert response.status_code == 500  # the merchant's plugin is broken: a configuration error
     assert name in response.text
@@ -383,7 +384,7 @@ def test_payment_request_hook_veto_is_shown_to_the_buyer(make_driver: MakeDriver
 
     driver = make_driver(Veto())
 
-    response = driver.client.get(f"/pay/demo/{driver.new_order()}")
+    response = driver.client.get(driver.pay_path(driver.new_order()))
 
     assert response.status_code == 409
     assert "payments are closed for the night" in response.text
@@ -399,7 +400,7 @@ def test_hook_gets_a_shop_view_without_secrets(make_driver: MakeDriver) -> None:
             views.append(shop)
 
     driver = make_driver(Watcher())
-    driver.client.get(f"/pay/demo/{driver.new_order()}")
+    driver.client.get(driver.pay_path(driver.new_order()))
 
     assert views == [ShopView("demo", "21573www", "demo", "payment_link", True)]
 
@@ -482,9 +483,13 @@ class DownConnector(Connector):
 
     id = "down"
     label = "Down shop"
+    contract = ">=1,<2"
 
     def fetch_order(self, ref: str) -> Order:
         raise ShopUnavailable(f"{self.label} answered 503 for order {ref}; will retry")
+
+    def apply_event(self, event: PaymentEvent) -> None:
+        raise ShopUnavailable(f"{self.label} answered 503; will retry")
 
 
 class DownPlugin:
@@ -523,7 +528,7 @@ def test_shop_unavailable_stores_no_payment(make_driver: MakeDriver) -> None:
 
 
 def test_the_secret_confirmation_url_never_reaches_the_buyer_by_default(driver: HubDriver) -> None:
-    response = driver.client.get(f"/pay/demo/{driver.new_order()}")
+    response = driver.client.get(driver.pay_path(driver.new_order()))
 
     assert driver.shop.confirm_token not in response.headers["Location"]
     assert "url_retour_bo" not in location_fields(response.headers["Location"])
@@ -536,7 +541,7 @@ def test_a_shop_may_send_its_confirmation_url_with_each_payment(make_driver: Mak
         assert shop is not None
         shop.send_confirmation_url = True
 
-    response = driver.client.get(f"/pay/demo/{driver.new_order()}")
+    response = driver.client.get(driver.pay_path(driver.new_order()))
 
     fields = location_fields(response.headers["Location"])
     assert fields["url_retour_bo"] == f"hub.test/confirm/demo/{driver.shop.confirm_token}"

@@ -34,6 +34,13 @@ GOOD = """
         id = "fake"
         label = "Fake shop"
         version = "2.3"
+        contract = ">=1,<2"
+
+        def fetch_order(self, ref):
+            raise NotImplementedError
+
+        def apply_event(self, event):
+            raise NotImplementedError
 
     @hookimpl
     def bluepaid_register_connectors(register):
@@ -50,6 +57,13 @@ DUPLICATE = """
     class Impostor(Connector):
         id = "payment_link"
         label = "Impostor"
+        contract = ">=1,<2"
+
+        def fetch_order(self, ref):
+            raise NotImplementedError
+
+        def apply_event(self, event):
+            raise NotImplementedError
 
     @hookimpl
     def bluepaid_register_connectors(register):
@@ -265,15 +279,17 @@ def test_duplicate_connector_id_is_reported_and_the_installed_one_kept(install: 
 
     plugins = make_plugins()
 
-    assert "duplicate" in plugins.failures["dup"]
-    assert "payment_link" in plugins.failures["dup"]
+    assert (
+        "connector id 'payment_link' is already registered by plugin 'payment_link'"
+        in plugins.failures["dup"]
+    )
     assert plugins.connector("payment_link").label == "Payment links"
 
 
 def test_duplicate_connector_id_is_fatal_in_strict_mode(install: Install) -> None:
     install({"dup": DUPLICATE})
 
-    with pytest.raises(PluginError, match="duplicate"):
+    with pytest.raises(PluginError, match="already registered"):
         make_plugins(strict=True)
 
 
@@ -282,7 +298,7 @@ def test_registering_something_that_is_not_a_connector_is_reported(install: Inst
 
     plugins = make_plugins()
 
-    assert "not a Connector" in plugins.failures["odd"]
+    assert "is not a subclass of bluepaid_plugins.Connector" in plugins.failures["odd"]
     assert "lookalike" not in plugins.connectors
 
 

@@ -27,7 +27,7 @@ def subscribe(driver: HubDriver, occurrences: int = 3, initial: str | None = "5.
     order = create_link_order(
         driver.hub.db, driver.shop, Money.parse("9.90", "EUR"), now=driver.hub.clock(), schedule=schedule
     )
-    response = driver.client.get(f"/pay/demo/{order.ref}")
+    response = driver.client.get(driver.pay_path(order.ref))
     assert response.status_code == 302
     location = response.headers["Location"]
     assert location.startswith(f"{PLATFORM}/ABOv2/in.php?")

@@ -1,0 +1,122 @@
+"""``bluepaid plugins`` and ``bluepaid connector``: what is installed, and how to set it up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from bluepaid_plugins.connector import Connector
+from hub.cli.base import cli, emit, json_option, plugins_of, table
+from hub.testing.report import shipped_report
+
+
+def connector_info(cls: type[Connector]) -> dict[str, Any]:
+    """What a merchant or partner needs to know of one connector class."""
+    report = shipped_report(cls.__module__, cls.id)
+    return {
+        "id": cls.id,
+        "label": cls.label,
+        "version": cls.version,
+        "contract": cls.contract,
+        "ownership": cls.ownership.value,
+        "capabilities": sorted(c.value for c in cls.capabilities),
+        "settings": [
+            {
+                "name": f.name,
+                "label": f.label,
+                "type": f.type,
+                "required": f.required and f.default is None,
+                "secret": f.secret,
+                "default": f.default,
+                "choices": list(f.choices),
+                "help": f.help,
+            }
+            for f in cls.settings_schema
+        ],
+        "statuses": dict(cls.statuses),
+        "default_status_mapping": {str(k): v for k, v in cls.default_status_mapping.items()},
+        "conformance": report.lines() if report else None,
+    }
+
+
+@cli.command()
+@json_option
+@click.pass_context
+def plugins(ctx: click.Context, as_json: bool) -> None:
+    """List the loaded plugins, their versions, hooks and connectors (JSON)."""
+    loaded = plugins_of(ctx)
+    data: list[dict[str, Any]] = [
+        {
+            "name": p.name,
+            "version": p.version,
+            "builtin": p.builtin,
+            "hooks": list(p.hooks),
+            "connectors": [connector_info(c) for c in p.connectors],
+        }
+        for p in loaded.info()
+    ]
+    data += [{"name": name, "error": reason} for name, reason in sorted(loaded.failures.items())]
+    # Always JSON: this listing is meant for scripts and bug reports; --json is accepted for symmetry.
+    del as_json
+    emit(data, True, str)
+
+
+@cli.group()
+def connector() -> None:
+    """Installed connectors: their settings, statuses and conformance."""
+
+
+@connector.command("list")
+@json_option
+@click.pass_context
+def connector_list(ctx: click.Context, as_json: bool) -> None:
+    """List the installed connectors."""
+    loaded = plugins_of(ctx)
+    data = [
+        {
+            "id": cls.id,
+            "label": cls.label,
+            "version": cls.version,
+            "plugin": loaded.owner(cls.id),
+            "capabilities": sorted(c.value for c in cls.capabilities),
+        }
+        for cls in sorted(loaded.connectors.values(), key=lambda c: c.id)
+    ]
+    emit(data, as_json, table(["id", "label", "version", "plugin", "capabilities"], "no connectors"))
+
+
+@connector.command("show")
+@click.argument("connector_id")
+@json_option
+@click.pass_context
+def connector_show(ctx: click.Context, connector_id: str, as_json: bool) -> None:
+    """Show a connector's settings (with help), statuses, default mapping and conformance."""
+    info = connector_info(plugins_of(ctx).connector(connector_id))
+    emit(info, as_json, _connector_text)
+
+
+def _connector_text(info: dict[str, Any]) -> str:
+    lines = [
+        f"{info['label']} ({info['id']} {info['version']}, contract {info['contract']})",
+        f"capabilities: {', '.join(info['capabilities']) or 'none'}",
+        f"order proof: {info['ownership']}",
+        "settings (--setting NAME=VALUE):",
+    ]
+    for s in info["settings"]:
+        kind = f"one of {'|'.join(s['choices'])}" if s["type"] == "choice" else s["type"]
+        need = "required" if s["required"] else "optional"
+        default = f", default {s['default']}" if s["default"] not in (None, "") else ""
+        secret = ", secret" if s["secret"] and s["type"] != "secret" else ""
+        lines.append(f"  {s['name']} ({kind}{secret}, {need}{default}): {s['label']}")
+        if s["help"]:
+            lines.append(f"      {s['help']}")
+    if not info["settings"]:
+        lines.append("  none")
+    lines.append("statuses:")
+    lines += [f"  {code}: {label}" for code, label in info["statuses"].items()] or ["  none"]
+    lines.append("default status mapping (--status EVENT=STATUS):")
+    mapping = info["default_status_mapping"]
+    lines += [f"  {event}: {status or '(left alone)'}" for event, status in mapping.items()] or ["  none"]
+    lines += ["", *(info["conformance"] or ["no conformance report shipped"])]
+    return "\n".join(lines)

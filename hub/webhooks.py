@@ -1,0 +1,173 @@
+"""Webhooks from shops: store the raw request, let the connector verify and read it.
+
+:func:`store` commits the request before anything else (as the confirmation
+inbox does); :func:`process` checks the URL's token, lets the shop's connector
+answer a handshake, refuses and records what it cannot verify, and applies
+what a verified webhook says changed: an order the shop cancelled, deleted or
+saw paid elsewhere is closed (its pay link stops working), a reopened one is
+payable again.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sqlalchemy import delete, select
+
+from bluepaid_plugins.connector import Capability
+from bluepaid_plugins.errors import PluginBug
+from bluepaid_plugins.webhooks import ShopChange, ShopChangeKind, WebhookReply, WebhookRequest
+from hub.context import Hub
+from hub.models import PAID_STATES, ClosedOrder, Payment, Shop, WebhookMessage
+from hub.plugins import guarded
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 256 * 1024
+
+# Headers a webhook is verified with; cookies and credentials are not stored.
+_SKIPPED_HEADERS = {"cookie", "authorization", "proxy-authorization"}
+
+_CLOSING = {ShopChangeKind.CANCELLED, ShopChangeKind.PAID_ELSEWHERE, ShopChangeKind.DELETED}
+
+
+class WebhookVerdict(StrEnum):
+    ACCEPTED = "accepted"
+    HANDSHAKE = "handshake"
+    UNVERIFIED = "unverified"
+    REJECTED = "rejected"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the hub answers the shop."""
+
+    status: int
+    body: str
+    content_type: str = "text/plain; charset=utf-8"
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def store(
+    hub: Hub, *, method: str, headers: Mapping[str, str], body: bytes, remote_addr: str, shop_slug: str
+) -> int:
+    """Commit the raw request and return its id. Nothing is checked yet; the URL's
+    token is not kept (it is checked by :func:`process` while the request lasts)."""
+    kept = {k.lower(): v[:2048] for k, v in headers.items() if k.lower() not in _SKIPPED_HEADERS}
+    with hub.db.transaction() as session:
+        row = WebhookMessage(
+            received_at=hub.clock(),
+            method=method[:16],
+            headers=kept,
+            body=body,
+            remote_addr=remote_addr[:64],
+            shop_slug=shop_slug.replace("\x00", "")[:64],
+            reason="",
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def process(hub: Hub, message_id: int, token: str) -> Answer:
+    """Check and apply one stored webhook request; the answer to send back."""
+    with hub.db.transaction() as session:
+        row = session.get(WebhookMessage, message_id, with_for_update=True)
+        assert row is not None
+        shop = session.scalar(select(Shop).where(Shop.slug == row.shop_slug))
+        request = WebhookRequest(row.method, dict(row.headers), row.body, row.remote_addr)
+    cls = hub.plugins.connectors.get(shop.connector) if shop is not None else None
+    if shop is None or not hmac.compare_digest(token.encode("utf-8", "replace"), shop.webhook_token.encode()):
+        return _finish(hub, message_id, None, WebhookVerdict.REJECTED, "unknown shop or wrong token", 404)
+    if cls is None or Capability.WEBHOOKS not in cls.capabilities:
+        reason = f"connector {shop.connector} takes no webhooks"
+        return _finish(hub, message_id, shop, WebhookVerdict.REJECTED, reason, 404)
+    try:
+        with hub.connector(shop) as connector, guarded(hub.plugins.owner(cls.id), "webhook"):
+            reply = connector.handshake(request)
+            if reply is not None:
+                return _reply(hub, message_id, shop, reply)
+            if request.method != "POST":
+                reason = f"method {request.method} refused"
+                return _finish(hub, message_id, shop, WebhookVerdict.REJECTED, reason, 405)
+            if not connector.verify_webhook(request):
+                reason = "signature missing or wrong"
+                return _finish(hub, message_id, shop, WebhookVerdict.UNVERIFIED, reason, 401)
+            changes = list(connector.read_webhook(request))
+    except PluginBug as exc:
+        log.error("webhook %s of shop %s: %s\n%s", message_id, shop.slug, exc, exc.traceback)
+        return _finish(hub, message_id, shop, WebhookVerdict.ERROR, str(exc), 500)
+    _apply(hub, shop, changes)
+    summary = ", ".join(f"{c.kind.value} {c.order_ref}" for c in changes) or "nothing to change"
+    return _finish(hub, message_id, shop, WebhookVerdict.ACCEPTED, summary[:1000], 200)
+
+
+def _apply(hub: Hub, shop: Shop, changes: list[ShopChange]) -> None:
+    now = hub.clock()
+    with hub.db.transaction() as session:
+        for change in changes:
+            ref = change.order_ref[:64]
+            if change.kind is ShopChangeKind.REOPENED:
+                session.execute(
+                    delete(ClosedOrder).where(ClosedOrder.shop_id == shop.id, ClosedOrder.order_ref == ref)
+                )
+                continue
+            if change.kind not in _CLOSING:
+                continue
+            closed = session.scalar(
+                select(ClosedOrder)
+                .where(ClosedOrder.shop_id == shop.id, ClosedOrder.order_ref == ref)
+                .with_for_update()
+            )
+            if closed is None:
+                session.add(
+                    ClosedOrder(
+                        shop_id=shop.id,
+                        order_ref=ref,
+                        kind=change.kind.value,
+                        note=change.note,
+                        closed_at=now,
+                    )
+                )
+            for payment in session.scalars(
+                select(Payment).where(Payment.shop_id == shop.id, Payment.order_ref == ref).with_for_update()
+            ):
+                if payment.state not in PAID_STATES:
+                    payment.flag("order_closed")
+
+
+def refuse(hub: Hub, message_id: int, reason: str, status: int) -> Answer:
+    """Record a request refused before it could be read (too large) and answer ``status``."""
+    return _finish(hub, message_id, None, WebhookVerdict.REJECTED, reason, status)
+
+
+def _reply(hub: Hub, message_id: int, shop: Shop, reply: WebhookReply) -> Answer:
+    _finish(hub, message_id, shop, WebhookVerdict.HANDSHAKE, f"answered {reply.status}", reply.status)
+    return Answer(reply.status, reply.body, reply.content_type, dict(reply.headers))
+
+
+def _finish(
+    hub: Hub, message_id: int, shop: Shop | None, verdict: WebhookVerdict, reason: str, status: int
+) -> Answer:
+    with hub.db.transaction() as session:
+        row = session.get(WebhookMessage, message_id, with_for_update=True)
+        assert row is not None
+        row.shop_id = shop.id if shop is not None else None
+        row.verdict, row.reason, row.processed_at = verdict.value, reason, hub.clock()
+    if verdict is not WebhookVerdict.ACCEPTED:
+        log.info("webhook %s: %s (%s)", message_id, verdict.value, reason)
+    return Answer(status, "OK" if status == 200 else verdict.value)
+
+
+def is_closed(hub: Hub, shop_id: int, order_ref: str) -> bool:
+    """Whether the shop closed ``order_ref`` (a webhook said cancelled, deleted, paid elsewhere)."""
+    with hub.db.transaction() as session:
+        found = session.scalar(
+            select(ClosedOrder.id).where(ClosedOrder.shop_id == shop_id, ClosedOrder.order_ref == order_ref)
+        )
+    return found is not None
