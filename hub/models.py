@@ -132,7 +132,7 @@ class LinkOrder(Base):
     description: Mapped[str] = mapped_column(String(255), default="")
     email: Mapped[str] = mapped_column(String(254), default="")
     language: Mapped[str] = mapped_column(String(2), default="")
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(24), default="open")
     history: Mapped[list[str]] = mapped_column(default=list)
     # A subscription link: occurrences, period_count, period_type, initial_minor, tolerance_*.
     schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -30,7 +30,6 @@ class SandboxConfig:
     pending_delay: float = 5.0
     refund_delay: float = 30.0
     delivery_timeout: float = 10.0
-    background_delivery: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> SandboxConfig:

@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from hub.testing.clock import FrozenClock
+from hub.testing.databases import fresh_schema, postgres_url
 
-
-def postgres_url() -> str | None:
-    """The PostgreSQL server for tests, or None when none answers.
-
-    ``BLUEPAID_TEST_POSTGRES_URL`` wins; when it is unset the local default is
-    tried, so a developer with a local server runs the PostgreSQL tests too.
-    """
-    url = os.environ.get("BLUEPAID_TEST_POSTGRES_URL") or DEFAULT_POSTGRES_URL
-    try:
-        engine = sa.create_engine(url, connect_args={"connect_timeout": 3})
-        with engine.connect() as connection:
-            connection.execute(sa.text("select 1"))
-        engine.dispose()
-    except Exception:
-        if os.environ.get("BLUEPAID_TEST_POSTGRES_URL"):
-            raise  # configured but broken: fail loudly rather than skip
-        return None
-    return url
+__all__ = ["FrozenClock", "postgres_url"]
 
 
 @pytest.fixture(scope="session")
@@ -46,15 +26,8 @@ def postgres_server() -> str:
 @pytest.fixture
 def postgres_db(postgres_server: str) -> Iterator[str]:
     """A URL on a fresh, empty schema of the test server, dropped afterwards."""
-    schema = f"t_{secrets.token_hex(6)}"
-    admin = sa.create_engine(postgres_server)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f"create schema {schema}"))
-    url = sa.make_url(postgres_server).update_query_dict({"options": f"-csearch_path={schema}"})
-    yield url.render_as_string(hide_password=False)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f"drop schema {schema} cascade"))
-    admin.dispose()
+    with fresh_schema(postgres_server) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -64,19 +37,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'hub.sqlite3'}"
     url: str = request.getfixturevalue("postgres_db")
     return url
-
-
-class FrozenClock:
-    """A clock that only moves when told to."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
 
 
 @pytest.fixture

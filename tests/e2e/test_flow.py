@@ -3,7 +3,6 @@ confirmation -> payment in the hub -> outbox task done; and a subscription's deb
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import requests
@@ -14,10 +13,10 @@ from bluepaid_plugins.money import Money
 from hub.models import InboxMessage, OutboxTask
 from hub.orders import create_link_order
 from hub.payments import show_payment
+from hub.testing.stack import Stack, pay_with_card
 from sandbox.cards import TEST_CARDS, SandboxCard, Scenario
 from sandbox.delivery import deliver_due
 from sandbox.subscriptions import run_due
-from tests.e2e.conftest import Stack
 
 CARD = {card.scenario: card for card in TEST_CARDS if card.scenario is not Scenario.ACCEPTED}
 ACCEPTED = next(card for card in TEST_CARDS if card.scenario is Scenario.ACCEPTED)
@@ -25,22 +24,7 @@ ACCEPTED = next(card for card in TEST_CARDS if card.scenario is Scenario.ACCEPTE
 
 def buy(stack: Stack, ref: str, card: SandboxCard) -> requests.Response:
     """Follow the pay link like a browser, fill the card step, come back to the hub."""
-    browser = requests.Session()
-    page = browser.get(stack.pay_url(ref), timeout=10)
-    assert page.status_code == 200
-    assert page.url.startswith(f"{stack.sandbox_url}/p/"), page.url
-    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
-    assert csrf, "the card form has a CSRF token"
-    form = {
-        "csrf_token": csrf.group(1),
-        "card_type": card.type.value,
-        "number": card.number,
-        "expiry_month": "12",
-        "expiry_year": "2030",
-        "cvv2": "123",
-        "pay": "1",
-    }
-    return browser.post(page.url, data=form, timeout=10)
+    return pay_with_card(stack, stack.pay_url(ref), card)
 
 
 def verdicts(stack: Stack) -> list[str]:

@@ -65,6 +65,10 @@ def upgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
         batch.alter_column("detail", existing_type=sa.Text(), server_default=None)
 
+    # Order statuses grew longer names ("partially_refunded").
+    with op.batch_alter_table("link_orders") as batch:
+        batch.alter_column("status", existing_type=sa.String(length=16), type_=sa.String(length=24))
+
     op.create_table(
         "closed_orders",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -98,6 +102,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("webhook_inbox")
     op.drop_table("closed_orders")
+    with op.batch_alter_table("link_orders") as batch:
+        batch.alter_column("status", existing_type=sa.String(length=24), type_=sa.String(length=16))
     with op.batch_alter_table("outbox") as batch:
         batch.drop_column("detail")
     with op.batch_alter_table("payments") as batch:
