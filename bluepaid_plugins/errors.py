@@ -32,7 +32,7 @@ class Problem:
 
 
 class ValidationError(BluepaidError):
-    """Input that breaks a rule; :attr:`problems` names each field at fault."""
+    """Input that breaks a rule; ``problems`` names each field at fault."""
 
     code = "invalid"
 
@@ -64,7 +64,7 @@ class PluginBug(PluginError):
     """A plugin's code raised an exception the contract does not allow (a bug).
 
     The hub raises it in place of the original, whose traceback it keeps in
-    :attr:`traceback` for the merchant and the plugin's author; it is never
+    ``traceback`` for the merchant and the plugin's author; it is never
     retried, since the same code would fail the same way.
     """
 

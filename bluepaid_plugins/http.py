@@ -41,8 +41,8 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 class RedirectRefused(requests.exceptions.RequestException):
     """A redirect a :class:`ShopSession` will not follow.
 
-    :attr:`target` is the redirect URL without query string or credentials;
-    :attr:`reason` says why, in words a merchant can act on.
+    ``target`` is the redirect URL without query string or credentials;
+    ``reason`` says why, in words a merchant can act on.
     """
 
     def __init__(self, target: str, reason: str, *, response: requests.Response) -> None:

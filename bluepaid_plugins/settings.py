@@ -91,9 +91,11 @@ class SettingField:
     ``type``: ``str``, ``int``, ``bool``, ``url`` (http or https), ``choice``
     (one of ``choices``), ``secret`` (text kept encrypted, given to the
     connector as :class:`Secret`) or ``mapping`` (names to texts, written
-    ``a=b,c=d`` on a command line). Any type can be made secret with
-    ``secret=True``. ``help`` is shown to the merchant by
-    ``bluepaid connector show``: say where in the shop's admin the value is found.
+    ``a=b,c=d`` on a command line). Any text type (``str``, ``url``,
+    ``choice``) can be made secret with ``secret=True``; a number, a yes/no
+    or a mapping cannot be held as a :class:`Secret`, so cannot be secret.
+    ``minimum`` and ``maximum`` bound an ``int``. ``help`` is shown to the merchant by ``bluepaid connector show``: say
+    where in the shop's admin the value is found.
     """
 
     name: str
@@ -104,14 +106,21 @@ class SettingField:
     default: str | int | bool | None = None
     help: str = ""
     choices: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
 
     def __post_init__(self) -> None:
         if self.type == "secret":
             object.__setattr__(self, "secret", True)
+        if self.secret and self.type in ("int", "bool", "mapping"):
+            # It would reach the connector as a plain value and be stored in clear.
+            raise ValueError(f"setting {self.name!r}: only text settings can be secret, not {self.type}")
         if self.type == "choice" and not self.choices:
             raise ValueError(f"setting {self.name!r} is a choice without choices")
         if self.type == "choice" and self.default is not None and self.default not in self.choices:
             raise ValueError(f"setting {self.name!r}: default {self.default!r} is not one of its choices")
+        if (self.minimum is not None or self.maximum is not None) and self.type != "int":
+            raise ValueError(f"setting {self.name!r}: only an int setting has a minimum or a maximum")
 
     def coerce(self, raw: Any) -> SettingValue:
         """Return ``raw`` as this field's type; raise ValidationError if it cannot be."""
@@ -141,11 +150,16 @@ class SettingField:
             if isinstance(raw, bool):
                 raise ValidationError(Problem(self.name, f"expected a number, got {self._shown(raw)}"))
             try:
-                return int(str(raw))
+                number = int(str(raw))
             except ValueError:
                 raise ValidationError(
                     Problem(self.name, f"expected a number, got {self._shown(raw)}")
                 ) from None
+            low = self.minimum if self.minimum is not None else number
+            high = self.maximum if self.maximum is not None else number
+            if not low <= number <= high:
+                raise ValidationError(Problem(self.name, f"expected {self.range_text()}, got {number}"))
+            return number
         if self.type == "mapping":
             return self._mapping(raw)
         text = str(raw).strip()
@@ -156,6 +170,14 @@ class SettingField:
                 Problem(self.name, f"expected one of {', '.join(self.choices)}, got {self._shown(text)}")
             )
         return text
+
+    def range_text(self) -> str:
+        """The bounds of an ``int`` for people: "1 to 60", "at least 1"; empty without bounds."""
+        if self.minimum is not None and self.maximum is not None:
+            return f"{self.minimum} to {self.maximum}"
+        if self.minimum is not None:
+            return f"at least {self.minimum}"
+        return f"at most {self.maximum}" if self.maximum is not None else ""
 
     def _mapping(self, raw: Any) -> dict[str, str]:
         if isinstance(raw, Mapping):

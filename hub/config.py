@@ -7,9 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from bluepaid_plugins.errors import ConfigurationError
 from bluepaid_plugins.protocol import PLATFORM_URL
-from bluepaid_plugins.settings import parse_yes_no
+from bluepaid_plugins.settings import MASK, parse_yes_no
 
 
 def _flag(environ: Mapping[str, str], name: str) -> bool:
@@ -82,18 +85,41 @@ class HubConfig:
             raise ConfigurationError("BLUEPAID_SECRET_KEY must be at least 16 characters")
 
     def as_mapping(self) -> dict[str, Any]:
-        """The settings by their environment names, for the settings-validation hook."""
-        return {
-            "BLUEPAID_DATABASE_URL": self.database_url,
-            "BLUEPAID_SECRET_KEY": self.secret_key,
-            "BLUEPAID_PUBLIC_URL": self.public_url,
-            "BLUEPAID_PLATFORM_URL": self.platform_url,
-            "BLUEPAID_LOAD_PLUGINS": sorted(self.load_plugins) if self.load_plugins is not None else None,
-            "BLUEPAID_STRICT_PLUGINS": self.strict_plugins,
-            "BLUEPAID_TRUST_PROXY": self.trust_proxy,
-            "BLUEPAID_SMTP_HOST": self.smtp_host,
-            "BLUEPAID_SMTP_PORT": self.smtp_port,
-            "BLUEPAID_MAIL_FROM": self.mail_from,
-            "BLUEPAID_SETTINGS_KEYS": list(self.settings_keys),
-            "BLUEPAID_TRACE_PLUGINS": self.trace_plugins,
-        }
+        """The settings by their environment names, for the settings-validation hook
+        (printed, in a log or a hook trace, with its secrets masked)."""
+        return SettingsMapping(
+            {
+                "BLUEPAID_DATABASE_URL": self.database_url,
+                "BLUEPAID_SECRET_KEY": self.secret_key,
+                "BLUEPAID_PUBLIC_URL": self.public_url,
+                "BLUEPAID_PLATFORM_URL": self.platform_url,
+                "BLUEPAID_LOAD_PLUGINS": sorted(self.load_plugins) if self.load_plugins is not None else None,
+                "BLUEPAID_STRICT_PLUGINS": self.strict_plugins,
+                "BLUEPAID_TRUST_PROXY": self.trust_proxy,
+                "BLUEPAID_SMTP_HOST": self.smtp_host,
+                "BLUEPAID_SMTP_PORT": self.smtp_port,
+                "BLUEPAID_MAIL_FROM": self.mail_from,
+                "BLUEPAID_SETTINGS_KEYS": list(self.settings_keys),
+                "BLUEPAID_TRACE_PLUGINS": self.trace_plugins,
+            }
+        )
+
+
+#: The configuration values that must never be printed.
+SECRET_VARIABLES = frozenset({"BLUEPAID_SECRET_KEY", "BLUEPAID_SETTINGS_KEYS"})
+
+
+class SettingsMapping(dict[str, Any]):
+    """The configuration by variable name; its text masks the secrets (and a database password)."""
+
+    def __repr__(self) -> str:
+        shown = {name: MASK if name in SECRET_VARIABLES and value else value for name, value in self.items()}
+        url = shown.get("BLUEPAID_DATABASE_URL")
+        if isinstance(url, str):
+            try:
+                shown["BLUEPAID_DATABASE_URL"] = make_url(url).render_as_string(hide_password=True)
+            except ArgumentError:
+                shown["BLUEPAID_DATABASE_URL"] = MASK
+        return repr(shown)
+
+    __str__ = __repr__

@@ -16,7 +16,7 @@ from bluepaid_plugins.paylink import pay_url, sign_pay_token
 from hub.config import HubConfig
 from hub.models import Shop
 from hub.orders import HubOrderStore
-from hub.plugins import Plugins, make_plugins
+from hub.plugins import Plugins, guarded, make_plugins
 from hub.vault import Vault
 
 Clock = Callable[[], datetime]
@@ -53,7 +53,10 @@ class Hub:
                 status_mapping=status_mapping_of(shop),
                 pay_url=pay_url_of,
             )
-            yield cls(self.connector_settings(shop), context)
+            settings = self.connector_settings(shop)
+            with guarded(self.plugins.owner(cls.id), f"{cls.__name__}()"):
+                instance = cls(settings, context)
+            yield instance
 
     def connector_settings(self, shop: Shop) -> dict[str, Any]:
         """The shop's connector settings, secret ones opened (as Secret values)."""

@@ -300,6 +300,12 @@ def _apply(
         log.warning("order %s of shop %s is paid twice: refund one payment", payment.order_ref, shop.slug)
     if move.to_state is PaymentState.PAID:
         payment.paid_minor = payment.amount_minor
+        if "order_closed" in payment.flags:
+            log.warning(
+                "order %s of shop %s was closed by the shop, then paid: refund it",
+                payment.order_ref,
+                shop.slug,
+            )
     payment.state = move.to_state.value
     payment.refunded_minor = move.refunded_minor
     payment.updated_at = now

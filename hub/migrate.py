@@ -23,9 +23,21 @@ def alembic_config() -> Config:
 def upgrade(db: Database, revision: str = "head") -> None:
     """Bring the database schema to ``revision`` (the newest by default)."""
     config = alembic_config()
-    with db.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    with db.engine.connect() as connection:
+        # SQLite alters a table by copying it and dropping the old one, which its
+        # foreign keys forbid once other rows refer to it (payments to a shop). The
+        # pragma only takes effect outside a transaction, so it is set on the driver's
+        # connection before ours begins, and set back before the pool gets it again.
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
 
 
 def current_revision(db: Database) -> str | None:

@@ -91,7 +91,8 @@ def pay(shop: str, order_ref: str) -> ResponseReturnValue:
     except OrderNotFound as exc:
         log.info("pay link refused: %s", exc)
         return _message(404, "unknown_order", t["unknown_order_detail"])
-    except ShopUnavailable as exc:
+    except (ShopUnavailable, OSError) as exc:
+        # OSError: a connector's call that failed on the network without saying ShopUnavailable.
         log.warning("payment start for %s/%s: %s", shop, order_ref, exc)
         return _message(503, "shop_unavailable")
     except PaymentVetoed as exc:

@@ -201,7 +201,7 @@ def rotate_secrets(hub: Hub) -> int:
     count = 0
     with hub.db.transaction() as session:
         for shop in session.scalars(select(Shop).where(Shop.connector_secrets != "").with_for_update()):
-            shop.connector_secrets = hub.vault.rotate(shop.connector_secrets)
+            shop.connector_secrets = hub.vault.rotate(shop.connector_secrets, f"shop {shop.slug!r}")
             count += 1
     return count
 

@@ -63,20 +63,22 @@ def event_payload(event: PaymentEvent) -> dict[str, Any]:
     }
 
 
-def event_from_payload(payload: dict[str, Any], task_id: int) -> PaymentEvent:
+def event_from_payload(payload: dict[str, Any], task_id: int, paid: Money | None = None) -> PaymentEvent:
     """The event of a task's payload. Tasks written before events had an id get a
-    stable one from their own: the same on every retry."""
+    stable one from their own: the same on every retry; before they had a paid
+    total, a refund or a refusal gets ``paid``, what the payment took in all."""
     currency = payload["currency"]
     amount = Money.parse(payload["amount"], currency)
     kind = EventKind(payload["kind"])
-    paid = payload.get("paid_total") or (payload["amount"] if kind is EventKind.PAID else "0")
+    legacy_paid = amount if kind is EventKind.PAID else paid or Money.from_minor(0, currency)
+    paid_total = Money.parse(payload["paid_total"], currency) if payload.get("paid_total") else legacy_paid
     return PaymentEvent(
         id=payload.get("id") or f"task_{task_id}",
         payment_id=payload["payment"],
         kind=kind,
         order_ref=payload["order_ref"],
         amount=amount,
-        paid_total=Money.parse(paid, currency),
+        paid_total=paid_total,
         refunded_total=Money.parse(payload.get("refunded_total") or "0", currency),
         id_trans=payload["id_trans"],
         occurred_at=datetime.fromisoformat(payload["occurred_at"]),
@@ -110,7 +112,7 @@ def run_task(hub: Hub, task_id: int, kind: str, payload: dict[str, Any], shop_id
         if payment is None:
             raise NotFound(f"payment {payload['payment']} no longer exists")
         session.expunge_all()
-    event = event_from_payload(payload, task_id)
+    event = event_from_payload(payload, task_id, paid=payment.paid)
     if kind == APPLY_EVENT:
         with hub.connector(shop) as connector, guarded(hub.plugins.owner(shop.connector), "apply_event"):
             connector.apply_event(event)

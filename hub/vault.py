@@ -58,14 +58,17 @@ class Vault:
         try:
             data = json.loads(self._need().decrypt(token.encode()))
         except InvalidToken:
-            raise ConfigurationError(
-                f"the connector secrets of {owner} were sealed with a key that is not in {KEYS_VARIABLE}"
-            ) from None
+            raise _unknown_key(owner) from None
         return {str(k): Secret(str(v)) for k, v in data.items()}
 
-    def rotate(self, token: str) -> str:
-        """``token`` sealed again with the newest key."""
-        return self._need().rotate(token.encode()).decode() if token else token
+    def rotate(self, token: str, owner: str) -> str:
+        """``token`` sealed again with the newest key; ``owner`` names the shop in errors."""
+        if not token:
+            return token
+        try:
+            return self._need().rotate(token.encode()).decode()
+        except InvalidToken:
+            raise _unknown_key(owner) from None
 
     def _need(self) -> MultiFernet:
         if self._fernet is None:
@@ -74,3 +77,9 @@ class Vault:
                 " (`bluepaid keys new` prints a key)"
             )
         return self._fernet
+
+
+def _unknown_key(owner: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"the connector secrets of {owner} were sealed with a key that is not in {KEYS_VARIABLE}"
+    )

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from bluepaid_plugins.connector import Capability
-from bluepaid_plugins.errors import PluginBug
+from bluepaid_plugins.errors import BluepaidError, PluginBug
 from bluepaid_plugins.webhooks import ShopChange, ShopChangeKind, WebhookReply, WebhookRequest
 from hub.context import Hub
 from hub.models import PAID_STATES, ClosedOrder, Payment, Shop, WebhookMessage
@@ -99,9 +100,16 @@ def process(hub: Hub, message_id: int, token: str) -> Answer:
                 reason = "signature missing or wrong"
                 return _finish(hub, message_id, shop, WebhookVerdict.UNVERIFIED, reason, 401)
             changes = list(connector.read_webhook(request))
-    except PluginBug as exc:
-        log.error("webhook %s of shop %s: %s\n%s", message_id, shop.slug, exc, exc.traceback)
-        return _finish(hub, message_id, shop, WebhookVerdict.ERROR, str(exc), 500)
+            odd = [c for c in changes if not isinstance(c, ShopChange)]
+            if odd:
+                raise TypeError(f"read_webhook() gave a {type(odd[0]).__name__}, not a ShopChange")
+    except (BluepaidError, OSError) as exc:
+        # A bug, one of our errors (a refused body, secrets the vault cannot open) or the
+        # network: recorded, not lost; the shop sends the webhook again.
+        detail = f"\n{exc.traceback}" if isinstance(exc, PluginBug) else ""
+        reason = str(exc) if isinstance(exc, BluepaidError) else f"{type(exc).__name__}: {exc}"
+        log.error("webhook %s of shop %s: %s%s", message_id, shop.slug, reason, detail)
+        return _finish(hub, message_id, shop, WebhookVerdict.ERROR, reason[:1000], 500)
     _apply(hub, shop, changes)
     summary = ", ".join(f"{c.kind.value} {c.order_ref}" for c in changes) or "nothing to change"
     return _finish(hub, message_id, shop, WebhookVerdict.ACCEPTED, summary[:1000], 200)
@@ -116,6 +124,9 @@ def _apply(hub: Hub, shop: Shop, changes: list[ShopChange]) -> None:
                 session.execute(
                     delete(ClosedOrder).where(ClosedOrder.shop_id == shop.id, ClosedOrder.order_ref == ref)
                 )
+                # Open again: a payment of it is a payment to keep, not one to refund.
+                for payment in _unpaid_payments(session, shop, ref):
+                    payment.flags = [f for f in payment.flags if f != "order_closed"]
                 continue
             if change.kind not in _CLOSING:
                 continue
@@ -134,11 +145,16 @@ def _apply(hub: Hub, shop: Shop, changes: list[ShopChange]) -> None:
                         closed_at=now,
                     )
                 )
-            for payment in session.scalars(
-                select(Payment).where(Payment.shop_id == shop.id, Payment.order_ref == ref).with_for_update()
-            ):
-                if payment.state not in PAID_STATES:
-                    payment.flag("order_closed")
+            for payment in _unpaid_payments(session, shop, ref):
+                payment.flag("order_closed")
+
+
+def _unpaid_payments(session: Session, shop: Shop, order_ref: str) -> list[Payment]:
+    """The payments of ``order_ref`` that have not paid it, locked."""
+    payments = session.scalars(
+        select(Payment).where(Payment.shop_id == shop.id, Payment.order_ref == order_ref).with_for_update()
+    )
+    return [payment for payment in payments if payment.state not in PAID_STATES]
 
 
 def refuse(hub: Hub, message_id: int, reason: str, status: int) -> Answer:

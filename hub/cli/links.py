@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from bluepaid_plugins.errors import ValidationError
-from bluepaid_plugins.money import Money
+from bluepaid_plugins.money import Money, check_currency
 from hub.cli.base import cli, emit, hub_of, json_option
 from hub.orders import create_link_order, parse_schedule
 from hub.shops import get_shop
@@ -66,6 +66,8 @@ def link_create(
     if target.connector != "payment_link":
         raise ValidationError([], f"shop {slug!r} uses connector {target.connector!r}, not payment_link")
     currency = currency.upper()
+    # The hub holds orders in any currency; a link the platform cannot take would never be paid.
+    check_currency(currency, "currency")
     schedule = None
     if occurrences is not None:
         schedule = parse_schedule(currency, occurrences, every, initial, tolerance_days, tolerance_max)

@@ -30,6 +30,7 @@ def connector_info(cls: type[Connector]) -> dict[str, Any]:
                 "secret": f.secret,
                 "default": f.default,
                 "choices": list(f.choices),
+                "range": f.range_text(),
                 "help": f.help,
             }
             for f in cls.settings_schema
@@ -105,6 +106,8 @@ def _connector_text(info: dict[str, Any]) -> str:
     ]
     for s in info["settings"]:
         kind = f"one of {'|'.join(s['choices'])}" if s["type"] == "choice" else s["type"]
+        if s["range"]:
+            kind += f" {s['range']}"
         need = "required" if s["required"] else "optional"
         default = f", default {s['default']}" if s["default"] not in (None, "") else ""
         secret = ", secret" if s["secret"] and s["type"] != "secret" else ""

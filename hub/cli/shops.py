@@ -184,6 +184,9 @@ def shop_pay_url(
         raise ValidationError([], f"connector {cls.id} proves orders with the shop's own secret: give --key")
     if cls.ownership is Ownership.HUB_TOKEN and key:
         raise ValidationError([], f"connector {cls.id} links are signed by the hub: leave out --key")
+    if cls.ownership is Ownership.SHOP_SECRET and expires:
+        why = "links carry the shop's own order key, which never expires"
+        raise ValidationError([], f"connector {cls.id} {why}: leave out --expires")
     until = hub.clock() + timedelta(days=expires) if expires else None
     url = hub.pay_url(target, order_ref, key, expires=until)
     emit({"shop": slug, "order_ref": order_ref, "pay_url": url}, as_json, lambda d: d["pay_url"])

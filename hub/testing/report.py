@@ -28,7 +28,7 @@ class Behaviour:
     reason: str = ""
 
     def line(self) -> str:
-        mark = {PASSED: "PASS", FAILED: "FAIL"}.get(self.outcome, "N/A ")
+        mark = {PASSED: "PASS", FAILED: "FAIL", NOT_APPLICABLE: "N/A "}.get(self.outcome, "NOT RUN")
         return f"{mark}  {self.name}" + (f" ({self.reason})" if self.reason else "")
 
 
