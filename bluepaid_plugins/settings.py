@@ -94,8 +94,9 @@ class SettingField:
     ``a=b,c=d`` on a command line). Any text type (``str``, ``url``,
     ``choice``) can be made secret with ``secret=True``; a number, a yes/no
     or a mapping cannot be held as a :class:`Secret`, so cannot be secret.
-    ``minimum`` and ``maximum`` bound an ``int``. ``help`` is shown to the merchant by ``bluepaid connector show``: say
-    where in the shop's admin the value is found.
+    ``minimum`` and ``maximum`` bound an ``int``. ``help`` is shown to the
+    merchant by ``bluepaid connector show``: say where in the shop's admin
+    the value is found.
     """
 
     name: str
