@@ -58,6 +58,7 @@ from hub.urls import confirmation_url
 REPO = Path(__file__).resolve().parents[1]
 BENCH_DIR = REPO / "benchmarks"
 CONFIRM_LUA = BENCH_DIR / "confirm.lua"
+JUNK_LUA = BENCH_DIR / "junk.lua"
 DEFAULT_PEER_DIR = REPO.parent / "shared/bench/django-payments"
 DEFAULT_PEER_VENV = Path.home() / ".cache/bluepaid-bench/dp-venv"
 PEER_PACKAGES = ("django-payments", "django", "gunicorn")
@@ -99,20 +100,26 @@ class HubTarget:
     env: dict[str, str]
     requests_file: Path
     ready_path: str = "/"
+    flood_requests_file: Path | None = None
 
 
-def prepare_hub(store_url: str, workdir: Path, n: int) -> HubTarget:
+def prepare_hub(store_url: str, workdir: Path, n: int, flood: bool = False) -> HubTarget:
     """Prepare the hub on `store_url` for `n` confirmations; say how to serve it.
 
     Through the hub's Python API (not timed): create the schema, one shop and `n`
     payments, then write one valid confirmation per payment (path, tab, form body,
-    with the right `divers` token), exactly what the platform would POST.
+    with the right `divers` token), exactly what the platform would POST. With
+    `flood`, as many again for the run under a junk flood, in a file of their own;
+    the hub then trusts one proxy hop, so that junk.lua's X-Forwarded-For makes
+    each junk request come from a stranger.
     """
     env = {
         "BLUEPAID_DATABASE_URL": store_url,
         "BLUEPAID_SECRET_KEY": secrets.token_hex(32),
         "BLUEPAID_PUBLIC_URL": "http://127.0.0.1",
+        "BLUEPAID_TRUST_PROXY": "1" if flood else "0",
     }
+    total = 2 * n if flood else n
     hub = build_hub(HubConfig(database_url=store_url, secret_key=env["BLUEPAID_SECRET_KEY"]))
     migrate.upgrade(hub.db)
     shop = add_shop(hub, slug="bench", id_boutique="BENCH01", allowed_ips=["127.0.0.1"])
@@ -120,7 +127,7 @@ def prepare_hub(store_url: str, workdir: Path, n: int) -> HubTarget:
     amount = Money.parse("36.60", "EUR")
     now = hub.clock()
     rows, lines = [], []
-    for index in range(n):
+    for index in range(total):
         public_id, ref = secrets.token_hex(16), f"B{index}"
         rows.append(
             {
@@ -144,12 +151,16 @@ def prepare_hub(store_url: str, workdir: Path, n: int) -> HubTarget:
         )
         lines.append(f"{path}\t{urlencode(confirmation.fields())}\n")
     with hub.db.transaction() as session:
-        for start in range(0, n, 5000):
+        for start in range(0, len(rows), 5000):
             session.execute(insert(Payment), rows[start : start + 5000])
     hub.db.dispose()
     requests_file = workdir / "requests.txt"
-    requests_file.write_text("".join(lines))
-    return HubTarget(wsgi_app="hub.wsgi:app", env=env, requests_file=requests_file, ready_path="/")
+    requests_file.write_text("".join(lines[:n]))
+    flood_file = None
+    if flood:
+        flood_file = workdir / "requests-flood.txt"
+        flood_file.write_text("".join(lines[n:]))
+    return HubTarget("hub.wsgi:app", env, requests_file, "/", flood_requests_file=flood_file)
 
 
 # --------------------------------------------------------------------------------------
@@ -496,20 +507,24 @@ def run_bare(secs: int, workdir: Path) -> Row:
     return Row("bare Flask /hello", res.requests_per_sec, res.failed, res.requests)
 
 
-def run_hub(store: str, store_url: str, workdir: Path, n: int, secs: int) -> Row:
+def run_hub(store: str, store_url: str, workdir: Path, n: int, secs: int, flood: bool = False) -> list[Row]:
     name = f"hub confirmations ({store})"
-    say(f"{store}: prepare_hub({n} payments)")
+    say(f"{store}: prepare_hub({n} payments{', and as many for the flood run' if flood else ''})")
     t0 = time.monotonic()
-    target = prepare_hub(store_url, workdir, n)
+    target = prepare_hub(store_url, workdir, n, flood)
     say(f"{store}: prepared in {time.monotonic() - t0:.1f} s -> {target.wsgi_app}")
     if not target.requests_file.is_file():
         raise BenchError(f"prepare_hub() wrote no requests file at {target.requests_file}")
     with target.requests_file.open("rb") as f:
         lines = sum(1 for line in f if line.strip())
     log = workdir / "gunicorn.log"
+    flooded: tuple[WrkResult, WrkResult] | None = None
     with gunicorn(target.wsgi_app, free_port(), log, target.env, target.ready_path) as base:
         say(f"{store}: wrk -t1 -c{CONNECTIONS} -d{secs}s -s confirm.lua {base} ({lines} requests)")
         res = run_wrk(base, secs, CONFIRM_LUA, [str(target.requests_file)])
+        if target.flood_requests_file is not None:
+            say(f"{store}: the same, with junk.lua flooding the confirmation URL at once")
+            flooded = run_flood(base, secs, target.flood_requests_file)
     say(
         f"{store}: {res.requests_per_sec:.1f} req/s, {res.failed} failed "
         f"({res.non_2xx} non-2xx/3xx, {res.socket_errors} socket errors)"
@@ -522,18 +537,84 @@ def run_hub(store: str, store_url: str, workdir: Path, n: int, secs: int) -> Row
         )
     if res.failed:
         row.extra.append(f"{name}: last lines of the server log:\n{_tail(log)}")
-    return row
+    rows = [row]
+    if flooded is not None:
+        real, junk = flooded
+        lost = unapplied(store_url, lines, real.requests, lines)
+        under = Row(
+            f"{name} under a junk flood", real.requests_per_sec, real.failed, real.requests, ours=True
+        )
+        under.extra.append(
+            f"{under.name}: {real.requests_per_sec / res.requests_per_sec:.2f} of the run without flood, "
+            f"while {junk.requests_per_sec:.0f} junk req/s were answered; "
+            f"{lost} answered confirmation(s) not applied; junk rows kept: {junk_rows(store_url)}"
+        )
+        if lost:
+            under.failed = (under.failed or 0) + lost
+        rows.append(under)
+    return rows
 
 
-def measure_store(store: str, root: Path, n: int, secs: int) -> Row:
+def run_flood(base: str, secs: int, requests_file: Path) -> tuple[WrkResult, WrkResult]:
+    """Real confirmations and a junk flood at once, each from its own wrk."""
+    junk_cmd = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{secs}s", "-s", str(JUNK_LUA), base, "--", "bench"]
+    flood = subprocess.Popen(junk_cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        real = run_wrk(base, secs, CONFIRM_LUA, [str(requests_file)])
+        out, _ = flood.communicate(timeout=secs + 60)
+    finally:
+        if flood.poll() is None:
+            flood.kill()
+    junk = parse_wrk(out)
+    return real, junk
+
+
+def unapplied(store_url: str, first_flood_index: int, answered: int, prepared: int) -> int:
+    """How many of the flood run's answered confirmations left no paid payment.
+
+    wrk's connections finish out of order, so the paid ones are counted among
+    every payment prepared for the run, against the number of answers."""
+    from sqlalchemy import create_engine, func, select
+
+    engine = create_engine(store_url)
+    refs = [f"B{first_flood_index + i}" for i in range(prepared)]
+    try:
+        with engine.connect() as connection:
+            paid = 0
+            for start in range(0, len(refs), 5000):
+                query = select(func.count()).where(
+                    Payment.order_ref.in_(refs[start : start + 5000]), Payment.state == "paid"
+                )
+                paid += int(connection.scalar(query) or 0)
+    finally:
+        engine.dispose()
+    return max(answered - paid, 0)
+
+
+def junk_rows(store_url: str) -> int:
+    """The short rows the junk left in the inbox (bounded per source and minute)."""
+    from sqlalchemy import create_engine, func, select
+
+    from hub.models import InboxMessage
+
+    engine = create_engine(store_url)
+    try:
+        with engine.connect() as connection:
+            query = select(func.count()).where(InboxMessage.body == b"", InboxMessage.verdict == "rejected")
+            return int(connection.scalar(query) or 0)
+    finally:
+        engine.dispose()
+
+
+def measure_store(store: str, root: Path, n: int, secs: int, flood: bool) -> list[Row]:
     workdir = root / store
     workdir.mkdir()
     if store == "sqlite":
-        return run_hub(store, f"sqlite:///{workdir / 'hub.sqlite3'}", workdir, n, secs)
+        return run_hub(store, f"sqlite:///{workdir / 'hub.sqlite3'}", workdir, n, secs, flood)
     server = os.environ.get(POSTGRES_ENV, DEFAULT_POSTGRES_URL)
     with postgres_database(server) as url:
         say(f"{store}: fresh database {BENCH_DATABASE}")
-        return run_hub(store, url, workdir, n, secs)
+        return run_hub(store, url, workdir, n, secs, flood)
 
 
 # ---- report --------------------------------------------------------------------------
@@ -590,6 +671,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--seconds", type=int, default=10, help="length of each wrk run (10)")
     p.add_argument("--skip-peer", action="store_true", help="do not run django-payments")
     p.add_argument("--skip-postgres", action="store_true", help="SQLite only")
+    p.add_argument("--junk-flood", action="store_true",
+                   help="also measure real confirmations while junk.lua floods the URL")  # fmt: skip
     p.add_argument("--payments", type=int, default=None,
                    help=f"payments per store (default: bare Flask req/s x seconds + 10 %%, "
                         f"at least {MIN_PAYMENTS})")  # fmt: skip
@@ -633,7 +716,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for store in stores:
             row = Row(f"hub confirmations ({store})", ours=True)
             try:
-                row = measure_store(store, root, n, secs)
+                measured = measure_store(store, root, n, secs, args.junk_flood)
+                row, rows = measured[-1], rows + measured[:-1]
             except Skip as exc:
                 row.note = "skipped"
                 say(f"{store}: skipped: {exc}")

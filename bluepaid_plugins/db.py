@@ -22,7 +22,12 @@ SQLITE_BUSY_TIMEOUT_MS = 60_000
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url`` with the settings this project relies on."""
+    """An engine for ``url`` with the settings this project relies on.
+
+    Its errors and logs never show a statement's parameters: they hold
+    confirmation tokens, request bodies and secrets on their way to the database.
+    """
+    kwargs["hide_parameters"] = True
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
         event.listen(engine, "connect", _sqlite_on_connect)
@@ -71,10 +76,6 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-
-    @property
-    def is_postgres(self) -> bool:
-        return self.engine.dialect.name == "postgresql"
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

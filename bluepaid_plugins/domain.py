@@ -49,6 +49,10 @@ class EventKind(StrEnum):
     CANCELLED = "cancelled"
     PARTIALLY_REFUNDED = "partially_refunded"
     REFUNDED = "refunded"
+    #: The buyer was charged money they did not owe: the same payment accepted again
+    #: under another transaction, or a subscription debit after its end. Told to
+    #: event hooks and the merchant, never to the shop's order: refund it.
+    OVERCHARGED = "overcharged"
 
 
 class StatusEvent(StrEnum):
@@ -168,8 +172,8 @@ class PaymentEvent:
 
     @property
     def status_event(self) -> StatusEvent | None:
-        """The key of this event in a status mapping; None for ``pending``."""
-        if self.kind is EventKind.PENDING:
+        """The key of this event in a status mapping; None for ``pending`` and ``overcharged``."""
+        if self.kind in (EventKind.PENDING, EventKind.OVERCHARGED):
             return None
         if self.debit is not None and self.debit > 1:
             if self.kind is EventKind.PAID:

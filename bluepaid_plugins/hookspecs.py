@@ -72,7 +72,8 @@ def bluepaid_payment_event(shop: ShopView, payment: PaymentView, event: PaymentE
 
     Called once per state change, from the outbox worker, after the change is
     committed. ``event.kind`` is one of paid, refused, cancelled, refunded,
-    partially_refunded, pending; ``payment`` is a read-only view. Implementations
+    partially_refunded, pending, or overcharged (money the buyer did not owe:
+    tell the merchant to refund it); ``payment`` is a read-only view. Implementations
     must not change the payment or call the platform. A BluepaidError or an
     OSError (a network or mail server away) is logged against the outbox task
     and retried with backoff; any other exception is a bug: the task ends at

@@ -5,16 +5,20 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from flask_wtf import CSRFProtect  # type: ignore[import-untyped]
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bluepaid_plugins.errors import ConfigurationError, PluginError, Problem
-from hub import inbox
+from hub import inbox, redaction
 from hub.config import HubConfig
 from hub.context import Hub, build_hub
+from hub.junk import JunkLimiter
 from hub.migrate import pending_revisions
 from hub.routes import bp
+
+#: How long a browser keeps to https for the hub's host after an https page: a year.
+HSTS_MAX_AGE = 365 * 24 * 3600
 
 
 def create_app(config: HubConfig | None = None, *, hub: Hub | None = None, recover: bool = True) -> Flask:
@@ -24,16 +28,20 @@ def create_app(config: HubConfig | None = None, *, hub: Hub | None = None, recov
     provides the services. Raises ConfigurationError when the settings are
     refused by a plugin or the database schema is behind the code. With
     ``recover``, confirmations stored but never processed (a crash) are
-    processed now.
+    processed now. From here on, the process's log records are redacted
+    (:mod:`hub.redaction`). A page served over https carries
+    ``Strict-Transport-Security``.
     """
     if hub is None:
         hub = build_hub(config or HubConfig.from_env(os.environ))
+    redaction.install(hub.config.secret_values())
     check_settings(hub)
     if pending_revisions(hub.db):
         raise ConfigurationError("the database schema is not up to date: run `bluepaid db upgrade`")
     app = Flask(__name__)
     app.config["SECRET_KEY"] = hub.config.secret_key
     app.extensions["bluepaid.hub"] = hub
+    app.extensions["bluepaid.junk"] = JunkLimiter()
     csrf = CSRFProtect(app)
     app.register_blueprint(bp)
     csrf.exempt(bp)  # its POST routes are server-to-server: the platform's confirmations, shops' webhooks
@@ -49,6 +57,11 @@ def create_app(config: HubConfig | None = None, *, hub: Hub | None = None, recov
 
     @app.after_request
     def security_headers(response: Response) -> Response:
+        if request.is_secure:
+            # Over https (behind a trusted proxy: as X-Forwarded-Proto says), the
+            # browser is told to come back over https only, so nobody on the way can
+            # turn a later visit into plain http.
+            response.headers.setdefault("Strict-Transport-Security", f"max-age={HSTS_MAX_AGE}")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")

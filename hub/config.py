@@ -37,7 +37,7 @@ class HubConfig:
     smtp_host: str = ""
     smtp_port: int = 25
     mail_from: str = "bluepaid-hub@localhost"
-    allow_private_redirects: bool = False
+    allow_private_addresses: bool = False
     settings_keys: tuple[str, ...] = field(default=(), repr=False)
     trace_plugins: bool = False
 
@@ -66,7 +66,10 @@ class HubConfig:
             values["load_plugins"] = frozenset(names)
         values["strict_plugins"] = _flag(environ, "BLUEPAID_STRICT_PLUGINS")
         values["trust_proxy"] = _flag(environ, "BLUEPAID_TRUST_PROXY")
-        values["allow_private_redirects"] = _flag(environ, "BLUEPAID_ALLOW_PRIVATE_REDIRECTS")
+        # The variable's name before shop calls were checked on every connection, still read.
+        values["allow_private_addresses"] = _flag(environ, "BLUEPAID_ALLOW_PRIVATE_ADDRESSES") or _flag(
+            environ, "BLUEPAID_ALLOW_PRIVATE_REDIRECTS"
+        )
         values["trace_plugins"] = _flag(environ, "BLUEPAID_TRACE_PLUGINS")
         values["settings_keys"] = tuple(environ.get("BLUEPAID_SETTINGS_KEYS", "").replace(",", " ").split())
         config = cls(**values)
@@ -101,8 +104,21 @@ class HubConfig:
                 "BLUEPAID_MAIL_FROM": self.mail_from,
                 "BLUEPAID_SETTINGS_KEYS": list(self.settings_keys),
                 "BLUEPAID_TRACE_PLUGINS": self.trace_plugins,
+                "BLUEPAID_ALLOW_PRIVATE_ADDRESSES": self.allow_private_addresses,
             }
         )
+
+    def secret_values(self) -> list[str]:
+        """The values of this configuration that must never be written anywhere:
+        the secret key, the settings keys and the database URL's password."""
+        values = [self.secret_key, *self.settings_keys]
+        try:
+            password = make_url(self.database_url).password
+        except ArgumentError:
+            password = None
+        if password:
+            values.append(str(password))
+        return values
 
 
 #: The configuration values that must never be printed.

@@ -13,6 +13,8 @@ from bluepaid_plugins.db import Database
 from bluepaid_plugins.domain import ShopView, StatusEvent
 from bluepaid_plugins.http import shop_session
 from bluepaid_plugins.paylink import pay_url, sign_pay_token
+from bluepaid_plugins.settings import Secret
+from hub import redaction
 from hub.config import HubConfig
 from hub.models import Shop
 from hub.orders import HubOrderStore
@@ -39,13 +41,18 @@ class Hub:
     @contextmanager
     def connector(self, shop: Shop) -> Iterator[Connector]:
         """A connector instance for ``shop``: its settings (secrets opened), its status
-        mapping, a safe HTTP session (closed when the block ends)."""
+        mapping, a safe HTTP session through the shop's proxy if it has one (closed
+        when the block ends). The shop's connector secrets are masked in the
+        process's logs from then on."""
         cls = self.plugins.connector(shop.connector)
 
         def pay_url_of(order_ref: str, proof: str = "") -> str:
             return self.pay_url(shop, order_ref, proof)
 
-        with shop_session(allow_private_redirects=self.config.allow_private_redirects) as http:
+        session = shop_session(
+            allow_private_addresses=self.config.allow_private_addresses, proxy=shop.proxy_url or None
+        )
+        with session as http:
             context = ConnectorContext(
                 shop=shop.slug,
                 http=http,
@@ -54,6 +61,11 @@ class Hub:
                 pay_url=pay_url_of,
             )
             settings = self.connector_settings(shop)
+            # The connector puts its secrets where the shop wants them (a header, a query,
+            # a body): whatever it or a library logs from here on, they are masked.
+            redaction.REDACTOR.remember(
+                value.reveal() for value in settings.values() if isinstance(value, Secret)
+            )
             with guarded(self.plugins.owner(cls.id), f"{cls.__name__}()"):
                 instance = cls(settings, context)
             yield instance

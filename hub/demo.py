@@ -33,6 +33,7 @@ from sandbox.app import create_sandbox_app
 from sandbox.cli import background_loop, print_test_cards
 from sandbox.config import SandboxConfig
 from sandbox.platform import Platform
+from sandbox.serving import checked_listen_host
 
 ID_BOUTIQUE = "DEMO1234"
 DEMO_LINKS = (("12.50", "Demo T-shirt"), ("49.90", "Demo hoodie"), ("3.00", "Demo sticker pack"))
@@ -148,7 +149,11 @@ def run_demo(folder: str, hub_port: int = 5000, sandbox_port: int = 5001, *, ser
     threading.Thread(target=background_loop, args=(demo.platform, stop), daemon=True, name="sandbox").start()
     servers = [
         start_server(create_app(hub=demo.hub), "127.0.0.1", hub_port),
-        start_server(create_sandbox_app(platform=demo.platform), "127.0.0.1", sandbox_port),
+        start_server(
+            create_sandbox_app(platform=demo.platform),
+            checked_listen_host("127.0.0.1", demo.platform.config.public_url),
+            sandbox_port,
+        ),
     ]
     click.echo(f"\nrunning: open http://127.0.0.1:{hub_port}/pay/demo/… above — Ctrl-C to stop", err=True)
     try:

@@ -12,6 +12,7 @@ from hub.models import Shop
 _SUBJECTS = {
     EventKind.PAID: "REGLEMENT ACCEPTE / payment accepted",
     EventKind.REFUSED: "REGLEMENT REFUSE / payment refused",
+    EventKind.OVERCHARGED: "A REMBOURSER, DEBIT EN TROP / overcharged, refund it",
 }
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -46,6 +47,9 @@ class PaymentState(StrEnum):
     REFUNDED = "refunded"
 
 
+#: The states of a payment the buyer may still pay (see the unique index on payments).
+OPEN_CONDITION = "state in ('created', 'pending')"
+
 #: States in which the order has been paid (refunds included).
 PAID_STATES = frozenset(
     {PaymentState.PAID.value, PaymentState.PARTIALLY_REFUNDED.value, PaymentState.REFUNDED.value}
@@ -61,6 +65,10 @@ class Verdict(StrEnum):
     REJECTED = "rejected"
     AMOUNT_MISMATCH = "amount_mismatch"
     TEST_REFUSED = "test_refused"
+    # A refund that came before its payment was confirmed: applied once it is.
+    PARKED = "parked"
+    # Money the buyer did not owe (the same payment charged twice, a debit after the end).
+    OVERCHARGED = "overcharged"
 
 
 class TaskState(StrEnum):
@@ -100,6 +108,9 @@ class Shop(Base):
     # The merchant's changes to the connector's default status mapping.
     status_mapping: Mapped[dict[str, Any]] = mapped_column(default=dict)
     webhook_token: Mapped[str] = mapped_column(String(64), unique=True)
+    # The HTTP proxy the connector's calls to the shop go through; empty: none, and
+    # the proxy variables of the hub's environment are ignored.
+    proxy_url: Mapped[str] = mapped_column(String(512), default="")
     created_at: Mapped[datetime]
 
 
@@ -147,7 +158,21 @@ class Payment(Base):
     """One attempt to pay one order: the row the confirmation acts on."""
 
     __tablename__ = "payments"
-    __table_args__ = (Index("ix_payments_shop_order", "shop_id", "order_ref"),)
+    __table_args__ = (
+        Index("ix_payments_shop_order", "shop_id", "order_ref"),
+        # One open payment per order and amount, whatever the number of buyers' tabs
+        # and hub processes starting it at once.
+        Index(
+            "uq_payments_open",
+            "shop_id",
+            "order_ref",
+            "amount_minor",
+            "currency",
+            unique=True,
+            sqlite_where=text(OPEN_CONDITION),
+            postgresql_where=text(OPEN_CONDITION),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
@@ -220,7 +245,9 @@ class InboxMessage(Base):
     body: Mapped[bytes] = mapped_column(LargeBinary)
     remote_addr: Mapped[str] = mapped_column(String(64))
     shop_slug: Mapped[str] = mapped_column(String(64))
-    url_token: Mapped[str] = mapped_column(String(128))
+    # A digest of the URL's token (hub/redaction.py token_digest), never the token:
+    # enough to check the row again after a crash and to tell probes apart.
+    url_token_digest: Mapped[str] = mapped_column(String(64))
     shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id"))
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
     processed_at: Mapped[datetime | None]
@@ -247,6 +274,8 @@ class PaymentEventRow(Base):
     id_trans: Mapped[str] = mapped_column(String(64), default="")
     amount_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     detail: Mapped[str] = mapped_column(Text, default="")
+    # A refund waiting for its payment's confirmation (see hub/apply.py).
+    parked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
 
 

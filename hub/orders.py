@@ -14,7 +14,9 @@ from bluepaid_plugins.db import Database
 from bluepaid_plugins.domain import Customer, Order, OrderStatus, Schedule
 from bluepaid_plugins.errors import Problem, ValidationError
 from bluepaid_plugins.money import Money
-from bluepaid_plugins.protocol import LANGUAGES, SubscriptionRequest
+from bluepaid_plugins.protocol import SubscriptionRequest
+from bluepaid_plugins.protocol.fields import email_address
+from bluepaid_plugins.protocol.fields import language as language_rule
 from hub.models import LinkOrder, Shop
 
 
@@ -85,10 +87,10 @@ def create_link_order(
         problems.append(Problem("ref", "at most 64 printable characters, no '/'"))
     if amount.minor <= 0:
         problems.append(Problem("amount", "must be more than zero"))
-    if language and language not in LANGUAGES:
-        problems.append(Problem("language", f"one of {' '.join(LANGUAGES)} (upper case)"))
-    if email and (len(email) > 128 or email.count("@") != 1 or not email.isprintable() or " " in email):
-        problems.append(Problem("email", "an e-mail address of at most 128 characters"))
+    for field, rule, value in (("language", language_rule, language), ("email", email_address, email)):
+        found = rule(value) if value else None
+        if found:
+            problems.append(Problem(field, found))
     if schedule is not None and amount.minor > 0:
         problems += _schedule_problems(shop, amount, schedule)
     if problems:
@@ -167,18 +169,22 @@ def schedule_from_json(data: dict[str, Any] | None, currency: str) -> Schedule |
     )
 
 
-def _schedule_problems(shop: Shop, amount: Money, schedule: Schedule) -> list[Problem]:
-    request = SubscriptionRequest(
-        id_boutique=shop.id_boutique,
+def subscription_request(schedule: Schedule, amount: Money, **common: Any) -> SubscriptionRequest:
+    """The ``ABOv2`` request of ``schedule``, ``amount`` a debit; ``common`` the other variables."""
+    return SubscriptionRequest(
         amount=amount,
-        id_client="check",
         occurrences=schedule.occurrences,
         period_count=schedule.period_count,
         period_type=schedule.period_type,
         initial_amount=schedule.initial,
         tolerance_days=schedule.tolerance_days,
         tolerance_max=schedule.tolerance_max,
+        **common,
     )
+
+
+def _schedule_problems(shop: Shop, amount: Money, schedule: Schedule) -> list[Problem]:
+    request = subscription_request(schedule, amount, id_boutique=shop.id_boutique, id_client="check")
     try:
         request.fields()
     except ValidationError as exc:

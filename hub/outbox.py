@@ -16,14 +16,17 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import exists, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
 
 from bluepaid_plugins.errors import BluepaidError, ConnectorError, NotFound, PluginBug, PluginError
 from hub.context import Hub
-from hub.inbox import process_stale
+from hub.inbox import process_unfinished
 from hub.models import OutboxTask, TaskState
+from hub.redaction import redact
 from hub.tasks import run_task
 
 log = logging.getLogger(__name__)
@@ -35,7 +38,7 @@ JITTER = 0.2
 LEASE = timedelta(minutes=5)
 #: A stored confirmation still without a verdict after this long lost its request
 #: (a crash, a database hiccup): the worker processes it.
-STALE_INBOX = timedelta(seconds=30)
+UNFINISHED_AFTER = timedelta(seconds=30)
 
 
 def backoff(attempts: int, rng: random.Random) -> timedelta:
@@ -106,7 +109,7 @@ class Worker:
     def run_once(self) -> list[Outcome]:
         """Process confirmations left without a verdict, then run up to ``batch``
         due tasks, one claim at a time; return what happened to each task."""
-        process_stale(self.hub, older_than=STALE_INBOX)
+        process_unfinished(self.hub, older_than=UNFINISHED_AFTER)
         outcomes = []
         for _ in range(self.batch):
             claimed = self._claim(1)
@@ -162,7 +165,7 @@ class Worker:
             text = describe(error)
             task.last_error = text
             if isinstance(error, PluginBug):
-                task.detail = error.traceback
+                task.detail = redact(error.traceback)
             # A refusal from the shop, a vanished shop, payment or plugin, or a plugin's
             # own bug will not mend itself: retrying would only hide it for three days.
             permanent = isinstance(error, NotFound | PluginError) or (
@@ -186,10 +189,16 @@ class Worker:
 
 
 def describe(error: BaseException) -> str:
-    """One line for the task's ``last_error``: our errors' message, others' type too."""
+    """The text for the task's ``last_error``: our errors' message, others' type
+    too; a database error's first line only (the rest repeats the statement and
+    its parameters); secrets masked (:func:`hub.redaction.redact`)."""
     if isinstance(error, BluepaidError):
-        return str(error)[:1000]
-    return f"{type(error).__name__}: {error}"[:1000]
+        text = str(error)
+    elif isinstance(error, SQLAlchemyError):
+        text = f"{type(error).__name__}: {(str(error).splitlines() or [''])[0]}"
+    else:
+        text = f"{type(error).__name__}: {error}"
+    return redact(text)[:1000]
 
 
 def replay(hub: Hub, task_id: int) -> OutboxTask:
@@ -203,3 +212,38 @@ def replay(hub: Hub, task_id: int) -> OutboxTask:
         task.next_attempt_at = now
         task.retry_from = now
         return task
+
+
+# Reading the outbox, for the CLI (and later the back office)
+
+
+def task_summary(task: OutboxTask) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "kind": task.kind,
+        "state": task.state,
+        "attempts": task.attempts,
+        "payment": task.payload.get("payment"),
+        "order_ref": task.payload.get("order_ref"),
+        "event": task.payload.get("kind"),
+        "created_at": task.created_at.isoformat(),
+        "next_attempt_at": task.next_attempt_at.isoformat(),
+        "last_error": task.last_error,
+    }
+
+
+def show_task(hub: Hub, task_id: int) -> dict[str, Any]:
+    """One outbox task with its payload and, for a plugin's bug, the traceback."""
+    with hub.db.transaction() as session:
+        task = session.get(OutboxTask, task_id)
+        if task is None:
+            raise NotFound(f"no outbox task {task_id}")
+        return {**task_summary(task), "plugin": task.payload.get("plugin"), "detail": task.detail}
+
+
+def list_tasks(hub: Hub, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    query = select(OutboxTask).order_by(OutboxTask.id.desc()).limit(limit)
+    if state:
+        query = query.where(OutboxTask.state == state)
+    with hub.db.transaction() as session:
+        return [task_summary(task) for task in session.scalars(query)]

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from bluepaid_plugins.connector import Capability, Ownership
 from bluepaid_plugins.domain import Order, OrderStatus, Schedule
@@ -32,6 +33,7 @@ from bluepaid_plugins.protocol import (
 )
 from hub.context import Hub
 from hub.models import PAID_STATES, Payment, PaymentState, Shop, Subscription
+from hub.orders import subscription_request
 from hub.plugins import guarded
 from hub.shops import get_shop
 from hub.urls import confirmation_url, return_urls
@@ -194,41 +196,50 @@ def _request(hub: Hub, shop: Shop, order: Order, payment: Payment) -> PaymentReq
     schedule = order.schedule
     if schedule is None:
         return PaymentRequest(amount=order.total, pays_liv=order.customer.country, **common)
-    return SubscriptionRequest(
-        amount=order.total,
-        occurrences=schedule.occurrences,
-        period_count=schedule.period_count,
-        period_type=schedule.period_type,
-        initial_amount=schedule.initial,
-        tolerance_days=schedule.tolerance_days,
-        tolerance_max=schedule.tolerance_max,
-        **common,
-    )
+    return subscription_request(schedule, order.total, **common)
 
 
 def _payment_for(hub: Hub, shop: Shop, order: Order) -> Payment:
-    """The payment to use for this order: an earlier unpaid one for the same amount
-    (the buyer came back), or a new one. A paid one is returned as is. Earlier
-    payments for another amount are flagged ``superseded``: they can no longer
-    pay the order."""
+    """The payment to use for this order: a paid one as is, an earlier unpaid one for
+    the same amount (the buyer came back, or opened several tabs), or a new one.
+
+    Payments for another amount are flagged ``superseded`` (an old tab cannot pay
+    the old amount) and lose the flag when the order comes back to their amount.
+    The database holds one open payment per order and amount: when another hub
+    process created it first, its payment is the one used.
+    """
+    for attempt in range(3):
+        try:
+            return _open_payment(hub, shop, order)
+        except IntegrityError:
+            # Another buyer's tab created the open payment between our read and our
+            # insert (the unique index uq_payments_open said so): use theirs.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _open_payment(hub: Hub, shop: Shop, order: Order) -> Payment:
     now = hub.clock()
+    amount = first_debit(order)
     with hub.db.transaction() as session:
         rows = session.scalars(
             select(Payment)
             .where(Payment.shop_id == shop.id, Payment.order_ref == order.ref)
             .order_by(Payment.id.desc())
+            .with_for_update()
         ).all()
         for row in rows:
             if row.state in PAID_STATES:
                 return row
-        amount = first_debit(order)
         for row in rows:
-            if row.state in REUSABLE_STATES and row.amount == amount:
-                return row
-        for row in rows:
-            # The order's amount changed: an old tab must not pay the old amount.
             if row.amount != amount:
                 row.flag("superseded")
+            elif "superseded" in row.flags:
+                row.flags = [flag for flag in row.flags if flag != "superseded"]
+        reusable = [row for row in rows if row.state in REUSABLE_STATES and row.amount == amount]
+        if reusable:
+            return reusable[0]
         payment = Payment(
             public_id=secrets.token_hex(16),
             shop_id=shop.id,
@@ -239,14 +250,15 @@ def _payment_for(hub: Hub, shop: Shop, order: Order) -> Payment:
             flags=[],
             id_trans="",
             refunded_minor=0,
+            paid_minor=0,
             # The order's own language only: the return page falls back to the browser's.
             language=order.language[:2],
             created_at=now,
             updated_at=now,
         )
         session.add(payment)
+        session.flush()
         if order.schedule is not None:
-            session.flush()
             session.add(_subscription(shop, payment, order, order.schedule, now))
     return payment
 

@@ -1,4 +1,4 @@
-"""Reading payments and outbox tasks for the CLI (and later the back office)."""
+"""Reading payments and their event logs, for the CLI (and later the back office)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy import select
 from bluepaid_plugins.errors import NotFound
 from bluepaid_plugins.money import Money
 from hub.context import Hub
-from hub.models import OutboxTask, Payment, PaymentEventRow, Shop, Subscription
+from hub.models import Payment, PaymentEventRow, Shop, Subscription
 
 
 def payment_summary(payment: Payment, shop_slug: str) -> dict[str, Any]:
@@ -84,35 +84,3 @@ def show_payment(hub: Hub, payment_id: str) -> dict[str, Any]:
                 "finished": subscription.finished,
             }
         return summary
-
-
-def task_summary(task: OutboxTask) -> dict[str, Any]:
-    return {
-        "id": task.id,
-        "kind": task.kind,
-        "state": task.state,
-        "attempts": task.attempts,
-        "payment": task.payload.get("payment"),
-        "order_ref": task.payload.get("order_ref"),
-        "event": task.payload.get("kind"),
-        "created_at": task.created_at.isoformat(),
-        "next_attempt_at": task.next_attempt_at.isoformat(),
-        "last_error": task.last_error,
-    }
-
-
-def show_task(hub: Hub, task_id: int) -> dict[str, Any]:
-    """One outbox task with its payload and, for a plugin's bug, the traceback."""
-    with hub.db.transaction() as session:
-        task = session.get(OutboxTask, task_id)
-        if task is None:
-            raise NotFound(f"no outbox task {task_id}")
-        return {**task_summary(task), "plugin": task.payload.get("plugin"), "detail": task.detail}
-
-
-def list_tasks(hub: Hub, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-    query = select(OutboxTask).order_by(OutboxTask.id.desc()).limit(limit)
-    if state:
-        query = query.where(OutboxTask.state == state)
-    with hub.db.transaction() as session:
-        return [task_summary(task) for task in session.scalars(query)]

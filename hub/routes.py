@@ -21,7 +21,7 @@ from bluepaid_plugins.errors import (
     ValidationError,
 )
 from bluepaid_plugins.paylink import PROOF_PARAMETER
-from hub import inbox, webhooks
+from hub import inbox, junk, webhooks
 from hub.context import Hub
 from hub.models import Payment, PaymentState, Shop
 from hub.pay import NotPayable, start_payment
@@ -139,22 +139,36 @@ def _origin(url: str) -> str:
 def confirm(shop: str, token: str) -> tuple[str, int, dict[str, str]]:
     """The confirmation URL (``url_retour_bo``): store first, then check and apply."""
     hub = _hub()
+    # Read one byte more than we keep: a huge body must not fill the memory first,
+    # and a body past the limit is refused whole, never read cut.
+    body = request.stream.read(inbox.MAX_BODY + 1)
+    remote = request.remote_addr or ""
+    if not junk.may_be_real(hub, shop, token, remote):
+        result = junk.record(
+            hub,
+            current_app.extensions["bluepaid.junk"],
+            method=request.method,
+            path=request.path,
+            remote_addr=remote,
+            shop_slug=shop,
+            size=len(body),
+        )
+        return result.verdict.value, result.status, {"Content-Type": "text/plain; charset=utf-8"}
     inbox_id = inbox.store(
         hub,
         method=request.method,
         path=request.path,
         headers=dict(request.headers),
-        # Read no more than we keep: a huge body must not fill the memory first.
-        body=request.stream.read(inbox.MAX_BODY),
-        remote_addr=request.remote_addr or "",
+        body=body,
+        remote_addr=remote,
         shop_slug=shop,
         url_token=token,
     )
     result = inbox.process(hub, inbox_id)
     if result.verdict.value != "accepted":
         log.info("confirmation %s: %s (%s)", inbox_id, result.verdict.value, result.reason)
-    body = "OK" if result.status == 200 else result.verdict.value
-    return body, result.status, {"Content-Type": "text/plain; charset=utf-8"}
+    answer = "OK" if result.status == 200 else result.verdict.value
+    return answer, result.status, {"Content-Type": "text/plain; charset=utf-8"}
 
 
 @bp.route("/webhooks/<shop>/<token>", methods=["GET", "POST"])

@@ -1,24 +1,24 @@
-"""A development server whose access log never shows the confirmation URL's secret."""
+"""The development server, whose access log never shows a secret of a URL (the
+confirmation and webhook tokens, a pay link's proof, any query value): see
+:mod:`hub.redaction`. Production: :mod:`hub.gunicorn_config`.
+"""
 
 from __future__ import annotations
 
-import re
 import threading
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-_SECRET_PATH = re.compile(r"(/confirm/[^/\s]+/)[^\s?]+")
-
-
-def redact(line: str) -> str:
-    """Replace the token of ``/confirm/<shop>/<token>`` paths with ``***``."""
-    return _SECRET_PATH.sub(r"\1***", line)
+from hub.redaction import redact
 
 
 class RedactingHandler(WSGIRequestHandler):
+    """werkzeug's request handler, its log lines redacted even where the process
+    did not install :mod:`hub.redaction` (an app served without the hub's factory)."""
+
     def log(self, type: str, message: str, *args: Any) -> None:
-        super().log(type, redact(message % args) if args else redact(message))
+        super().log(type, "%s", redact(message % args if args else message))
 
 
 def start_server(app: Any, host: str, port: int) -> tuple[BaseWSGIServer, threading.Thread]:

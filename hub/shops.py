@@ -7,6 +7,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -15,11 +16,13 @@ from sqlalchemy.orm import Session
 from bluepaid_plugins.connector import Capability, Connector
 from bluepaid_plugins.domain import StatusEvent
 from bluepaid_plugins.errors import NotFound, Problem, ValidationError
-from bluepaid_plugins.protocol import LANGUAGES
+from bluepaid_plugins.protocol.fields import language as language_rule
+from bluepaid_plugins.protocol.fields import merchant_id
 from bluepaid_plugins.settings import Secret
 from hub.context import Hub, status_mapping_of
 from hub.models import Shop
 from hub.plugins import guarded
+from hub.redaction import redact
 from hub.registry import mapping_problems
 from hub.urls import confirmation_url, pay_url_template, webhook_url
 
@@ -27,7 +30,6 @@ from hub.urls import confirmation_url, pay_url_template, webhook_url
 PLATFORM_ADDRESSES = ("193.33.47.34", "193.33.47.35", "193.33.47.39", "87.98.218.80")
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-_ID_BOUTIQUE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
 def add_shop(
@@ -48,6 +50,7 @@ def add_shop(
     return_url: str = "",
     language: str = "FR",
     notify_email: str = "",
+    proxy_url: str = "",
     check: bool = False,
 ) -> Shop:
     """Validate and store a new shop; ValidationError lists every problem.
@@ -63,20 +66,26 @@ def add_shop(
     (``url_retour_bo``), where the buyer can read it; leave it off and register
     the URL on the platform. ``accept_test`` defaults to ``test_mode``;
     ``allowed_ips`` to the platform's published addresses; ``platform_url`` to
-    the hub's configured platform.
+    the hub's configured platform. ``proxy_url`` is the HTTP proxy the
+    connector's calls to the shop go through (empty: none, whatever the
+    environment's proxy variables say).
     """
     problems: list[Problem] = []
     if not _SLUG.match(slug):
         problems.append(Problem("shop", "lower-case letters, digits and '-', at most 64"))
-    if not _ID_BOUTIQUE.match(id_boutique):
-        problems.append(Problem("id_boutique", "1 to 32 letters, digits, '_' or '-'"))
+    for field, rule, value in (
+        ("id_boutique", merchant_id, id_boutique),
+        ("language", language_rule, language),
+    ):
+        found = rule(value)
+        if found:
+            problems.append(Problem(field, found))
     if redirect_method not in ("get", "post"):
         problems.append(Problem("redirect", "get or post"))
-    if language not in LANGUAGES:
-        problems.append(Problem("language", f"one of {' '.join(LANGUAGES)}"))
     for url_name, url in (("platform_url", platform_url), ("return_url", return_url)):
         if url and not url.startswith(("http://", "https://")):
             problems.append(Problem(url_name, "must start with http:// or https://"))
+    problems += proxy_problems(proxy_url)
     ips = list(PLATFORM_ADDRESSES) if allowed_ips is None else allowed_ips
     for ip in ips:
         try:
@@ -128,6 +137,7 @@ def add_shop(
         return_url=return_url,
         language=language,
         notify_email=notify_email,
+        proxy_url=proxy_url,
         created_at=hub.clock(),
     )
     if check:
@@ -153,6 +163,32 @@ def set_settings(hub: Hub, slug: str, changes: Mapping[str, Any]) -> Shop:
             clean = cls.validate_settings({**current, **changes})
         shop.connector_settings, shop.connector_secrets = _split_secrets(hub, clean)
         return shop
+
+
+def set_proxy(hub: Hub, slug: str, proxy_url: str) -> Shop:
+    """Make the connector's calls to the shop go through ``proxy_url`` (empty: no
+    proxy); ValidationError for a URL that is not a proxy's."""
+    problems = proxy_problems(proxy_url)
+    if problems:
+        raise ValidationError(problems, "proxy not changed")
+    with hub.db.transaction() as session:
+        shop = _locked(session, slug)
+        shop.proxy_url = proxy_url
+        return shop
+
+
+def proxy_problems(proxy_url: str) -> list[Problem]:
+    """What is wrong with ``proxy_url`` as a proxy's URL (empty: no proxy, nothing wrong)."""
+    if not proxy_url:
+        return []
+    try:
+        parts = urlsplit(proxy_url)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:
+        usable = False
+    if usable and parts.path in ("", "/") and not parts.query and not parts.fragment:
+        return []
+    return [Problem("proxy", "an http:// or https:// proxy URL, such as http://proxy.internal:3128")]
 
 
 def set_status_mapping(hub: Hub, slug: str, changes: Mapping[str, str], reset: bool = False) -> Shop:
@@ -207,7 +243,7 @@ def rotate_secrets(hub: Hub) -> int:
 
 
 def shop_summary(hub: Hub, shop: Shop) -> dict[str, Any]:
-    """What a merchant needs to know and register; secret settings are masked."""
+    """What a merchant needs to know and register; secret settings and a proxy's password are masked."""
     cls = hub.plugins.connectors.get(shop.connector)
     settings: dict[str, Any] = dict(shop.connector_settings)
     if cls is not None:
@@ -233,6 +269,9 @@ def shop_summary(hub: Hub, shop: Shop) -> dict[str, Any]:
         "return_url": shop.return_url,
         "language": shop.language,
     }
+    if shop.proxy_url:
+        # A proxy's URL may carry its password.
+        summary["proxy"] = redact(shop.proxy_url)
     if cls is not None and Capability.WEBHOOKS in cls.capabilities:
         summary["webhook_url"] = webhook_url(hub, shop)
     return summary

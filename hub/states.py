@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bluepaid_plugins.domain import EventKind
+from bluepaid_plugins.money import Money
 from bluepaid_plugins.protocol import Confirmation, Etat, Mode
 from hub.models import PaymentState
 
@@ -31,6 +32,9 @@ _TARGET = {
     Etat.ANNU: (PaymentState.CANCELLED, EventKind.CANCELLED),
 }
 
+#: What each ``etat`` means as an event (a subscription's later debits too).
+EVENT_OF = {etat: kind for etat, (_state, kind) in _TARGET.items()}
+
 
 @dataclass(frozen=True)
 class Move:
@@ -47,33 +51,38 @@ class Move:
         return not self.stale_reason and not self.over_refund
 
 
-def decide(state: PaymentState, amount_minor: int, refunded_minor: int, conf: Confirmation) -> Move:
+def decide(state: PaymentState, paid_minor: int, refunded_minor: int, conf: Confirmation) -> Move:
     """What ``conf`` does to a payment in ``state``; pure, no I/O.
 
-    ``amount_minor`` is the payment total, ``refunded_minor`` what was refunded
-    so far. For a refund, ``conf.amount`` is the refunded amount.
+    ``paid_minor`` is what the payment took in all (every debit of a
+    subscription), ``refunded_minor`` what was refunded so far. For a refund,
+    ``conf.amount`` is the refunded amount.
     """
     if conf.mode is Mode.REFUND:
-        return _refund(state, amount_minor, refunded_minor, conf)
+        if conf.etat is not Etat.OK:
+            reason = f"refund with etat={conf.etat.value}: nothing refunded"
+            return Move(state, EventKind.REFUNDED, refunded_minor, stale_reason=reason)
+        return decide_refund(state, paid_minor, refunded_minor, conf.amount)
     target, kind = _TARGET[conf.etat]
     if RANK[target] <= RANK[state]:
         return Move(state, kind, refunded_minor, stale_reason=f"{target.value} after {state.value}: ignored")
     return Move(target, kind, refunded_minor)
 
 
-def _refund(state: PaymentState, amount_minor: int, refunded_minor: int, conf: Confirmation) -> Move:
+def decide_refund(state: PaymentState, paid_minor: int, refunded_minor: int, amount: Money) -> Move:
+    """What an accepted refund of ``amount`` does to a payment in ``state``.
+
+    Refunds add up to what was paid, never past it (an over-refund is
+    reported, not applied); a payment not paid yet has nothing to refund.
+    """
     kind = EventKind.REFUNDED
-    if conf.etat is not Etat.OK:
-        return Move(
-            state, kind, refunded_minor, stale_reason=f"refund with etat={conf.etat.value}: nothing refunded"
-        )
-    if state not in (PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED):
+    if state not in (PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED, PaymentState.REFUNDED):
         return Move(state, kind, refunded_minor, stale_reason=f"refund of a payment in state {state.value}")
-    if conf.amount.minor == 0:
+    if amount.minor == 0:
         return Move(state, kind, refunded_minor, stale_reason="refund of nothing (montant 0)")
-    total = refunded_minor + conf.amount.minor
-    if total > amount_minor:
+    total = refunded_minor + amount.minor
+    if total > paid_minor:
         return Move(state, kind, refunded_minor, over_refund=True)
-    if total == amount_minor:
+    if total == paid_minor:
         return Move(PaymentState.REFUNDED, EventKind.REFUNDED, total)
     return Move(PaymentState.PARTIALLY_REFUNDED, EventKind.PARTIALLY_REFUNDED, total)

@@ -11,13 +11,18 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from sandbox.config import SandboxConfig
 from sandbox.console import bp as console_bp
 from sandbox.console import buyer_bp
+from sandbox.hosts import HostCheck
 from sandbox.pages import bp as pages_bp
 from sandbox.platform import Platform
 
 
 def create_sandbox_app(config: SandboxConfig | None = None, *, platform: Platform | None = None) -> Flask:
     """Build the sandbox platform's web app from ``platform`` or ``config``
-    (default: the ``BLUEPAID_SANDBOX_*`` environment)."""
+    (default: the ``BLUEPAID_SANDBOX_*`` environment).
+
+    It answers only requests whose ``Host`` is the public URL's host and port
+    or a loopback name (:mod:`sandbox.hosts`); any other gets a 400.
+    """
     if platform is None:
         platform = Platform(config or SandboxConfig.from_env(os.environ))
     app = Flask(__name__)
@@ -32,6 +37,8 @@ def create_sandbox_app(config: SandboxConfig | None = None, *, platform: Platfor
     csrf.exempt("sandbox.pages.subscription_request")
     if platform.config.trust_proxy:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1)  # type: ignore[method-assign]
+    # Outermost: a request for an unexpected host reaches nothing of the app (DNS rebinding).
+    app.wsgi_app = HostCheck(app.wsgi_app, platform.config.public_url)  # type: ignore[method-assign]
 
     @app.after_request
     def security_headers(response: Response) -> Response:

@@ -18,6 +18,7 @@ from sandbox.cards import TEST_CARDS
 from sandbox.config import SandboxConfig
 from sandbox.delivery import deliver_due
 from sandbox.platform import Platform
+from sandbox.serving import PUBLIC_ENV, PUBLIC_FLAG, checked_listen_host
 from sandbox.subscriptions import run_due
 
 logger = logging.getLogger(__name__)
@@ -72,8 +73,15 @@ def print_test_cards() -> None:
         click.echo(f"  {card.number}  {card.type.value:<10}  {card.description}")
 
 
-def serve_sandbox(platform: Platform, host: str, port: int) -> None:
-    """Serve the sandbox with its background deliveries until Ctrl-C."""
+def serve_sandbox(platform: Platform, host: str, port: int, *, allow_public: bool = False) -> None:
+    """Print the test cards, then serve the sandbox with its background deliveries until Ctrl-C.
+
+    A ``host`` beyond loopback is refused (ConfigurationError, before anything
+    is printed or started) unless ``allow_public``
+    (:func:`~sandbox.serving.checked_listen_host`).
+    """
+    host = checked_listen_host(host, platform.config.public_url, allow_public=allow_public)
+    print_test_cards()
     app = create_sandbox_app(platform=platform)
     stop = threading.Event()
     threading.Thread(target=background_loop, args=(platform, stop), daemon=True, name="sandbox").start()
@@ -91,12 +99,20 @@ def serve_sandbox(platform: Platform, host: str, port: int) -> None:
 @click.group(invoke_without_command=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5001, show_default=True, type=int)
+@click.option(
+    PUBLIC_FLAG,
+    "allow_public",
+    is_flag=True,
+    envvar=PUBLIC_ENV,
+    show_envvar=True,
+    help="Let --host be an address beyond loopback (the console has no login).",
+)
 @click.pass_context
-def sandbox(ctx: click.Context, host: str, port: int) -> None:
-    """The offline Bluepaid platform: without a subcommand, serve it."""
+def sandbox(ctx: click.Context, host: str, port: int, allow_public: bool) -> None:
+    """The offline Bluepaid platform: without a subcommand, serve it (on loopback only,
+    unless --i-know-it-is-public)."""
     if ctx.invoked_subcommand is None:
-        print_test_cards()
-        serve_sandbox(_platform(ctx), host, port)
+        serve_sandbox(_platform(ctx), host, port, allow_public=allow_public)
 
 
 @sandbox.command("cards")

@@ -98,6 +98,7 @@ class Texts:
     problem: str
     not_found_title: str
     not_found_text: str
+    wrong_host: str  # {host} {expected}
 
     def money(self, money: Money) -> str:
         """``money`` written for a buyer of this language (``2,07 €``, ``€2.07``)."""
@@ -212,6 +213,12 @@ FRENCH = Texts(
     problem="Problème",
     not_found_title="Page de paiement inconnue",
     not_found_text="Cette page de paiement n'existe pas. Retournez sur le site du marchand.",
+    wrong_host=(
+        "Requête refusée : ce bac à sable ne répond qu'aux noms sous lesquels il est servi ({expected}), "
+        "et cette requête demandait l'hôte {host}. Une page web qui fait passer son propre nom pour "
+        "une adresse locale ne peut donc pas lire la console. Si vous atteignez le bac à sable par un "
+        "autre nom, donnez son adresse dans BLUEPAID_SANDBOX_PUBLIC_URL."
+    ),
 )
 
 ENGLISH = Texts(
@@ -307,6 +314,12 @@ ENGLISH = Texts(
     problem="Problem",
     not_found_title="Unknown payment page",
     not_found_text="This payment page does not exist. Please go back to the merchant's site.",
+    wrong_host=(
+        "Request refused: this sandbox answers only for the names it is served under ({expected}), "
+        "and this request asked for the host {host}. A web page that passes its own name off as a "
+        "local address therefore cannot read the console. If you reach the sandbox by another name, "
+        "give its address in BLUEPAID_SANDBOX_PUBLIC_URL."
+    ),
 )
 
 #: Page language when the request gives no ``langue``: Bluepaid was a French platform.

@@ -228,7 +228,8 @@ def test_the_overview_states_the_import_rule(build: Build) -> None:
 
     assert (
         "bluepaid_plugins imports only the standard library, pluggy, requests, babel and, "
-        "in its database helpers (db.py) only, SQLAlchemy"
+        "in its database helpers (db.py) only, SQLAlchemy, "
+        "and in its shop HTTP client (http.py) only, urllib3"
     ) in text
     assert "sandbox imports bluepaid_plugins, never hub" in text
     assert "connectors, cart and payment_form never import hub or sandbox" in text

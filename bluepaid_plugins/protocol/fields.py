@@ -39,6 +39,8 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,6}")
 _HOST_END = re.compile(r"[/?#]")
 _PORT = re.compile(r"[0-9]{1,5}")
+# What Money.parse reads, minus the decimal comma that only confirmations may carry.
+_REQUEST_AMOUNT = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,12})?")
 
 #: A rule looks at one non-empty value and returns what is wrong with it, or None.
 Rule = Callable[[str], str | None]
@@ -214,16 +216,27 @@ def one_of(allowed: tuple[str, ...], meaning: str) -> Rule:
     return rule
 
 
-def _amount(value: str, currency: str) -> str | None:
-    """An amount above zero in major units with a dot, exact to ``currency``'s decimals."""
-    example = str(Money.from_minor(207, currency))
+def _amount(value: str, currency: str | None) -> str | None:
+    """An amount above zero in major units with a dot; with a ``currency``, exact to its decimals.
+
+    The form (digits, one dot, not zero) is checked with or without a currency,
+    so that a bad currency does not hide a bad amount; the number of decimals
+    only once ``currency`` is one the platform takes.
+    """
+    example = str(Money.from_minor(207, currency or "EUR"))
     if "," in value:
         return (
             f"{_show(value)} uses a decimal comma; requests use a dot, e.g. {example!r} "
             "(only confirmations may carry a comma)"
         )
+    if not _REQUEST_AMOUNT.fullmatch(value):
+        return f"{_show(value)} is not an amount; expected major units with a dot, e.g. {example!r}"
+    if not value.strip("0."):
+        return f"{_show(value)} is zero; a payment must be more than 0"
+    if currency is None:
+        return None
     try:
-        money = Money.parse(value, currency)
+        Money.parse(value, currency)
     except ValidationError as exc:
         found = "; ".join(problem.message for problem in exc.problems)
         places = currency_decimals(currency)
@@ -231,8 +244,6 @@ def _amount(value: str, currency: str) -> str | None:
             f"{found}; expected major units with a dot and at most {places} decimals "
             f"for {currency}, e.g. {example!r}"
         )
-    if money.minor == 0:
-        return f"{_show(value)} is zero; a payment must be more than 0"
     return None
 
 
@@ -266,9 +277,9 @@ def check_fields(
             continue
         message = unprintable(value)
         if message is None and name in amounts:
-            # Without a valid currency there is no number of decimals to check against;
-            # the currency's own problem is reported under its name.
-            message = _amount(value, known_currency) if known_currency else None
+            # Without a valid currency only the decimals cannot be judged; the
+            # currency's own problem is reported under its name.
+            message = _amount(value, known_currency)
         elif message is None:
             message = rules[name](value)
         if message is not None:

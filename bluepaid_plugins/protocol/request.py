@@ -86,8 +86,8 @@ def validate_payment_fields(fields: Mapping[str, str]) -> list[Problem]:
     - no value may hold a control or invisible character;
     - ``id_boutique``: 1 to 32 of ``A-Z a-z 0-9 _ -``;
     - ``montant``: major units with a dot (a comma is tolerated only in
-      confirmations), no more decimals than ``devise`` has, more than 0; checked
-      only once ``devise`` is valid;
+      confirmations), more than 0, checked whatever ``devise`` is; no more
+      decimals than ``devise`` has, checked only once ``devise`` is valid;
     - ``devise``: one of :data:`~bluepaid_plugins.money.CURRENCIES`;
     - ``langue``: one of :data:`~bluepaid_plugins.protocol.fields.LANGUAGES`, upper case;
     - ``id_client``: at most 64 characters; ``divers``: at most 255;

@@ -16,6 +16,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from bluepaid_plugins.errors import BluepaidError, PluginError
+from hub import redaction
 from hub.cli import keys, links, payments, plugins, scaffold, serve, shops
 from hub.cli.base import HubHolder, cli
 from hub.config import HubConfig
@@ -45,8 +46,10 @@ def _register_plugin_commands(group: click.Group, loaded: Plugins) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    redaction.install()
     try:
         config = HubConfig.from_env(os.environ)
+        redaction.install(config.secret_values())
         # A command table of its own per run: plugin commands must not outlive the run that loaded them.
         group = copy.copy(cli)
         group.commands = dict(cli.commands)
@@ -65,22 +68,22 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("aborted", err=True)
         return 1
     except BluepaidError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {redaction.redact(str(exc))}", err=True)
         return 1
     except SQLAlchemyError as exc:
         click.echo(
-            f"error: database: {str(exc).splitlines()[0]}"
+            f"error: database: {redaction.redact(str(exc).splitlines()[0])}"
             " (is the schema up to date? run `bluepaid db upgrade`)",
             err=True,
         )
         return 1
     except OSError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {redaction.redact(str(exc))}", err=True)
         return 1
     except Exception as exc:
         if os.environ.get("BLUEPAID_DEBUG"):
             raise
-        problem = f"unexpected {type(exc).__name__}: {exc}"
+        problem = redaction.redact(f"unexpected {type(exc).__name__}: {exc}")
         click.echo(f"error: {problem} (BLUEPAID_DEBUG=1 shows the details)", err=True)
         return 1
     return 0

@@ -7,8 +7,8 @@ from typing import Any
 import click
 
 from hub.cli.base import cli, emit, hub_of, json_option, table
-from hub.outbox import replay
-from hub.payments import list_payments, list_tasks, show_payment, show_task, task_summary
+from hub.outbox import list_tasks, replay, show_task, task_summary
+from hub.payments import list_payments, show_payment
 
 
 @cli.group()

@@ -15,6 +15,8 @@ from hub.shops import (
     check_connection,
     get_shop,
     list_shops,
+    proxy_problems,
+    set_proxy,
     set_settings,
     set_status_mapping,
     shop_summary,
@@ -26,6 +28,13 @@ _SETTING = click.option(
     multiple=True,
     metavar="NAME=VALUE",
     help="A connector setting (repeat); `bluepaid connector show ID` lists them.",
+)
+_PROXY = click.option(
+    "--proxy",
+    "proxy_url",
+    default=None,
+    metavar="URL",
+    help="The HTTP proxy for calls to the shop (http://host:port); an empty URL removes it.",
 )
 _STATUS = click.option(
     "--status",
@@ -76,6 +85,7 @@ def shop() -> None:
 )
 @click.option("--language", default="FR", show_default=True, help="The shop's language: FR, EN...")
 @click.option("--notify-email", default="", help="The merchant's address for payment mails.")
+@_PROXY
 @json_option
 @click.pass_context
 def shop_add(
@@ -87,6 +97,7 @@ def shop_add(
     no_check: bool,
     production: bool,
     allowed_ips: tuple[str, ...],
+    proxy_url: str | None,
     as_json: bool,
     **options: Any,
 ) -> None:
@@ -100,6 +111,7 @@ def shop_add(
         test_mode=not production,
         allowed_ips=list(allowed_ips) or None,
         check=not no_check,
+        proxy_url=proxy_url or "",
         **options,
     )
     emit(shop_summary(hub, created), as_json, record_text)
@@ -138,14 +150,23 @@ def shop_check(ctx: click.Context, slug: str, as_json: bool) -> None:
 @shop.command("set")
 @click.argument("slug")
 @_SETTING
+@_PROXY
 @json_option
 @click.pass_context
-def shop_set(ctx: click.Context, slug: str, settings: tuple[str, ...], as_json: bool) -> None:
-    """Change connector settings of a shop (the others are kept)."""
-    if not settings:
-        raise ValidationError([], "give at least one --setting NAME=VALUE")
+def shop_set(
+    ctx: click.Context, slug: str, settings: tuple[str, ...], proxy_url: str | None, as_json: bool
+) -> None:
+    """Change connector settings of a shop (the others are kept), or its proxy."""
+    if not settings and proxy_url is None:
+        raise ValidationError([], "give at least one --setting NAME=VALUE, or --proxy URL")
     hub = hub_of(ctx)
-    emit(shop_summary(hub, set_settings(hub, slug, pairs(settings, "--setting"))), as_json, record_text)
+    # A bad proxy URL stops the command before any setting changed.
+    if proxy_url is not None and (problems := proxy_problems(proxy_url)):
+        raise ValidationError(problems, "shop not changed")
+    changed = set_settings(hub, slug, pairs(settings, "--setting")) if settings else get_shop(hub, slug)
+    if proxy_url is not None:
+        changed = set_proxy(hub, slug, proxy_url)
+    emit(shop_summary(hub, changed), as_json, record_text)
 
 
 @shop.command("mapping")

@@ -116,18 +116,19 @@ class HubDriver:
 
     def post(
         self,
-        data: dict[str, str] | str,
+        data: dict[str, str] | str | bytes,
         *,
         method: str = "POST",
         remote: str = PLATFORM_IP,
         url: str = "",
+        content_type: str = "application/x-www-form-urlencoded",
     ) -> TestResponse:
         """Send a confirmation to the shop's confirmation URL, from ``remote``."""
         response = self.client.open(
             url or urlsplit(confirmation_url(self.hub, self.shop)).path,
             method=method,
             data=data,
-            content_type="application/x-www-form-urlencoded",
+            content_type=content_type,
             environ_base={"REMOTE_ADDR": remote},
         )
         self.sent.append(response)

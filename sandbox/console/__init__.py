@@ -24,8 +24,10 @@ Rules of the pages:
 - Lists show the newest
   :data:`~sandbox.console.blueprint.LIST_LIMIT` rows and
   say when there are more.
-- The console has no login: the sandbox holds test data only and listens on
-  loopback by default. Do not expose it.
+- The console has no login: the sandbox holds test data only, listens on
+  loopback unless the operator says otherwise (:mod:`sandbox.serving`), answers
+  only requests for its own host names (:mod:`sandbox.hosts`), and shows
+  confirmation URLs masked, wherever they appear (:mod:`sandbox.masking`).
 """
 
 from __future__ import annotations

@@ -1,5 +1,10 @@
 """The console's accounts: the list, a new account, and each account's settings
-(the production lock of FAQ 12 and 28 shown as an error)."""
+(the production lock of FAQ 12 and 28 shown as an error).
+
+The confirmation URL is shown masked (:func:`~sandbox.masking.mask_url`) in its
+field; saving the form with that masked text untouched keeps the registered
+URL, typing a whole URL replaces it, emptying the field removes it.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ from bluepaid_plugins.errors import ValidationError
 from sandbox.accounts import LOCKED_IN_PRODUCTION, account_summary, add_account, set_account
 from sandbox.console.blueprint import bp, console_lang, current_platform, form_problems
 from sandbox.console.texts import TEXTS
+from sandbox.masking import mask_url
 from sandbox.models import Account, Mode, Plan
 
 
@@ -96,12 +102,19 @@ def account(id_boutique: str) -> Response | tuple[str, int]:
         abort(404)
     settings = account_summary(current)
     settings["banned_countries"] = ", ".join(current.banned_countries)
+    # The page never holds the secret: it shows the URL masked, and that masked
+    # text sent back unchanged means "keep the registered URL".
+    shown_confirmation = mask_url(current.url_confirmation)
+    settings["url_confirmation"] = shown_confirmation
     form = AccountForm(data=settings)
     errors: list[str] = []
     if request.method == "POST":
         if form.validate_on_submit():
+            changes = form.changes()
+            if changes["url_confirmation"] == shown_confirmation:
+                changes["url_confirmation"] = current.url_confirmation
             try:
-                set_account(platform, id_boutique, **form.changes())
+                set_account(platform, id_boutique, **changes)
             except ValidationError as exc:
                 errors = form_problems(exc, form)
             else:
@@ -117,6 +130,7 @@ def account(id_boutique: str) -> Response | tuple[str, int]:
             form=form,
             errors=errors,
             locked=current.mode == Mode.PRODUCTION.value,
+            confirmation_masked=shown_confirmation != current.url_confirmation,
             locked_fields=LOCKED_IN_PRODUCTION,
         ),
         status,

@@ -12,6 +12,7 @@ from flask_wtf import FlaskForm  # type: ignore[import-untyped]
 from bluepaid_plugins.errors import ValidationError
 from bluepaid_plugins.money import Money
 from sandbox.console.texts import LANGS, TEXTS
+from sandbox.masking import mask_in, mask_url
 from sandbox.models import Subscription
 from sandbox.platform import Platform
 
@@ -65,6 +66,9 @@ def _console_context() -> dict[str, Any]:
         "other_lang": "fr" if lang == "en" else "en",
         "money": money_text,
         "when": time_text,
+        # Every console page shows confirmation URLs through these: never their secret.
+        "mask_url": mask_url,
+        "mask_in": mask_in,
     }
 
 

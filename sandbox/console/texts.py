@@ -85,6 +85,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "url_retour_ok": "Return URL (url_retour_ok)",
         "url_retour_stop": "Return URL when the buyer leaves (url_retour_stop)",
         "url_confirmation": "Confirmation URL",
+        "url_confirmation_masked": (
+            "Shown masked: its secret part is hidden. Save with it as shown to keep the registered URL, "
+            "or type the whole new URL to replace it."
+        ),
         "banned_countries": "Banned countries (ISO codes, comma separated)",
         "buyer_form": "Ask the buyer's details (nom, prénom, e-mail...)",
         "plan": "Fee plan",
@@ -184,6 +188,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "url_retour_ok": "URL de retour (url_retour_ok)",
         "url_retour_stop": "URL de retour si l'acheteur abandonne (url_retour_stop)",
         "url_confirmation": "URL de confirmation",
+        "url_confirmation_masked": (
+            "Affichée masquée : sa partie secrète est cachée. Enregistrez-la telle quelle pour garder "
+            "l'URL enregistrée, ou tapez la nouvelle URL entière pour la remplacer."
+        ),
         "banned_countries": "Pays bannis (codes ISO séparés par des virgules)",
         "buyer_form": "Demander les coordonnées de l'acheteur (nom, prénom, e-mail...)",
         "plan": "Offre",

@@ -42,7 +42,12 @@ def shop_api() -> Iterator[ShopAPI]:
 def hub(database_url: str, clock: FrozenClock) -> Iterator[Hub]:
     """The hub of ``tests/hub/conftest.py`` with the stub shop's connector plugged in."""
     config = HubConfig(
-        database_url=database_url, secret_key="k" * 32, public_url=PUBLIC, platform_url=PLATFORM
+        database_url=database_url,
+        secret_key="k" * 32,
+        public_url=PUBLIC,
+        platform_url=PLATFORM,
+        # The stub shop listens on 127.0.0.1.
+        allow_private_addresses=True,
     )
     built = build_hub(config, extra_plugins=[StubShopPlugin()], clock=clock)
     migrate.upgrade(built.db)

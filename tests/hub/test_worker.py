@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from hub import inbox
 from hub.models import InboxMessage, OutboxTask, TaskState
-from hub.outbox import LEASE, STALE_INBOX, Worker
+from hub.outbox import LEASE, UNFINISHED_AFTER, Worker
 from hub.tasks import APPLY_EVENT
 from tests.conftest import FrozenClock
 from tests.hub.conftest import HubDriver
@@ -91,7 +91,7 @@ def test_a_confirmation_left_without_a_verdict_is_processed_by_the_worker(
     Worker(driver.hub).run_once()
     assert driver.payment(started.payment_id).state == "created"  # too recent: maybe in flight
 
-    clock.advance(STALE_INBOX)
+    clock.advance(UNFINISHED_AFTER)
     Worker(driver.hub).run_once()
 
     with driver.hub.db.transaction() as session:

@@ -303,6 +303,19 @@ def test_amount_is_not_judged_against_an_unknown_currency() -> None:
     assert fields_at_fault(problems) == ["devise"]
 
 
+@pytest.mark.parametrize(
+    ("montant", "explains"),
+    [("2,07", "dot"), ("abc", "not an amount"), ("-1", "not an amount"), ("0.00", "more than 0")],
+)
+def test_a_malformed_amount_is_reported_even_when_the_currency_is_unknown(
+    montant: str, explains: str
+) -> None:
+    problems = validate_payment_fields(valid_fields(devise="XXX", montant=montant))
+
+    assert fields_at_fault(problems) == ["montant", "devise"]
+    assert explains in problem_for(problems, "montant")
+
+
 def test_amount_decimals_follow_the_currency() -> None:
     assert validate_payment_fields(valid_fields(devise="JPY", montant="207")) == []
     assert fields_at_fault(validate_payment_fields(valid_fields(devise="JPY", montant="2.07"))) == ["montant"]
@@ -515,6 +528,14 @@ def test_each_subscription_rule_names_the_variable(variable: str, value: str, ex
 
     assert fields_at_fault(problems) == [variable]
     assert explains in problems[0].message
+
+
+def test_subscription_amounts_are_reported_even_when_the_currency_is_unknown() -> None:
+    problems = validate_subscription_fields(
+        valid_subscription_fields(DEVISE="EURO", MONTANT="9,99", MONTANT_INITIAL="0")
+    )
+
+    assert fields_at_fault(problems) == ["MONTANT", "MONTANT_INITIAL", "DEVISE"]
 
 
 def test_subscription_requires_a_number_of_debits() -> None:

@@ -110,6 +110,39 @@ def test_every_problem_is_listed_at_once(client: FlaskClient, account: Account) 
     assert named(page, "montant") and named(page, "email_client") and named(page, "pays_liv")
 
 
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize(
+    ("path", "fields", "variables"),
+    [
+        ("/in.php", payment_fields(devise="XYZ", montant="2,07"), ("montant", "devise")),
+        (
+            "/ABOv2/in.php",
+            subscription_fields(DEVISE="XYZ", MONTANT="abc", MONTANT_INITIAL="0"),
+            ("MONTANT", "MONTANT_INITIAL", "DEVISE"),
+        ),
+    ],
+)
+def test_an_unknown_currency_does_not_hide_a_malformed_amount(
+    client: FlaskClient,
+    account: Account,
+    method: str,
+    path: str,
+    fields: dict[str, str],
+    variables: tuple[str, ...],
+) -> None:
+    # GET carries the variables in the query string, POST in the form body.
+    response = client.open(
+        path,
+        method=method,
+        query_string=fields if method == "GET" else None,
+        data=fields if method == "POST" else None,
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert [variable for variable in variables if named(page, variable)] == list(variables)
+
+
 def test_an_empty_request_lists_every_required_variable(client: FlaskClient, account: Account) -> None:
     page = problems_page(client)
 
