@@ -402,31 +402,34 @@ def raise_for_shop(response: requests.Response, label: str, what: str) -> None:
 
     429 and 5xx raise :class:`ShopUnavailable` (retryable, with the shop's
     Retry-After in the message), 401 and 403 :class:`ShopAuthFailed`, 404 and
-    410 :class:`OrderNotFound`, any other 4xx :class:`ShopRefused` with an
-    excerpt of the shop's explanation.
+    410 :class:`OrderNotFound`, any other 4xx :class:`ShopRefused`. Every
+    message quotes an excerpt of the shop's own explanation when it gave one
+    (the ``message`` of a JSON body, else the start of the text): "Consumer
+    secret is invalid." tells the merchant more than the status does.
     """
     status = response.status_code
     if status < 400:
         return
     request = response.request
     endpoint = f"{(request.method or '').upper()} {safe_url(request.url or response.url)}"
+    excerpt = _excerpt(response)
+    said = f', saying "{excerpt}"' if excerpt else ""
     if status == 429 or status >= 500:
         wait = _retry_after(response)
         advice = "will retry" if wait is None else f"will retry (Retry-After: {wait:.0f} s)"
         raise ShopUnavailable(
-            f"{label} answered {status} for {what} ({endpoint}); {advice}", retry_after=wait
+            f"{label} answered {status} for {what} ({endpoint}){said}; {advice}", retry_after=wait
         )
     if status in (401, 403):
         raise ShopAuthFailed(
-            f"{label} refused the credentials for {what} with {status} ({endpoint}); "
+            f"{label} refused the credentials for {what} with {status} ({endpoint}){said}; "
             "check the API keys and their permissions in the shop settings"
         )
     if status in (404, 410):
         raise OrderNotFound(
-            f"{label} answered {status} for {what} ({endpoint}): not found; "
+            f"{label} answered {status} for {what} ({endpoint}): not found{said}; "
             "check the reference and the shop URL"
         )
-    excerpt = _excerpt(response)
     raise ShopRefused(
         f"{label} refused {what} with {status} ({endpoint})" + (f": {excerpt}" if excerpt else "")
     )

@@ -7,15 +7,18 @@ from typing import Any
 
 from flask import Flask, Response, request
 from flask_wtf import CSRFProtect  # type: ignore[import-untyped]
+from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import bluepaid_locales
+from bluepaid_locales import gettext
 from bluepaid_plugins.errors import ConfigurationError, PluginError, Problem
 from hub import inbox, redaction
 from hub.config import HubConfig
 from hub.context import Hub, build_hub
 from hub.junk import JunkLimiter
 from hub.migrate import pending_revisions
-from hub.routes import bp
+from hub.routes import bp, message_page
 
 #: How long a browser keeps to https for the hub's host after an https page: a year.
 HSTS_MAX_AGE = 365 * 24 * 3600
@@ -30,7 +33,10 @@ def create_app(config: HubConfig | None = None, *, hub: Hub | None = None, recov
     ``recover``, confirmations stored but never processed (a crash) are
     processed now. From here on, the process's log records are redacted
     (:mod:`hub.redaction`). A page served over https carries
-    ``Strict-Transport-Security``.
+    ``Strict-Transport-Security``. Pages speak through the kit's catalogs
+    (:mod:`bluepaid_locales`); an HTTP error, a 404 or an unexpected exception
+    included, is a page in the hub's style and the browser's language, never
+    a traceback.
     """
     if hub is None:
         hub = build_hub(config or HubConfig.from_env(os.environ))
@@ -40,10 +46,14 @@ def create_app(config: HubConfig | None = None, *, hub: Hub | None = None, recov
         raise ConfigurationError("the database schema is not up to date: run `bluepaid db upgrade`")
     app = Flask(__name__)
     app.config["SECRET_KEY"] = hub.config.secret_key
+    # The session travels back from the platform's redirect (a top-level GET): Lax is enough.
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.extensions["bluepaid.hub"] = hub
     app.extensions["bluepaid.junk"] = JunkLimiter()
     csrf = CSRFProtect(app)
+    bluepaid_locales.init_app(app)
     app.register_blueprint(bp)
+    app.register_error_handler(HTTPException, error_page)
     csrf.exempt(bp)  # its POST routes are server-to-server: the platform's confirmations, shops' webhooks
 
     def register_blueprint(blueprint: Any, url_prefix: str | None = None) -> None:
@@ -73,6 +83,28 @@ def create_app(config: HubConfig | None = None, *, hub: Hub | None = None, recov
     if recover:
         inbox.process_pending(hub)
     return app
+
+
+def error_page(error: HTTPException) -> tuple[str, int]:
+    """The page of an HTTP error (an unexpected exception arrives as a 500): what
+    happened in the buyer's words, and the status. (Flask hands routing redirects,
+    the only HTTP exceptions below 400, to the browser before any handler.)"""
+    status = error.code or 500
+    if status == 404:
+        return message_page(
+            404, gettext("Page not found."), gettext("Check the address, or go back to the shop's site.")
+        )
+    if status >= 500:
+        return message_page(
+            status,
+            gettext("Something went wrong."),
+            gettext("The payment service could not answer. Please try again in a few minutes."),
+        )
+    return message_page(
+        status,
+        gettext("This request cannot be answered."),
+        gettext("HTTP error %(status)s.", status=status),
+    )
 
 
 def check_settings(hub: Hub) -> None:

@@ -6,6 +6,7 @@ process (which never imports the app unless ``--preload``), a worker whose app
 fails to import, and each access-log atom on its own, so a custom
 ``--access-logformat`` (``%(q)s``, ``%({referer}i)s``...) cannot print a secret
 either. Command-line options still override the settings here.
+``bluepaid serve`` (:mod:`hub.serving`) runs gunicorn with :class:`RedactingLogger` too.
 """
 
 from __future__ import annotations

@@ -19,12 +19,14 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from bluepaid_locales import buyer_languages, negotiate
 from bluepaid_plugins.connector import Capability, Ownership
 from bluepaid_plugins.domain import Order, OrderStatus, Schedule
 from bluepaid_plugins.errors import ConfigurationError, NotFound, PaymentVetoed, Problem, ValidationError
 from bluepaid_plugins.money import CURRENCIES, Money
 from bluepaid_plugins.paylink import TokenCheck, check_pay_token
 from bluepaid_plugins.protocol import (
+    LANGUAGES,
     PaymentRequest,
     SubscriptionRequest,
     divers_token,
@@ -187,7 +189,8 @@ def _request(hub: Hub, shop: Shop, order: Order, payment: Payment) -> PaymentReq
         "id_boutique": shop.id_boutique,
         "id_client": order.ref,
         "divers": divers,
-        "langue": order.language or shop.language,
+        # The order's language, else the buyer's browser's (at the pay link), else the shop's.
+        "langue": negotiate([order.language, *buyer_languages(), shop.language], LANGUAGES) or shop.language,
         "email_client": order.customer.email,
         "url_retour_ok": ok_url,
         "url_retour_stop": stop_url,

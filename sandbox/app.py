@@ -8,9 +8,11 @@ from flask import Flask, Response
 from flask_wtf import CSRFProtect  # type: ignore[import-untyped]
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import bluepaid_locales
 from sandbox.config import SandboxConfig
 from sandbox.console import bp as console_bp
 from sandbox.console import buyer_bp
+from sandbox.forms import field_aria
 from sandbox.hosts import HostCheck
 from sandbox.pages import bp as pages_bp
 from sandbox.platform import Platform
@@ -21,7 +23,9 @@ def create_sandbox_app(config: SandboxConfig | None = None, *, platform: Platfor
     (default: the ``BLUEPAID_SANDBOX_*`` environment).
 
     It answers only requests whose ``Host`` is the public URL's host and port
-    or a loopback name (:mod:`sandbox.hosts`); any other gets a 400.
+    or a loopback name (:mod:`sandbox.hosts`); any other gets a 400. Its pages
+    speak through the kit's catalogs (:mod:`bluepaid_locales`), each in the
+    language its rule gives (:mod:`sandbox.texts`, :mod:`sandbox.console`).
     """
     if platform is None:
         platform = Platform(config or SandboxConfig.from_env(os.environ))
@@ -29,6 +33,8 @@ def create_sandbox_app(config: SandboxConfig | None = None, *, platform: Platfor
     app.config["SECRET_KEY"] = platform.config.secret_key
     app.extensions["bluepaid.sandbox"] = platform
     csrf = CSRFProtect(app)
+    bluepaid_locales.init_app(app)
+    app.add_template_global(field_aria)
     app.register_blueprint(pages_bp)
     app.register_blueprint(console_bp, url_prefix="/console")
     app.register_blueprint(buyer_bp)

@@ -5,20 +5,30 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import threading
 from datetime import timedelta
 from typing import Any
 
 import click
-from werkzeug.serving import make_server
 
 from sandbox.accounts import account_summary, add_account, get_account, set_account
 from sandbox.app import create_sandbox_app
 from sandbox.cards import TEST_CARDS
 from sandbox.config import SandboxConfig
 from sandbox.delivery import deliver_due
+from sandbox.masking import mask_url
 from sandbox.platform import Platform
-from sandbox.serving import PUBLIC_ENV, PUBLIC_FLAG, checked_listen_host
+from sandbox.serving import (
+    PUBLIC_ENV,
+    PUBLIC_FLAG,
+    AccessLog,
+    BackgroundServer,
+    access_logger,
+    bind,
+    checked_listen_host,
+    run_until_stopped,
+)
 from sandbox.subscriptions import run_due
 
 logger = logging.getLogger(__name__)
@@ -74,31 +84,37 @@ def print_test_cards() -> None:
 
 
 def serve_sandbox(platform: Platform, host: str, port: int, *, allow_public: bool = False) -> None:
-    """Print the test cards, then serve the sandbox with its background deliveries until Ctrl-C.
+    """Print the test cards, then serve the sandbox with its background deliveries until
+    Ctrl-C or SIGTERM (:func:`~sandbox.serving.run_until_stopped`).
 
-    A ``host`` beyond loopback is refused (ConfigurationError, before anything
-    is printed or started) unless ``allow_public``
-    (:func:`~sandbox.serving.checked_listen_host`).
+    A ``host`` beyond loopback is refused unless ``allow_public``
+    (:func:`~sandbox.serving.checked_listen_host`), and a port in use too
+    (:func:`~sandbox.serving.bind`): ConfigurationError, before anything is
+    printed or started.
     """
     host = checked_listen_host(host, platform.config.public_url, allow_public=allow_public)
+    sock = bind(host, port)
     print_test_cards()
-    app = create_sandbox_app(platform=platform)
     stop = threading.Event()
-    threading.Thread(target=background_loop, args=(platform, stop), daemon=True, name="sandbox").start()
-    server = make_server(host, port, app, threaded=True)
+    loop = threading.Thread(target=background_loop, args=(platform, stop), daemon=True, name="sandbox")
+    loop.start()
+    server = start_sandbox_server(platform, sock)
     click.echo(f"sandbox platform on http://{host}:{port}/ (console: /console/) — Ctrl-C to stop", err=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stop.set()
-        server.server_close()
+    run_until_stopped(stop, servers=[server], threads=[loop])
+
+
+def start_sandbox_server(platform: Platform, sock: socket.socket) -> BackgroundServer:
+    """The sandbox's app served on ``sock`` (bound by :func:`~sandbox.serving.bind`),
+    its access log on stdout with confirmation URLs and long query values masked."""
+    app = AccessLog(create_sandbox_app(platform=platform), access_logger("sandbox.access"), mask_url)
+    return BackgroundServer(app, sock, name="sandbox")
 
 
 @click.group(invoke_without_command=True)
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5001, show_default=True, type=int)
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback unless told)."
+)
+@click.option("--port", default=5001, show_default=True, type=int, help="Port to listen on.")
 @click.option(
     PUBLIC_FLAG,
     "allow_public",
@@ -131,16 +147,29 @@ def account() -> None:
 
 
 _account_options = [
-    click.option("--name", default=None),
-    click.option("--mode", type=click.Choice(["test", "production"]), default=None),
-    click.option("--referrer-url", default=None),
-    click.option("--url-retour-ok", default=None),
-    click.option("--url-retour-stop", default=None),
-    click.option("--url-confirmation", default=None),
+    click.option("--name", default=None, help="The shop's name, shown on the payment page."),
+    click.option(
+        "--mode",
+        type=click.Choice(["test", "production"]),
+        default=None,
+        help="Test or production (production locks the form settings: FAQ 12, 28).",
+    ),
+    click.option(
+        "--referrer-url", default=None, help="The page buyers must come from (FAQ 23; empty: no check)."
+    ),
+    click.option("--url-retour-ok", default=None, help="Where the buyer returns after an accepted payment."),
+    click.option("--url-retour-stop", default=None, help="Where the buyer returns after a refusal."),
+    click.option(
+        "--url-confirmation", default=None, help="Where confirmations are posted (the shop's secret URL)."
+    ),
     click.option("--ban-country", "banned_countries", multiple=True, help="ISO alpha-2 code (repeat)."),
-    click.option("--buyer-form/--no-buyer-form", default=None),
-    click.option("--plan", type=click.Choice(["START", "PRO"]), default=None),
-    click.option("--merchant-email", default=None),
+    click.option(
+        "--buyer-form/--no-buyer-form", default=None, help="Ask the buyer's name and address on the page."
+    ),
+    click.option(
+        "--plan", type=click.Choice(["START", "PRO"]), default=None, help="The 2016 price plan (fees)."
+    ),
+    click.option("--merchant-email", default=None, help="Where the merchant's sale mails go."),
     json_option,
 ]
 
@@ -186,8 +215,8 @@ def account_set(ctx: click.Context, /, id_boutique: str, as_json: bool, **option
 
 
 @sandbox.command()
-@click.option("--days", default=0.0, type=float)
-@click.option("--hours", default=0.0, type=float)
+@click.option("--days", default=0.0, type=float, help="Days to move the clock forward.")
+@click.option("--hours", default=0.0, type=float, help="Hours to move the clock forward.")
 @json_option
 @click.pass_context
 def tick(ctx: click.Context, days: float, hours: float, as_json: bool) -> None:

@@ -41,7 +41,6 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import urlsplit
 
 from flask import redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -56,10 +55,11 @@ from bluepaid_plugins.protocol import (
     validate_payment_fields,
     validate_subscription_fields,
 )
+from bluepaid_plugins.protocol.fields import origin
 from sandbox.models import Account, Mode, Transaction, TxKind, TxStatus
 from sandbox.numbers import new_id_trans, new_token
 from sandbox.platform import Platform
-from sandbox.texts import DEFAULT_LANGUAGE, texts_for
+from sandbox.texts import DEFAULT_LANGUAGE, speak
 
 #: Start of ``Transaction.reason`` for a payment blocked by a country ban.
 BANNED_REASON = "IP bannie"
@@ -114,7 +114,7 @@ def open_transaction(platform: Platform, endpoint: Endpoint) -> ResponseReturnVa
     problems += endpoint.validate(fields)
     id_boutique = fields.get(endpoint.name("id_boutique"), "")
     langue = fields.get(endpoint.name("langue"), "")
-    texts = texts_for(langue if langue in LANGUAGES else "")
+    speak(langue if langue in LANGUAGES else "")
     if not any(p.field == endpoint.name("id_boutique") for p in problems):
         with platform.db.transaction() as session:
             known = session.get(Account, id_boutique) is not None
@@ -129,7 +129,7 @@ def open_transaction(platform: Platform, endpoint: Endpoint) -> ResponseReturnVa
     if problems:
         order = {name: index for index, name in enumerate(endpoint.order)}
         problems.sort(key=lambda p: order.get(p.field, len(order)))
-        return render_template("pay_request_error.html", t=texts, lang=texts.lang, problems=problems), 400
+        return render_template("pay_request_error.html", problems=problems), 400
 
     now = platform.now()
     remote_addr = request.remote_addr or ""
@@ -190,23 +190,6 @@ def _url(endpoint: Endpoint, fields: Mapping[str, str], name: str, flag: str, de
     return join_url(value, fields.get(endpoint.name(flag), "") == "1")
 
 
-def origin_of(url: str) -> str | None:
-    """``https://Shop.example:443/cart`` -> ``https://shop.example``; None if not an http(s) URL."""
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        return None
-    scheme = parts.scheme.lower()
-    host = parts.hostname
-    if scheme not in ("http", "https") or not host:
-        return None
-    if ":" in host:
-        host = f"[{host}]"
-    default_port = 443 if scheme == "https" else 80
-    return f"{scheme}://{host}" if port in (None, default_port) else f"{scheme}://{host}:{port}"
-
-
 def check_referrer(referrer_url: str, referer: str) -> Literal["ok", "missing", "mismatch"]:
     """The referrer check of FAQ 23 (rules in the module docstring).
 
@@ -218,17 +201,17 @@ def check_referrer(referrer_url: str, referer: str) -> Literal["ok", "missing", 
         return "ok"
     if not referer:
         return "missing"
-    found = origin_of(referer)
-    return "ok" if found is not None and found == origin_of(referrer_url) else "mismatch"
+    found = origin(referer)
+    return "ok" if found is not None and found == origin(referrer_url) else "mismatch"
 
 
 def shown_origin(referer: str) -> str:
     """The origin of ``referer`` as a page or a reason shows it (the raw value, cut, if unreadable)."""
-    return origin_of(referer) or repr(referer[:80])
+    return origin(referer) or repr(referer[:80])
 
 
 def _referrer_reason(referrer_url: str, referer: str) -> str:
-    expected = origin_of(referrer_url) or referrer_url
+    expected = origin(referrer_url) or referrer_url
     if not referer:
         return f"{REFERRER_REASON}: no Referer header; the registered referrer is {expected}"
     return f"{REFERRER_REASON}: requested from {shown_origin(referer)}; the registered referrer is {expected}"

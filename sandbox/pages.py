@@ -11,6 +11,7 @@ Routes:
 - ``/p/<token>`` (:func:`payment_page`): the page with the card form, and the
   result once the card step is done.
 - ``/p/<token>/stop`` (:func:`stop`): "Retour boutique", back to the shop unpaid.
+- ``/`` (:func:`index`): the landing page, with a form that opens a test payment.
 
 Rules the record leaves open, defined here (the README repeats them):
 
@@ -20,12 +21,17 @@ Rules the record leaves open, defined here (the README repeats them):
   decides (see :func:`_accept`). Every payment the sandbox takes is paid with a
   test card, so its confirmation says ``mode=test`` in production mode too.
   Only the card's type and last four digits are kept, never the number nor the
-  CVV2, and neither is ever written back into a page.
-- **Browser return.** After the immediate confirmations were sent, the browser
-  goes (303) to the return URL with ``id_client, divers, etat, montant, mode,
-  id_trans``; without one, the sandbox shows the result itself. "Retour
-  boutique" goes to ``url_retour_stop`` with no parameters and sends no
-  confirmation.
+  CVV2. After a form error the number typed comes back in its field if it is a
+  test card (a real card number never does); the CVV2 never comes back.
+- **Browser return.** After the immediate confirmations were sent, an
+  accepted or pending payment sends the browser (303) to the return URL with
+  ``id_client, divers, etat, montant, mode, id_trans``. A refused one stays on
+  the platform's result page, which says why (the card type, the ceiling or
+  the coherence check of FAQ 13) and links back to the return URL with the
+  same parameters. Without a return URL, the sandbox shows the result itself.
+- **Retour boutique.** The transaction is abandoned and the shop told so by a
+  confirmation ``etat=annu`` (the outcome's ``montant``, ``mode=test``),
+  delivered before the browser goes to ``url_retour_stop``, with no parameters.
 """
 
 from __future__ import annotations
@@ -40,10 +46,12 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bluepaid_plugins.money import Money
-from bluepaid_plugins.protocol import Confirmation, Etat
+from bluepaid_locales import current_language, gettext, negotiate
+from bluepaid_plugins.money import CURRENCIES, Money
+from bluepaid_plugins.protocol import LANGUAGES, Confirmation, Etat
+from bluepaid_plugins.protocol.fields import origin
 from sandbox import entry, mail, refunds, subscriptions
-from sandbox.cards import SandboxCard, Scenario, normalize_number
+from sandbox.cards import TEST_CARDS, SandboxCard, Scenario, normalize_number
 from sandbox.delivery import (
     build_confirmation,
     deliver_now,
@@ -54,12 +62,19 @@ from sandbox.delivery import (
 from sandbox.forms import BuyerForm, CardForm
 from sandbox.models import Account, Mode, Subscription, Transaction, TxKind, TxStatus
 from sandbox.platform import Platform
-from sandbox.texts import DEFAULT_LANGUAGE, Texts, texts_for
+from sandbox.texts import DEFAULT_LANGUAGE, money, period, speak
 
 bp = Blueprint("pages", __name__)
 
 #: Start of ``Transaction.reason`` for a test card of another type than the one chosen.
 MISMATCH_REASON = "card type mismatch"
+
+#: The ``etat`` of the browser return for each outcome a result page can lead back from.
+_BROWSER_ETAT = {
+    TxStatus.ACCEPTED.value: Etat.OK,
+    TxStatus.PENDING.value: Etat.ATTENTE,
+    TxStatus.REFUSED.value: Etat.KO,
+}
 
 _REFUSED = {
     Scenario.REFUSED_CEILING: "refused: the card's spending ceiling is reached",
@@ -112,16 +127,31 @@ def _load(platform: Platform, token: str) -> tuple[Transaction, Account] | None:
     return tx, account
 
 
-def _render(
-    template: str, texts: Texts, account: Account | None, status: int = 200, **context: Any
-) -> tuple[str, int]:
-    banner = texts.test_banner if account is not None and account.mode == Mode.TEST.value else None
-    return render_template(template, t=texts, lang=texts.lang, test_banner=banner, **context), status
+def _render(template: str, account: Account | None, status: int = 200, **context: Any) -> tuple[str, int]:
+    test_mode = account is not None and account.mode == Mode.TEST.value
+    return render_template(template, test_mode=test_mode, **context), status
 
 
 def _not_found() -> ResponseReturnValue:
-    texts = texts_for(DEFAULT_LANGUAGE)
-    return _render("pay_not_found.html", texts, None, 404)
+    speak(DEFAULT_LANGUAGE)
+    return _render("pay_not_found.html", None, 404)
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    """The sandbox's landing page: what it is, where to go, and a form to open a test payment."""
+    platform = _platform()
+    with platform.db.transaction() as session:
+        accounts = list(session.scalars(select(Account.id_boutique).order_by(Account.id_boutique).limit(50)))
+    return _render(
+        "index.html",
+        None,
+        public_url=platform.config.public_url.rstrip("/"),
+        accounts=accounts,
+        currencies=CURRENCIES,
+        langues=LANGUAGES,
+        langue=negotiate([current_language()], LANGUAGES) or DEFAULT_LANGUAGE,
+    )
 
 
 @bp.route("/p/<token>", methods=["GET", "POST"])
@@ -136,17 +166,17 @@ def payment_page(token: str) -> ResponseReturnValue:
     if loaded is None:
         return _not_found()
     tx, account = loaded
-    texts = texts_for(tx.langue)
+    speak(tx.langue)
     if tx.status == TxStatus.OPEN.value:
         tx = _block_if_banned(platform, tx, account)
     if tx.status == TxStatus.BLOCKED.value:
-        return _blocked_page(tx, account, texts)
+        return _blocked_page(tx, account)
     if tx.status != TxStatus.OPEN.value:
-        return _result_page(tx, account, texts)
+        return _result_page(tx, account)
 
     now = platform.now()
-    card_form = CardForm(texts, now.date())
-    buyer_form = BuyerForm(texts, data=_buyer_defaults(tx)) if account.buyer_form else None
+    card_form = CardForm(now.date())
+    buyer_form = BuyerForm(data=_buyer_defaults(tx)) if account.buyer_form else None
     if request.method == "POST":
         # Both forms are checked so that every error shows at once.
         card_ok = card_form.validate_on_submit()
@@ -157,16 +187,14 @@ def payment_page(token: str) -> ResponseReturnValue:
             return _card_step(platform, token, card_form, number[-4:], buyer)
     return _render(
         "pay_page.html",
-        texts,
         account,
         tx=tx,
         merchant=account.name,
-        amount=texts.money(tx.amount),
-        schedule=_schedule_text(tx, texts),
-        referrer_warning=_referrer_warning(tx, account, texts),
+        amount=money(tx.amount),
+        schedule=_schedule_text(tx),
+        referrer_warning=_referrer_warning(tx, account),
         card_form=card_form,
         buyer_form=buyer_form,
-        pay_label=texts.pay_button.format(amount=texts.money(tx.amount)),
     )
 
 
@@ -197,7 +225,7 @@ def _block_if_banned(platform: Platform, tx: Transaction, account: Account) -> T
     return current
 
 
-def _schedule_text(tx: Transaction, texts: Texts) -> str | None:
+def _schedule_text(tx: Transaction) -> str | None:
     """For ABOv2: "then N × amount every period" after the first debit; None otherwise."""
     if tx.kind != TxKind.DEBIT.value:
         return None
@@ -206,66 +234,141 @@ def _schedule_text(tx: Transaction, texts: Texts) -> str | None:
     if remaining < 1:
         return None
     amount = Money.parse(fields["MONTANT"], tx.currency)
-    period = texts.period(fields.get("PERIODE_TYPE", "M"), int(fields.get("PERIODE_NB", "1")))
-    return texts.schedule_then.format(count=remaining, amount=texts.money(amount), period=period)
+    every = period(fields.get("PERIODE_TYPE", "M"), int(fields.get("PERIODE_NB", "1")))
+    return gettext(
+        "then %(count)s × %(amount)s %(period)s", count=remaining, amount=money(amount), period=every
+    )
 
 
-def _referrer_warning(tx: Transaction, account: Account, texts: Texts) -> str | None:
+def _referrer_warning(tx: Transaction, account: Account) -> str | None:
     if not tx.referrer_warning:
         return None
-    expected = entry.origin_of(account.referrer_url) or account.referrer_url
+    expected = origin(account.referrer_url) or account.referrer_url
     if not tx.referrer:
-        return texts.referrer_missing.format(expected=expected)
-    return texts.referrer_mismatch.format(expected=expected, found=entry.shown_origin(tx.referrer))
+        return gettext(
+            "Warning: the page that requested this payment was not sent (no Referer header); the "
+            "merchant's referrer address is %(expected)s. In production mode it would be blocked.",
+            expected=expected,
+        )
+    return gettext(
+        "Warning: this payment was not requested from the referrer address the merchant registered "
+        "(%(expected)s) but from %(found)s. In production mode it would be blocked.",
+        expected=expected,
+        found=entry.shown_origin(tx.referrer),
+    )
 
 
-def _blocked_page(tx: Transaction, account: Account, texts: Texts) -> ResponseReturnValue:
+def _blocked_page(tx: Transaction, account: Account) -> ResponseReturnValue:
     if tx.reason.startswith(entry.BANNED_REASON):
-        title = texts.ip_banned_title
+        title = gettext("IP bannie (IP address banned)")
         lines = [
-            texts.ip_banned_text.format(merchant=account.name, address=tx.remote_addr, country=tx.country)
+            gettext(
+                "Your IP address (%(address)s) is in a country (%(country)s) from which %(merchant)s "
+                "does not accept online payments. Please contact the merchant to pay for your order.",
+                merchant=account.name,
+                address=tx.remote_addr,
+                country=tx.country,
+            )
         ]
         if account.merchant_email:
-            lines.append(texts.contact_merchant.format(email=account.merchant_email))
+            lines.append(gettext("Merchant contact: %(email)s", email=account.merchant_email))
     else:
-        title = texts.referrer_blocked_title
-        expected = entry.origin_of(account.referrer_url) or account.referrer_url
+        title = gettext("Payment blocked")
+        expected = origin(account.referrer_url) or account.referrer_url
         found = (
-            texts.referrer_blocked_found.format(found=entry.shown_origin(tx.referrer))
+            gettext("This payment was requested from %(found)s.", found=entry.shown_origin(tx.referrer))
             if tx.referrer
-            else texts.referrer_blocked_missing
+            else gettext("Your browser did not say which page this payment came from (no Referer header).")
         )
-        lines = [texts.referrer_blocked_text.format(expected=expected), found]
-    return _render("pay_blocked.html", texts, account, 403, title=title, lines=lines, url_stop=tx.url_stop)
+        lines = [
+            gettext(
+                "For security, a payment can only be requested from the site the merchant registered "
+                "(%(expected)s).",
+                expected=expected,
+            ),
+            found,
+        ]
+    return _render("pay_blocked.html", account, 403, title=title, lines=lines, url_stop=tx.url_stop)
 
 
-def _result_page(tx: Transaction, account: Account, texts: Texts) -> ResponseReturnValue:
+def _result_page(tx: Transaction, account: Account) -> ResponseReturnValue:
+    """The outcome of a transaction, and the way back to the shop (with the return
+    parameters of the outcome, as the redirect after the card step carries them)."""
     titles = {
-        TxStatus.ACCEPTED.value: (texts.result_accepted, texts.result_accepted_text),
-        TxStatus.PENDING.value: (texts.result_pending, texts.result_pending_text),
-        TxStatus.ABANDONED.value: (texts.result_abandoned, texts.result_abandoned_text),
+        TxStatus.ACCEPTED.value: (
+            gettext("Payment accepted"),
+            gettext("Your payment is accepted. The merchant has been told."),
+        ),
+        TxStatus.PENDING.value: (
+            gettext("Payment pending"),
+            gettext("Your payment is being processed; the merchant will be told the outcome."),
+        ),
+        TxStatus.ABANDONED.value: (
+            gettext("Payment abandoned"),
+            gettext("You left the payment page without paying."),
+        ),
     }
-    title, text = titles.get(tx.status, (texts.result_refused, _refusal_text(tx, texts)))
-    card = texts.card_used.format(type=tx.card_type, last4=tx.card_last4) if tx.card_last4 else None
+    title, text = titles.get(tx.status, (gettext("Payment refused"), _refusal_text(tx)))
+    card = (
+        gettext("%(type)s card ending in %(last4)s", type=tx.card_type, last4=tx.card_last4)
+        if tx.card_last4
+        else None
+    )
     return _render(
         "pay_result.html",
-        texts,
         account,
         tx=tx,
         title=title,
         text=text,
         card=card,
         merchant=account.name,
-        amount=texts.money(tx.amount),
+        amount=money(tx.amount),
+        back_url=_back_to_shop(tx),
     )
 
 
-def _refusal_text(tx: Transaction, texts: Texts) -> str:
+def _back_to_shop(tx: Transaction) -> str:
+    """Where the result page's "back to the shop" goes: ``url_retour_ok`` with the
+    outcome's return parameters, ``url_retour_stop`` once abandoned; empty without one."""
+    if tx.status == TxStatus.ABANDONED.value:
+        return tx.url_stop
+    etat = _BROWSER_ETAT.get(tx.status)
+    if etat is None or not tx.url_ok:
+        return ""
+    return _with_params(tx.url_ok, build_confirmation(tx, etat=etat).return_params())
+
+
+def _test_card_used(tx: Transaction) -> SandboxCard | None:
+    """The test card a transaction was paid with, found again from what is kept of it
+    (its last four digits and its scenario): the number itself is never stored."""
+    return next(
+        (
+            card
+            for card in TEST_CARDS
+            if card.number.endswith(tx.card_last4) and card.scenario.value == tx.scenario
+        ),
+        None,
+    )
+
+
+def _refusal_text(tx: Transaction) -> str:
+    """Why the payment was refused, as FAQ 13 lists the reasons, for the tester to act on."""
     if tx.reason.startswith(MISMATCH_REASON):
-        return texts.refused_type_mismatch.format(chosen=tx.card_type)
+        used = _test_card_used(tx)
+        return gettext(
+            "The card number is a %(actual)s card, and %(chosen)s was chosen as its type: a card given "
+            "under another type is refused. Choose the type the card shows.",
+            actual=used.type.value if used is not None else "?",
+            chosen=tx.card_type,
+        )
     if tx.scenario == Scenario.REFUSED_CEILING.value:
-        return texts.refused_ceiling
-    return texts.refused_coherence
+        return gettext(
+            "Your card's spending ceiling is reached: the bank refused the amount. Try another card."
+        )
+    return gettext(
+        "The payment was refused by Bluepaid's coherence check, which refuses some payments it finds "
+        "unusual. Try another card, or contact the merchant."
+    )
 
 
 # --- The card step ----------------------------------------------------------------------------
@@ -315,7 +418,9 @@ def _card_step(
             outcome = _accept(platform, session, tx, card)
     for delivery_id in outcome.now:
         deliver_now(platform, delivery_id)
-    if not outcome.url_ok:
+    if not outcome.url_ok or outcome.browser.etat is Etat.KO:
+        # A refusal stops on the platform's own page: it says why (FAQ 13), which the
+        # shop cannot know, and leads back to the shop with the same parameters.
         return redirect(url_for(".payment_page", token=token), 303)
     return redirect(_with_params(outcome.url_ok, outcome.browser.return_params()), 303)
 
@@ -400,12 +505,15 @@ def _with_params(url: str, params: Mapping[str, str]) -> str:
 
 @bp.route("/p/<token>/stop", methods=["POST"])
 def stop(token: str) -> ResponseReturnValue:
-    """The "Retour boutique" button: the transaction is abandoned, the browser goes to ``url_retour_stop``.
+    """The "Retour boutique" button: the transaction is abandoned, the shop is told
+    (``etat=annu``), and the browser goes to ``url_retour_stop``.
 
-    No confirmation is sent. A transaction that is no longer open is left as
-    it is and its page shown again.
+    The ``annu`` confirmation goes out before the browser leaves, so the shop's
+    page already knows the payment is cancelled. A transaction that is no longer
+    open is left as it is and its page shown again.
     """
     platform = _platform()
+    delivery_id: int | None = None
     with platform.db.transaction() as session:
         tx = session.scalars(
             select(Transaction).where(Transaction.page_token == token).with_for_update()
@@ -415,7 +523,10 @@ def stop(token: str) -> ResponseReturnValue:
         if tx.status == TxStatus.OPEN.value:
             tx.status = TxStatus.ABANDONED.value
             tx.updated_at = platform.now(session)
+            delivery_id = schedule(platform, session, tx, build_confirmation(tx, etat=Etat.ANNU).fields()).id
         status, url_stop = tx.status, tx.url_stop
+    if delivery_id is not None:
+        deliver_now(platform, delivery_id)
     if status == TxStatus.ABANDONED.value and url_stop:
         return redirect(url_stop, 303)
     return redirect(url_for(".payment_page", token=token), 303)

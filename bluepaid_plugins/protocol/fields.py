@@ -9,7 +9,8 @@ variable names.
 Our objects take URLs *with* scheme (``https://shop.example/ok``), as every
 other part of the project writes them. The platform wants them *without*
 scheme plus a flag (``set_secure_return=1`` for https): :func:`split_url` and
-:func:`join_url` convert between the two.
+:func:`join_url` convert between the two. :func:`origin` is the part of a URL
+that browsers compare (the sandbox's referrer check, the hub's form target).
 
 Validation never stops at the first fault: it returns (or raises, in a
 :class:`~bluepaid_plugins.errors.ValidationError`) every
@@ -22,6 +23,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Mapping
+from urllib.parse import urlsplit
 
 from bluepaid_plugins.errors import Problem, ValidationError
 from bluepaid_plugins.money import CURRENCIES, Money, check_currency, currency_decimals
@@ -316,6 +318,29 @@ def split_url(url: str, field: str = "url") -> tuple[str, bool]:
 def join_url(value: str, secure: bool) -> str:
     """The inverse of :func:`split_url`: ``("shop.example/ok", True)`` -> ``https://shop.example/ok``."""
     return f"{'https' if secure else 'http'}://{value}"
+
+
+def origin(url: str) -> str | None:
+    """``https://Shop.example:443/cart`` -> ``https://shop.example``: scheme, host and port.
+
+    The scheme and host are lower-cased and a default port (80 for http, 443
+    for https) is left out, so two spellings of one origin compare equal; an
+    IPv6 host keeps its brackets. None for anything but an http(s) URL with a
+    host (a relative or unreadable URL, another scheme, a bad port).
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    host = parts.hostname
+    if scheme not in ("http", "https") or not host:
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    default_port = 443 if scheme == "https" else 80
+    return f"{scheme}://{host}" if port in (None, default_port) else f"{scheme}://{host}:{port}"
 
 
 def endpoint_url(platform: str, path: str) -> str:

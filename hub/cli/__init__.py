@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import logging
 import os
-import sys
 from typing import Any
 
 import click
@@ -87,7 +86,3 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"error: {problem} (BLUEPAID_DEBUG=1 shows the details)", err=True)
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import click
 
 from bluepaid_plugins.connector import Connector
 from hub.cli.base import cli, emit, json_option, plugins_of, table
-from hub.testing.report import shipped_report
+from hub.plugins import Plugins
+from hub.testing.report import FAILED, shipped_report
+
+
+def _conformance_summary(cls: type[Connector]) -> str:
+    """One line on the report ``cls``'s package ships: how many behaviours had each outcome,
+    and which failed (``bluepaid connector show`` lists them all)."""
+    report = shipped_report(cls.__module__, cls.id)
+    if report is None:
+        return "conformance: no report shipped"
+    outcomes = Counter(b.outcome for b in report.behaviours)
+    counts = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
+    failed = [b.name for b in report.behaviours if b.outcome == FAILED]
+    return f"conformance: {counts or 'no behaviour'}" + (f" ({', '.join(failed)})" if failed else "")
 
 
 def connector_info(cls: type[Connector]) -> dict[str, Any]:
@@ -45,7 +59,7 @@ def connector_info(cls: type[Connector]) -> dict[str, Any]:
 @json_option
 @click.pass_context
 def plugins(ctx: click.Context, as_json: bool) -> None:
-    """List the loaded plugins, their versions, hooks and connectors (JSON)."""
+    """List the loaded plugins, their versions, hooks and connectors, and those that failed."""
     loaded = plugins_of(ctx)
     data: list[dict[str, Any]] = [
         {
@@ -58,9 +72,25 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
         for p in loaded.info()
     ]
     data += [{"name": name, "error": reason} for name, reason in sorted(loaded.failures.items())]
-    # Always JSON: this listing is meant for scripts and bug reports; --json is accepted for symmetry.
-    del as_json
-    emit(data, True, str)
+    emit(data, as_json, lambda _: _plugins_text(loaded))
+
+
+def _plugins_text(loaded: Plugins) -> str:
+    """A paragraph per plugin (name, version, hooks, each connector it registers), then
+    one line per plugin that failed to load."""
+    paragraphs = []
+    for plugin in loaded.info():
+        lines = [f"{plugin.name} {plugin.version}" + (" (built in)" if plugin.builtin else "")]
+        lines.append(f"  hooks: {', '.join(plugin.hooks) or 'none'}")
+        for cls in plugin.connectors:
+            lines.append(f"  connector {cls.id}: {cls.label} {cls.version}, contract {cls.contract}")
+            lines.append(
+                f"    capabilities: {', '.join(sorted(c.value for c in cls.capabilities)) or 'none'}"
+            )
+            lines.append(f"    {_conformance_summary(cls)}")
+        paragraphs.append("\n".join(lines))
+    paragraphs += [f"{name}: failed to load: {reason}" for name, reason in sorted(loaded.failures.items())]
+    return "\n\n".join(paragraphs) or "no plugins"
 
 
 @cli.group()

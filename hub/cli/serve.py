@@ -3,38 +3,56 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import click
 
 from hub import migrate
 from hub.cli.base import cli, emit, hub_of, json_option
 from hub.outbox import Outcome, Worker
+from hub.serving import SERVERS, TIMEOUT, ServeOptions, serve_hub
+from sandbox.serving import run_until_stopped
 
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
-@click.option("--with-worker", is_flag=True, help="Also run the outbox worker in this process.")
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Requests served at once: gunicorn's worker processes, or waitress's threads.",
+)
+@click.option(
+    "--server",
+    type=click.Choice(SERVERS),
+    default=None,
+    help="The WSGI server (default: gunicorn where it runs, else waitress).",
+)
+@click.option(
+    "--timeout",
+    default=TIMEOUT,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="gunicorn: seconds a worker may spend on one request before it is replaced, and a stop waits.",
+)
+@click.option("--with-worker", is_flag=True, help="Also run the outbox worker, in a child process.")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, with_worker: bool) -> None:
-    """Serve the hub (development server; use gunicorn 'hub.wsgi:app' in production)."""
-    from hub.app import create_app
-    from hub.serving import start_server
-
-    hub = hub_of(ctx)
-    app = create_app(hub=hub)
-    stop = threading.Event()
-    if with_worker:
-        threading.Thread(target=Worker(hub).run_forever, args=(stop,), daemon=True, name="outbox").start()
-    server, thread = start_server(app, host, port)
-    click.echo(f"hub listening on http://{host}:{port}/ — Ctrl-C to stop", err=True)
-    try:
-        thread.join()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stop.set()
-        server.shutdown()
+def serve(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    workers: int,
+    server: str | None,
+    timeout: int,
+    with_worker: bool,
+) -> None:
+    """Serve the hub on a production WSGI server (gunicorn or waitress) until Ctrl-C."""
+    options = ServeOptions(
+        host=host, port=port, workers=workers, server=server or "", timeout=timeout, with_worker=with_worker
+    )
+    serve_hub(hub_of(ctx), options)
 
 
 @cli.command()
@@ -43,7 +61,7 @@ def serve(ctx: click.Context, host: str, port: int, with_worker: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="With --once: print the outcomes as JSON.")
 @click.pass_context
 def worker(ctx: click.Context, once: bool, idle: float, as_json: bool) -> None:
-    """Deliver outbox tasks (update shops, mails, hooks) with retries."""
+    """Deliver outbox tasks (update shops, mails, hooks) with retries, until Ctrl-C."""
     hub = hub_of(ctx)
 
     def report(outcome: Outcome) -> None:
@@ -58,12 +76,14 @@ def worker(ctx: click.Context, once: bool, idle: float, as_json: bool) -> None:
         if as_json:
             emit([{"task": o.task_id, "state": o.state.value, "error": o.error} for o in outcomes], True, str)
         return
-    click.echo("worker running; Ctrl-C to stop", err=True)
+    click.echo("worker running — Ctrl-C to stop", err=True)
     stop = threading.Event()
-    try:
-        runner.run_forever(stop, idle=idle, on_outcome=report)
-    except KeyboardInterrupt:
-        stop.set()
+    # On a thread of its own, so that SIGTERM, like Ctrl-C, lets the task under way finish.
+    loop = threading.Thread(
+        target=runner.run_forever, args=(stop,), kwargs={"idle": idle, "on_outcome": report}, name="outbox"
+    )
+    loop.start()
+    run_until_stopped(stop, threads=[loop], running=loop.is_alive)
 
 
 @cli.group()
@@ -91,9 +111,28 @@ def db_upgrade(ctx: click.Context, as_json: bool) -> None:
 @click.option(
     "--sandbox-port", default=5001, show_default=True, type=int, help="The sandbox platform's port."
 )
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Requests the hub serves at once (as for bluepaid serve).",
+)
+@click.option(
+    "--fresh", is_flag=True, help="Start afresh: delete the folder's demo databases and keys first."
+)
 @click.option("--no-serve", is_flag=True, help="Set up and print, but do not start the servers.")
-def demo(folder: str, port: int, sandbox_port: int, no_serve: bool) -> None:
+def demo(folder: str, port: int, sandbox_port: int, workers: int, fresh: bool, no_serve: bool) -> None:
     """Run the hub, its worker and the sandbox platform with a demo shop, on SQLite."""
-    from hub.demo import run_demo
+    from hub.demo import DemoOptions, run_demo
 
-    run_demo(folder, port, sandbox_port, serve=not no_serve)
+    run_demo(
+        DemoOptions(
+            folder=Path(folder),
+            hub_port=port,
+            sandbox_port=sandbox_port,
+            workers=workers,
+            fresh=fresh,
+            serve=not no_serve,
+        )
+    )

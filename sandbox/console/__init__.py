@@ -11,14 +11,17 @@ One module per area: :mod:`.home` (counts, test cards, the clock),
 :mod:`.transactions` (list, detail, refunds), :mod:`.mails`,
 :mod:`.subscriptions`, :mod:`.accounts`, :mod:`.cancel` (the buyer's link);
 :mod:`.blueprint` holds both blueprints and what their pages share,
-:mod:`.texts` the words.
+:mod:`.texts` the names of stored values (states, kinds, outcomes) in the
+page's language; the words are in the kit's catalogs (:mod:`bluepaid_locales`).
 
 Rules of the pages:
 
-- French or English: ``?lang=fr`` or ``?lang=en`` chooses (and is remembered
-  in the session), otherwise the browser's ``Accept-Language``, otherwise
-  English. The buyer's cancel page speaks the subscription's ``LANGUE``
-  (French for ``FR``, English otherwise) unless ``?lang=`` says otherwise.
+- Every language that has a catalog (French and English today): ``?lang=fr``
+  or ``?lang=en`` chooses (and is remembered in the session), otherwise the
+  browser's ``Accept-Language``, otherwise English. The buyer's cancel page
+  speaks the subscription's ``LANGUE`` as its payment page did
+  (:func:`sandbox.texts.page_language`) unless ``?lang=`` says otherwise.
+  Amounts and times are written the language's way, times in UTC.
 - Every form is a Flask-WTF form with a CSRF token; every change is a POST
   answered by a redirect (or the page again with the errors, status 400).
 - Lists show the newest
@@ -42,6 +45,5 @@ from sandbox.console import (  # noqa: F401
     transactions,
 )
 from sandbox.console.blueprint import bp, buyer_bp
-from sandbox.console.texts import BUYER_TEXTS, TEXTS
 
-__all__ = ["BUYER_TEXTS", "TEXTS", "bp", "buyer_bp"]
+__all__ = ["bp", "buyer_bp"]

@@ -22,10 +22,10 @@ from wtforms import (  # type: ignore[import-untyped]
 )
 from wtforms.validators import InputRequired  # type: ignore[import-untyped]
 
+from bluepaid_locales import gettext
 from bluepaid_plugins.errors import ValidationError
 from sandbox.accounts import LOCKED_IN_PRODUCTION, account_summary, add_account, set_account
-from sandbox.console.blueprint import bp, console_lang, current_platform, form_problems
-from sandbox.console.texts import TEXTS
+from sandbox.console.blueprint import bp, current_platform, form_problems
 from sandbox.masking import mask_url
 from sandbox.models import Account, Mode, Plan
 
@@ -84,7 +84,7 @@ def accounts() -> Response | tuple[str, int]:
         except ValidationError as exc:
             errors = form_problems(exc, form)
         else:
-            flash(TEXTS[console_lang()]["created_account"].format(id_boutique=created.id_boutique), "info")
+            flash(gettext("Account %(id_boutique)s created.", id_boutique=created.id_boutique), "info")
             return redirect(url_for(".account", id_boutique=created.id_boutique))
     platform = current_platform()
     with platform.db.transaction() as db:
@@ -118,7 +118,7 @@ def account(id_boutique: str) -> Response | tuple[str, int]:
             except ValidationError as exc:
                 errors = form_problems(exc, form)
             else:
-                flash(TEXTS[console_lang()]["saved"].format(id_boutique=id_boutique), "info")
+                flash(gettext("Account %(id_boutique)s saved.", id_boutique=id_boutique), "info")
                 return redirect(url_for(".account", id_boutique=id_boutique))
         status = 400
     else:
@@ -132,6 +132,20 @@ def account(id_boutique: str) -> Response | tuple[str, int]:
             locked=current.mode == Mode.PRODUCTION.value,
             confirmation_masked=shown_confirmation != current.url_confirmation,
             locked_fields=LOCKED_IN_PRODUCTION,
+            labels=_labels(),
         ),
         status,
     )
+
+
+def _labels() -> dict[str, str]:
+    """The account page's labels of the text settings, by field name."""
+    return {
+        "name": gettext("Name"),
+        "referrer_url": gettext("Referrer URL"),
+        "url_retour_ok": gettext("Return URL (url_retour_ok)"),
+        "url_retour_stop": gettext("Return URL when the buyer leaves (url_retour_stop)"),
+        "url_confirmation": gettext("Confirmation URL"),
+        "banned_countries": gettext("Banned countries (ISO codes, comma separated)"),
+        "merchant_email": gettext("Merchant e-mail"),
+    }

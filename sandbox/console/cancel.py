@@ -6,24 +6,27 @@ from flask import abort, render_template, request
 from flask_wtf import FlaskForm  # type: ignore[import-untyped]
 from wtforms import SubmitField  # type: ignore[import-untyped]
 
+from bluepaid_locales import gettext, languages, use_language
+from bluepaid_plugins.money import Money
 from sandbox import subscriptions
-from sandbox.console.blueprint import buyer_bp, current_platform, money_text, period_text
-from sandbox.console.texts import BUYER_TEXTS, LANGS, TEXTS
+from sandbox.console.blueprint import buyer_bp, current_platform
 from sandbox.mail import CANCEL_PATH
 from sandbox.models import Account, Subscription
+from sandbox.texts import money, page_language, period
 
 
 class CancelForm(FlaskForm):  # type: ignore[misc]
     confirm = SubmitField()
 
 
-def _buyer_lang(subscription: Subscription | None) -> str:
+def _speak_to_buyer(subscription: Subscription | None) -> None:
+    """``?lang=`` when it names a catalog, else the subscription's ``LANGUE`` (as its
+    payment page spoke), else the browser's language."""
     chosen = request.args.get("lang", "").lower()
-    if chosen in LANGS:
-        return chosen
-    if subscription is None:
-        return request.accept_languages.best_match(LANGS) or "en"
-    return "fr" if subscription.request.get("LANGUE", "FR").upper() == "FR" else "en"
+    if chosen in languages():
+        use_language(chosen)
+    elif subscription is not None:
+        use_language(page_language(subscription.request.get("LANGUE", "")))
 
 
 @buyer_bp.route(CANCEL_PATH + "<token>", methods=["GET", "POST"])
@@ -31,10 +34,10 @@ def cancel(token: str) -> tuple[str, int]:
     """GET: what would be cancelled and a button; POST (CSRF): cancel, then say so."""
     platform = current_platform()
     subscription = subscriptions.find_by_cancel_token(platform, token)
-    lang = _buyer_lang(subscription)
-    texts = BUYER_TEXTS[lang]
+    _speak_to_buyer(subscription)
     if subscription is None:
-        return render_template("buyer_cancel.html", lang=lang, bt=texts, message=texts["unknown"]), 404
+        message = gettext("This cancel link is not valid. Contact the merchant.")
+        return render_template("buyer_cancel.html", message=message), 404
     with platform.db.transaction() as db:
         account = db.get(Account, subscription.id_boutique)
     form = CancelForm()
@@ -45,21 +48,26 @@ def cancel(token: str) -> tuple[str, int]:
         if subscription.state == subscriptions.SubState.ACTIVE.value:
             subscription = subscriptions.end_subscription(platform, subscription.num_abo, "buyer")
             done = True
-    facts = texts["intro"].format(
+    facts = gettext(
+        "Subscription %(num_abo)s with %(merchant)s: %(amount)s %(every)s, "
+        "%(done)s of %(total)s debits made.",
         num_abo=subscription.num_abo,
         merchant=account.name if account else subscription.id_boutique,
-        amount=f"{money_text(subscription.amount_minor, subscription.currency)} {subscription.currency}",
-        every=period_text(subscription, TEXTS[lang]),
+        amount=money(Money.from_minor(subscription.amount_minor, subscription.currency)),
+        every=period(subscription.period_type, subscription.period_nb),
         done=subscription.debits_done,
         total=subscription.occurrences,
     )
     if done:
-        message = texts["cancelled"].format(num_abo=subscription.num_abo)
+        message = gettext(
+            "Your subscription %(num_abo)s is cancelled: no further debit will be made.",
+            num_abo=subscription.num_abo,
+        )
     elif subscription.state != subscriptions.SubState.ACTIVE.value:
-        message = texts["already"].format(num_abo=subscription.num_abo)
+        message = gettext(
+            "Subscription %(num_abo)s is already over: no further debit will be made.",
+            num_abo=subscription.num_abo,
+        )
     else:
         message = ""
-    return (
-        render_template("buyer_cancel.html", lang=lang, bt=texts, facts=facts, message=message, form=form),
-        200,
-    )
+    return render_template("buyer_cancel.html", facts=facts, message=message, form=form), 200

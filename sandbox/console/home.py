@@ -11,10 +11,10 @@ from werkzeug.wrappers import Response
 from wtforms import DecimalField  # type: ignore[import-untyped]
 from wtforms.validators import InputRequired, NumberRange  # type: ignore[import-untyped]
 
+from bluepaid_locales import gettext
 from sandbox import delivery, subscriptions
 from sandbox.cards import TEST_CARDS
-from sandbox.console.blueprint import bp, console_lang, current_platform, time_text
-from sandbox.console.texts import TEXTS
+from sandbox.console.blueprint import bp, current_platform, time_text
 from sandbox.models import Transaction
 
 #: Longest clock jump the tick form accepts, in days (ten years).
@@ -47,15 +47,23 @@ def index() -> str:
 @bp.post("/tick")
 def tick() -> Response:
     form = TickForm()
-    texts = TEXTS[console_lang()]
     if not form.validate_on_submit():
         for errors in form.errors.values():
             for error in errors:
-                flash(f"{texts['days']}: {error}", "error")
+                flash(gettext("Days: %(error)s", error=error), "error")
         return redirect(url_for(".index"))
     platform = current_platform()
     now = platform.advance(timedelta(days=float(form.days.data)))
     debits = subscriptions.run_due(platform)
     sent = delivery.deliver_due(platform)
-    flash(texts["ticked"].format(now=time_text(now), debits=debits, deliveries=sent), "info")
+    flash(
+        gettext(
+            "Clock advanced to %(now)s: %(debits)s subscription debit(s), "
+            "%(deliveries)s confirmation(s) sent.",
+            now=time_text(now),
+            debits=debits,
+            deliveries=sent,
+        ),
+        "info",
+    )
     return redirect(url_for(".index"))

@@ -8,17 +8,13 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 from wtforms import SubmitField  # type: ignore[import-untyped]
 
+from bluepaid_locales import gettext
 from bluepaid_plugins.errors import NotFound
 from sandbox import subscriptions
-from sandbox.console.blueprint import (
-    LIST_LIMIT,
-    bp,
-    console_lang,
-    current_platform,
-    period_text,
-)
-from sandbox.console.texts import TEXTS
+from sandbox.console.blueprint import LIST_LIMIT, bp, current_platform
+from sandbox.console.texts import subscription_state_name
 from sandbox.models import Subscription, Transaction
+from sandbox.texts import period
 
 
 class EndSubscriptionForm(FlaskForm):  # type: ignore[misc]
@@ -41,14 +37,13 @@ def subscriptions_list() -> str:
             select(Transaction.subscription_id, Transaction.id_trans).where(Transaction.id.in_(first_ids))
         )
         firsts = {sub_id: number for sub_id, number in found}
-    texts = TEXTS[console_lang()]
     return render_template(
         "console_subscriptions.html",
         rows=rows[:LIST_LIMIT],
         more=len(rows) > LIST_LIMIT,
         limit=LIST_LIMIT,
         firsts=firsts,
-        periods={row.id: period_text(row, texts) for row in rows},
+        periods={row.id: period(row.period_type, row.period_nb) for row in rows},
         form=EndSubscriptionForm(),
     )
 
@@ -64,5 +59,12 @@ def end_subscription(num_abo: str) -> Response:
         )
     except NotFound:
         abort(404)
-    flash(TEXTS[console_lang()]["ended"].format(num_abo=ended.num_abo, state=ended.state), "info")
+    flash(
+        gettext(
+            "Subscription %(num_abo)s is now %(state)s.",
+            num_abo=ended.num_abo,
+            state=subscription_state_name(ended.state),
+        ),
+        "info",
+    )
     return redirect(url_for(".subscriptions_list"))

@@ -1,240 +1,105 @@
-"""The console's words, and those of the buyer's cancel page, in English and French."""
+"""What the console calls the values it stores: states, kinds, modes, mail results,
+test card outcomes, in the page's language.
+
+The database keeps these values in English words (``accepted``, ``not sent:
+SMTP not configured``): they are the platform's record and its API. A page
+shows each through the functions here; a value they do not know (one added
+later) is shown as stored rather than hidden.
+"""
 
 from __future__ import annotations
 
-LANGS = ("en", "fr")
+from bluepaid_locales import pgettext
+from sandbox import mail
+from sandbox.cards import Scenario
+from sandbox.models import DeliveryState, Mode, TxKind, TxStatus
+from sandbox.subscriptions import SubState
 
-#: The console's words. Both languages have the same keys (a test checks it).
-TEXTS: dict[str, dict[str, str]] = {
-    "en": {
-        "console": "Sandbox console",
-        "home": "Home",
-        "transactions": "Transactions",
-        "mails": "Mailbox",
-        "subscriptions": "Subscriptions",
-        "accounts": "Accounts",
-        "now": "Sandbox time",
-        "tick": "Advance the clock",
-        "days": "Days",
-        "tick_button": "Advance and run what is due",
-        "ticked": (
-            "Clock advanced to {now}: {debits} subscription debit(s), {deliveries} confirmation(s) sent."
-        ),
-        "test_cards": "Test cards",
-        "number": "Number",
-        "type": "Type",
-        "outcome": "Outcome",
-        "count": "Count",
-        "status": "Status",
-        "kind": "Kind",
-        "test_or_live": "Test or live",
-        "test": "test",
-        "live": "live",
-        "any": "any",
-        "account": "Account",
-        "date_from": "From (date)",
-        "date_to": "To (date)",
-        "num_abo": "Subscription",
-        "filter": "Filter",
-        "created": "Created",
-        "amount": "Amount",
-        "refunded": "Refunded",
-        "fee": "Bluepaid fee",
-        "id_client": "Merchant reference (id_client)",
-        "card": "Card",
-        "none": "Nothing to show.",
-        "more": "Only the newest {limit} are shown; narrow the filters.",
-        "transaction": "Transaction",
-        "reason": "Reason",
-        "email_client": "Buyer e-mail",
-        "parent": "Refund of",
-        "refunds": "Refunds",
-        "request": "Request variables",
-        "deliveries": "Confirmations sent to the shop",
-        "due": "Due",
-        "sent": "Sent",
-        "state": "State",
-        "url": "URL",
-        "note": "Note",
-        "fields": "Fields",
-        "answer": "Shop's answer",
-        "refund": "Refund",
-        "refund_amount": "Amount to refund (empty: everything that remains, {remaining})",
-        "refund_button": "Refund",
-        "refund_done": (
-            "Refund {id_trans} of {amount} {currency} made; its confirmation (mode=r) is scheduled."
-        ),
-        "fix_errors": "Nothing was changed:",
-        "to": "To",
-        "subject": "Subject",
-        "smtp": "SMTP",
-        "back": "Back",
-        "amount_each": "Amount per debit",
-        "first_amount": "First debit",
-        "debits": "Debits made",
-        "period": "Period",
-        "next_due": "Next debit",
-        "representations": "Re-presentations",
-        "fini": "Mark finished (fini)",
-        "supprimer": "Delete (supprimer)",
-        "ended": "Subscription {num_abo} is now {state}.",
-        "first_transaction": "First transaction",
-        "name": "Name",
-        "mode": "Mode",
-        "referrer_url": "Referrer URL",
-        "url_retour_ok": "Return URL (url_retour_ok)",
-        "url_retour_stop": "Return URL when the buyer leaves (url_retour_stop)",
-        "url_confirmation": "Confirmation URL",
-        "url_confirmation_masked": (
-            "Shown masked: its secret part is hidden. Save with it as shown to keep the registered URL, "
-            "or type the whole new URL to replace it."
-        ),
-        "banned_countries": "Banned countries (ISO codes, comma separated)",
-        "buyer_form": "Ask the buyer's details (nom, prénom, e-mail...)",
-        "plan": "Fee plan",
-        "merchant_email": "Merchant e-mail",
-        "save": "Save",
-        "saved": "Account {id_boutique} saved.",
-        "lock_note": (
-            "This account is in production: its payment form settings (referrer, return and "
-            "confirmation URLs) are locked (FAQ 12 and 28). Switch it back to test mode to change them."
-        ),
-        "new_account": "New account",
-        "id_boutique": "Merchant id (id_boutique)",
-        "create": "Create",
-        "created_account": "Account {id_boutique} created.",
-        "units_M": "month(s)",
-        "units_S": "week(s)",
-        "units_J": "day(s)",
-        "every": "every {n} {unit}",
-        "language": "Français",
-    },
-    "fr": {
-        "console": "Console du bac à sable",
-        "home": "Accueil",
-        "transactions": "Transactions",
-        "mails": "Courriers",
-        "subscriptions": "Abonnements",
-        "accounts": "Comptes",
-        "now": "Heure du bac à sable",
-        "tick": "Avancer l'horloge",
-        "days": "Jours",
-        "tick_button": "Avancer et exécuter ce qui est dû",
-        "ticked": (
-            "Horloge avancée au {now} : {debits} prélèvement(s), {deliveries} confirmation(s) envoyée(s)."
-        ),
-        "test_cards": "Cartes de test",
-        "number": "Numéro",
-        "type": "Type",
-        "outcome": "Résultat",
-        "count": "Nombre",
-        "status": "État",
-        "kind": "Nature",
-        "test_or_live": "Test ou réel",
-        "test": "test",
-        "live": "réel",
-        "any": "tous",
-        "account": "Compte",
-        "date_from": "Du (date)",
-        "date_to": "Au (date)",
-        "num_abo": "Abonnement",
-        "filter": "Filtrer",
-        "created": "Créée",
-        "amount": "Montant",
-        "refunded": "Remboursé",
-        "fee": "Frais Bluepaid",
-        "id_client": "Référence marchand (id_client)",
-        "card": "Carte",
-        "none": "Rien à afficher.",
-        "more": "Seules les {limit} plus récentes sont affichées ; affinez les filtres.",
-        "transaction": "Transaction",
-        "reason": "Motif",
-        "email_client": "E-mail de l'acheteur",
-        "parent": "Remboursement de",
-        "refunds": "Remboursements",
-        "request": "Variables de la demande",
-        "deliveries": "Confirmations envoyées à la boutique",
-        "due": "Prévue",
-        "sent": "Envoyée",
-        "state": "État",
-        "url": "URL",
-        "note": "Note",
-        "fields": "Champs",
-        "answer": "Réponse de la boutique",
-        "refund": "Rembourser",
-        "refund_amount": "Montant à rembourser (vide : tout ce qui reste, {remaining})",
-        "refund_button": "Rembourser",
-        "refund_done": (
-            "Remboursement {id_trans} de {amount} {currency} effectué ; sa confirmation (mode=r) est prévue."
-        ),
-        "fix_errors": "Rien n'a été modifié :",
-        "to": "À",
-        "subject": "Objet",
-        "smtp": "SMTP",
-        "back": "Retour",
-        "amount_each": "Montant par prélèvement",
-        "first_amount": "Premier prélèvement",
-        "debits": "Prélèvements faits",
-        "period": "Période",
-        "next_due": "Prochain prélèvement",
-        "representations": "Représentations",
-        "fini": "Terminer (fini)",
-        "supprimer": "Supprimer",
-        "ended": "L'abonnement {num_abo} est maintenant {state}.",
-        "first_transaction": "Première transaction",
-        "name": "Nom",
-        "mode": "Mode",
-        "referrer_url": "URL référente",
-        "url_retour_ok": "URL de retour (url_retour_ok)",
-        "url_retour_stop": "URL de retour si l'acheteur abandonne (url_retour_stop)",
-        "url_confirmation": "URL de confirmation",
-        "url_confirmation_masked": (
-            "Affichée masquée : sa partie secrète est cachée. Enregistrez-la telle quelle pour garder "
-            "l'URL enregistrée, ou tapez la nouvelle URL entière pour la remplacer."
-        ),
-        "banned_countries": "Pays bannis (codes ISO séparés par des virgules)",
-        "buyer_form": "Demander les coordonnées de l'acheteur (nom, prénom, e-mail...)",
-        "plan": "Offre",
-        "merchant_email": "E-mail du marchand",
-        "save": "Enregistrer",
-        "saved": "Compte {id_boutique} enregistré.",
-        "lock_note": (
-            "Ce compte est en production : les réglages du formulaire de paiement (URL référente, URL "
-            "de retour et de confirmation) sont verrouillés (FAQ 12 et 28). Repassez-le en mode test "
-            "pour les modifier."
-        ),
-        "new_account": "Nouveau compte",
-        "id_boutique": "Identifiant marchand (id_boutique)",
-        "create": "Créer",
-        "created_account": "Compte {id_boutique} créé.",
-        "units_M": "mois",
-        "units_S": "semaine(s)",
-        "units_J": "jour(s)",
-        "every": "tous les {n} {unit}",
-        "language": "English",
-    },
-}
+# How sandbox.mail starts the result of a mail the SMTP server refused.
+_FAILED = "failed: "
 
-#: The buyer's cancel page, in the buyer's language.
-BUYER_TEXTS: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "Cancel a subscription",
-        "intro": "Subscription {num_abo} with {merchant}: {amount} {every}, {done} of {total} debits made.",
-        "question": "Cancel it? No further debit will be made.",
-        "button": "Cancel my subscription",
-        "cancelled": "Your subscription {num_abo} is cancelled: no further debit will be made.",
-        "already": "Subscription {num_abo} is already over: no further debit will be made.",
-        "unknown": "This cancel link is not valid. Contact the merchant.",
-    },
-    "fr": {
-        "title": "Résilier un abonnement",
-        "intro": (
-            "Abonnement {num_abo} chez {merchant} : {amount} {every}, {done} prélèvement(s) sur {total}."
-        ),
-        "question": "Le résilier ? Aucun autre prélèvement ne sera fait.",
-        "button": "Résilier mon abonnement",
-        "cancelled": "Votre abonnement {num_abo} est résilié : aucun autre prélèvement ne sera fait.",
-        "already": "L'abonnement {num_abo} est déjà terminé : aucun autre prélèvement ne sera fait.",
-        "unknown": "Ce lien de résiliation n'est pas valable. Contactez le marchand.",
-    },
-}
+
+def status_name(status: str) -> str:
+    """A transaction's status (:class:`~sandbox.models.TxStatus`)."""
+    names = {
+        TxStatus.OPEN.value: pgettext("transaction status", "open"),
+        TxStatus.PENDING.value: pgettext("transaction status", "pending"),
+        TxStatus.ACCEPTED.value: pgettext("transaction status", "accepted"),
+        TxStatus.REFUSED.value: pgettext("transaction status", "refused"),
+        TxStatus.ABANDONED.value: pgettext("transaction status", "abandoned"),
+        TxStatus.BLOCKED.value: pgettext("transaction status", "blocked"),
+    }
+    return names.get(status, status)
+
+
+def kind_name(kind: str) -> str:
+    """A transaction's kind (:class:`~sandbox.models.TxKind`)."""
+    names = {
+        TxKind.PAYMENT.value: pgettext("transaction kind", "payment"),
+        TxKind.DEBIT.value: pgettext("transaction kind", "subscription debit"),
+        TxKind.REFUND.value: pgettext("transaction kind", "refund"),
+    }
+    return names.get(kind, kind)
+
+
+def delivery_state_name(state: str) -> str:
+    """A confirmation's state (:class:`~sandbox.models.DeliveryState`)."""
+    names = {
+        DeliveryState.SCHEDULED.value: pgettext("confirmation state", "scheduled"),
+        DeliveryState.SENT.value: pgettext("confirmation state", "sent"),
+        DeliveryState.FAILED.value: pgettext("confirmation state", "failed"),
+        DeliveryState.WITHHELD.value: pgettext("confirmation state", "withheld"),
+    }
+    return names.get(state, state)
+
+
+def subscription_state_name(state: str) -> str:
+    """A subscription's state (:class:`~sandbox.subscriptions.SubState`)."""
+    names = {
+        SubState.ACTIVE.value: pgettext("subscription state", "active"),
+        SubState.FINISHED.value: pgettext("subscription state", "finished"),
+        SubState.DELETED.value: pgettext("subscription state", "deleted"),
+    }
+    return names.get(state, state)
+
+
+def mode_name(mode: str) -> str:
+    """An account's mode (:class:`~sandbox.models.Mode`)."""
+    names = {
+        Mode.TEST.value: pgettext("account mode", "test"),
+        Mode.PRODUCTION.value: pgettext("account mode", "production"),
+    }
+    return names.get(mode, mode)
+
+
+def smtp_result_text(result: str) -> str:
+    """What became of a mail (:mod:`sandbox.mail`): ``sent``, ``queued``, ``not sent:
+    …``, or ``failed: <the SMTP server's words>``, the server's words kept as they came."""
+    names = {
+        mail.SENT: pgettext("mail", "sent"),
+        mail.QUEUED: pgettext("mail", "queued"),
+        mail.NOT_CONFIGURED: pgettext("mail", "not sent: SMTP not configured"),
+        mail.NO_ADDRESS: pgettext("mail", "not sent: no address"),
+    }
+    if result in names:
+        return names[result]
+    if result.startswith(_FAILED):
+        return pgettext("mail", "failed: %(reason)s", reason=result.removeprefix(_FAILED))
+    return result
+
+
+def card_outcome(scenario: str) -> str:
+    """What a test card does (:class:`~sandbox.cards.Scenario`)."""
+    names = {
+        Scenario.ACCEPTED.value: pgettext("test card", "accepted"),
+        Scenario.REFUSED_CEILING.value: pgettext("test card", "refused: spending ceiling reached"),
+        Scenario.REFUSED_COHERENCE.value: pgettext("test card", "refused by the coherence check"),
+        Scenario.PENDING_THEN_ACCEPTED.value: pgettext("test card", "pending, then accepted"),
+        Scenario.CONFIRM_TWICE.value: pgettext("test card", "accepted, confirmation sent twice"),
+        Scenario.CONFIRM_LATE.value: pgettext("test card", "accepted, confirmation sent late"),
+        Scenario.CONFIRM_NEVER.value: pgettext("test card", "accepted, confirmation never sent"),
+        Scenario.REFUND_LATER.value: pgettext("test card", "accepted, then refunded"),
+        Scenario.RENEWALS_REFUSED.value: pgettext("test card", "subscription: renewals refused"),
+        Scenario.RENEWAL_REFUSED_ONCE.value: pgettext("test card", "subscription: renewal refused once"),
+    }
+    return names.get(scenario, scenario)

@@ -18,17 +18,17 @@ from wtforms import (  # type: ignore[import-untyped]
 )
 from wtforms.validators import Optional  # type: ignore[import-untyped]
 
+from bluepaid_locales import gettext
 from bluepaid_plugins.errors import ValidationError
 from bluepaid_plugins.money import Money
 from sandbox import refunds
 from sandbox.console.blueprint import (
     LIST_LIMIT,
     bp,
-    console_lang,
     current_platform,
     form_problems,
+    money_text,
 )
-from sandbox.console.texts import TEXTS
 from sandbox.fees import transaction_fee
 from sandbox.models import (
     Account,
@@ -156,7 +156,6 @@ def transaction(id_trans: str) -> tuple[str, int]:
 @bp.post("/transactions/<id_trans>/refund")
 def refund(id_trans: str) -> Response | tuple[str, int]:
     form = RefundForm()
-    texts = TEXTS[console_lang()]
     if not form.validate_on_submit():
         return _transaction_page(id_trans, form, [], 400)
     platform = current_platform()
@@ -170,7 +169,11 @@ def refund(id_trans: str) -> Response | tuple[str, int]:
     except ValidationError as exc:
         return _transaction_page(id_trans, form, form_problems(exc, form), 400)
     flash(
-        texts["refund_done"].format(id_trans=made.id_trans, amount=made.amount, currency=made.currency),
+        gettext(
+            "Refund %(id_trans)s of %(amount)s made; its confirmation (mode=r) is scheduled.",
+            id_trans=made.id_trans,
+            amount=money_text(made.amount_minor, made.currency),
+        ),
         "info",
     )
     return redirect(url_for(".transaction", id_trans=id_trans))

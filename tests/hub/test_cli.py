@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import click
 import pytest
 from flask import Flask
 
 from hub.app import create_app
 from hub.cli import main
+from hub.cli.base import cli
 from hub.config import HubConfig
 from tests.hub.conftest import PLATFORM, PUBLIC
 
@@ -349,8 +351,8 @@ def test_payments_show_unknown_is_one_line(upgraded: Any) -> None:
 # plugins
 
 
-def test_plugins_prints_json_with_payment_link(upgraded: Any) -> None:
-    result = upgraded("plugins")
+def test_plugins_json_lists_payment_link(upgraded: Any) -> None:
+    result = upgraded("plugins", "--json")
 
     assert result.code == 0
     plugins = {p["name"]: p for p in result.json()}
@@ -365,6 +367,61 @@ def test_plugins_prints_json_with_payment_link(upgraded: Any) -> None:
     assert connector["capabilities"] == ["partial_refunds", "refunds", "subscriptions"]
     assert connector["ownership"] == "hub_token"
     assert plugins["payment_link"]["builtin"] is True
+
+
+def test_plugins_without_json_is_text_for_people(upgraded: Any) -> None:
+    result = upgraded("plugins")
+
+    assert result.code == 0
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(result.out)
+    assert result.out.splitlines()[:5] == [
+        f"payment_link {version('bluepaid-plugins')} (built in)",
+        "  hooks: bluepaid_register_connectors",
+        "  connector payment_link: Payment links 1.0, contract >=1.0,<2",
+        "    capabilities: partial_refunds, refunds, subscriptions",
+        "    conformance: 5 not applicable, 13 passed",
+    ]
+
+
+# help and listings
+
+
+def _commands(command: click.Command, path: str = "bluepaid") -> Iterator[tuple[str, click.Command]]:
+    yield path, command
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            yield from _commands(sub, f"{path} {name}")
+
+
+def test_every_command_and_option_has_help() -> None:
+    """The group as shipped (the plugins' commands are added to a copy, per run)."""
+    commands = list(_commands(cli))
+    assert {"bluepaid demo", "bluepaid sandbox account add", "bluepaid serve"} <= {
+        path for path, _ in commands
+    }
+
+    missing = [path for path, command in commands if not (command.help or "").strip()]
+    missing += [
+        f"{path} {param.opts[0]}"
+        for path, command in commands
+        for param in command.params
+        if isinstance(param, click.Option) and not (param.help or "").strip()
+    ]
+
+    assert missing == []
+
+
+def test_payments_list_and_outbox_list_have_a_header_row(upgraded: Any, app: Flask) -> None:
+    link, _ = _paid_link(upgraded, app)
+
+    payments = upgraded("payments", "list").out.splitlines()
+    tasks = upgraded("outbox", "list").out.splitlines()
+
+    assert payments[0].split("\t") == ["id", "shop", "order_ref", "amount", "currency", "state", "flags"]
+    assert payments[1].split("\t")[1:] == ["demo", link["ref"], "12.50", "EUR", "paid", "test"]
+    assert tasks[0].split("\t") == ["id", "kind", "state", "attempts", "order_ref", "last_error"]
+    assert tasks[1].split("\t")[2:5] == ["pending", "0", link["ref"]]
 
 
 # configuration errors

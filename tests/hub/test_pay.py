@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bluepaid_plugins import Connector, Order, PaymentEvent, ShopView, hookimpl
+from bluepaid_plugins.domain import Schedule
 from bluepaid_plugins.errors import PaymentVetoed, ShopUnavailable
 from bluepaid_plugins.money import Money
 from bluepaid_plugins.protocol import divers_token
@@ -203,6 +204,43 @@ def test_post_form_values_are_html_escaped(make_driver: MakeDriver) -> None:
     assert sent["id_client"] == ref
     assert sent["nom"] == '"><script>alert(1)</script>'
     assert len(page.scripts) == 1
+
+
+# The payment page's language
+
+
+@pytest.mark.parametrize(
+    ("order_language", "accept_language", "langue"),
+    [
+        ("EN", "fr-FR,fr;q=0.9", "EN"),  # the order's language comes first
+        ("", "de-DE,de;q=0.9,en;q=0.5", "DE"),  # then the buyer's, though the hub's pages lack it
+        ("", "ja,en;q=0.3", "EN"),  # the browser's best the platform speaks
+        ("", "ja", "FR"),  # then the shop's
+        ("", "", "FR"),
+    ],
+)
+def test_the_platform_page_speaks_the_orders_then_the_buyers_then_the_shops_language(
+    driver: HubDriver, order_language: str, accept_language: str, langue: str
+) -> None:
+    ref = link_order(driver, language=order_language)
+
+    response = driver.client.get(driver.pay_path(ref), headers={"Accept-Language": accept_language})
+
+    assert location_fields(response.headers["Location"])["langue"] == langue
+
+
+def test_a_subscription_request_speaks_the_buyers_language_too(driver: HubDriver) -> None:
+    ref = create_link_order(
+        driver.hub.db,
+        driver.shop,
+        Money.parse("9.90", "EUR"),
+        now=driver.hub.clock(),
+        schedule=Schedule(occurrences=3),
+    ).ref
+
+    response = driver.client.get(driver.pay_path(ref), headers={"Accept-Language": "en-GB"})
+
+    assert location_fields(response.headers["Location"])["LANGUE"] == "EN"
 
 
 # Already paid

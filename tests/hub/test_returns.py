@@ -13,7 +13,8 @@ from hub.context import Hub
 from hub.models import InboxMessage, OutboxTask, PaymentEventRow, Shop
 from hub.orders import create_link_order
 from hub.shops import add_shop
-from tests.hub.conftest import SANDBOX_IP, HubDriver, Started
+from tests.hub.conftest import PUBLIC, SANDBOX_IP, HubDriver, MakeDriver, Started
+from tests.hub.contract_connectors import ORDER_KEY, OrderBook, book_driver, book_shop
 
 RETURN_URL = "https://shop.example/account/orders"
 
@@ -62,6 +63,11 @@ def back(driver: HubDriver, started: Started, kind: str = "ok", **params: str) -
     return driver.client.get(f"/return/demo/{started.payment_id}/{kind}", query_string=params)
 
 
+def pay_link(driver: HubDriver, started: Started) -> str:
+    """The pay link ``started`` was opened with (the hub signs the same proof again)."""
+    return driver.hub.pay_url(driver.shop, started.fields["id_client"])
+
+
 def snapshot(driver: HubDriver, payment_id: str) -> tuple[Any, ...]:
     """Everything a return could wrongly change: the payment row and every table it feeds."""
     payment = driver.payment(payment_id)
@@ -103,7 +109,7 @@ def test_paid_payment_shows_paid_in_french(driver: HubDriver) -> None:
 
     response = back(driver, started)
 
-    assert "Paiement accepté. Merci !" in response.text
+    assert "Paiement accepté. Merci\u202f!" in response.text
     assert '<html lang="fr">' in response.text
 
 
@@ -261,7 +267,7 @@ def test_back_link_ignores_urls_in_the_query(driver: HubDriver) -> None:
         next="https://evil.example/",
     )
 
-    assert links(response.text).hrefs == [RETURN_URL]
+    assert links(response.text).hrefs == [pay_link(driver, started), RETURN_URL]
     assert "evil.example" not in response.text
 
 
@@ -272,7 +278,7 @@ def test_shop_without_return_url_shows_no_back_link(hub: Hub, app: Any) -> None:
     started = driver.start(ref)
 
     response = driver.client.get(
-        f"/return/bare/{started.payment_id}/stop", query_string={"return_url": "https://evil.example/"}
+        f"/return/bare/{started.payment_id}/ok", query_string={"return_url": "https://evil.example/"}
     )
 
     assert response.status_code == 200
@@ -331,3 +337,74 @@ def test_order_and_browser_without_a_language_fall_back_to_the_shop(driver: HubD
     page = driver.client.get(f"/return/demo/{started.payment_id}/stop")
 
     assert '<html lang="fr">' in page.text  # the shop's language is FR by default
+
+
+# The shop's name, and trying again
+
+
+def test_the_return_page_is_under_the_shops_name(hub: Hub, app: Any) -> None:
+    named = add_shop(hub, slug="named", name="Librairie <Lune>", id_boutique="22222www")
+    driver = HubDriver(hub, app.test_client(), named)
+    started = driver.start(driver.new_order())
+
+    response = driver.client.get(f"/return/named/{started.payment_id}/ok", headers={"Accept-Language": "en"})
+
+    assert "<header>Librairie &lt;Lune&gt;</header>" in response.text
+    assert "<title>Waiting for the payment to be confirmed… — Librairie &lt;Lune&gt;</title>" in response.text
+
+
+@pytest.mark.parametrize(("etat", "headline"), [("ko", "The payment was refused."), ("annu", "The payment was cancelled.")])
+def test_after_a_refusal_or_a_cancel_the_page_offers_the_pay_link_again(
+    driver: HubDriver, etat: str, headline: str
+) -> None:
+    started = start(driver, "EN")
+    driver.post(driver.confirmation(started, etat=etat))
+
+    response = back(driver, started, "stop")
+
+    assert headline in response.text
+    assert links(response.text).hrefs == [pay_link(driver, started), RETURN_URL]
+    assert ">Try again</a>" in response.text
+
+
+def test_a_buyer_who_left_the_payment_page_may_try_again(driver: HubDriver) -> None:
+    started = start(driver, "FR")
+
+    response = back(driver, started, "stop")
+
+    assert links(response.text).hrefs == [pay_link(driver, started), RETURN_URL]
+    assert ">Réessayer</a>" in response.text
+
+
+@pytest.mark.parametrize("etat", ["ok", "attente"])
+def test_a_paid_or_pending_payment_offers_no_second_try(driver: HubDriver, etat: str) -> None:
+    started = start(driver, "EN")
+    driver.post(driver.confirmation(started, etat=etat))
+
+    response = back(driver, started)
+
+    assert links(response.text).hrefs == [RETURN_URL]
+
+
+def test_another_browser_gets_no_pay_link_it_did_not_open(driver: HubDriver, app: Any) -> None:
+    started = start(driver, "EN")
+    driver.post(driver.confirmation(started, etat="ko"))
+
+    stranger = app.test_client().get(f"/return/demo/{started.payment_id}/stop")
+
+    assert "The payment was refused." in stranger.text
+    assert links(stranger.text).hrefs == [RETURN_URL]
+    assert "/pay/" not in stranger.text
+
+
+
+def test_with_the_shops_own_order_key_the_pay_link_again_carries_that_key(make_driver: MakeDriver) -> None:
+    book = OrderBook()
+    driver = book_driver(make_driver, book_shop(book))
+    ref = book.add("A1")
+    started = driver.start(ref, ORDER_KEY)
+    driver.post(driver.confirmation(started, etat="ko"))
+
+    response = driver.client.get(f"/return/demo/{started.payment_id}/ok")
+
+    assert links(response.text).hrefs == [f"{PUBLIC}/pay/demo/A1?key={ORDER_KEY}"]

@@ -8,6 +8,7 @@ the Flask test client the way a browser would.
 
 from __future__ import annotations
 
+import html
 import re
 import threading
 import time
@@ -234,6 +235,13 @@ def card_form(
 def pay(client: FlaskClient, token: str, test_card: SandboxCard, **extra: str) -> TestResponse:
     """Submit the card step with ``test_card`` (its own type) and a valid expiry and CVV2."""
     return client.post(f"/p/{token}", data={**card_form(test_card.number, test_card.type), **extra})
+
+
+def back_to_shop(page: str) -> str:
+    """Where a result page's "Retour boutique" link goes (its ``href``, unescaped)."""
+    found = re.findall(r'<a class="button[^"]*" href="([^"]+)">', page)
+    assert len(found) == 1, found
+    return html.unescape(found[0])
 
 
 def transaction(platform: Platform, token: str) -> Transaction:

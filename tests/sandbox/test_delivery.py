@@ -34,6 +34,7 @@ from sandbox.platform import Platform
 from tests.conftest import FrozenClock
 from tests.sandbox.conftest import (
     ID_BOUTIQUE,
+    back_to_shop,
     SHOP_OK,
     ShopServer,
     card,
@@ -70,7 +71,11 @@ def paid(client: FlaskClient, scenario: Scenario, **request: str) -> tuple[str, 
     token = open_payment(client, **request)
     response = pay(client, token, card(scenario))
     assert response.status_code == 303
-    return token, returned(response.headers["Location"])
+    location = response.headers["Location"]
+    if location == f"/p/{token}":
+        # A refusal stays on the platform's page, which links back to the shop.
+        location = back_to_shop(client.get(location).get_data(as_text=True))
+    return token, returned(location)
 
 
 def later(platform: Platform, clock: FrozenClock, seconds: float) -> int:

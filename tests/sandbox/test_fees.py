@@ -31,7 +31,7 @@ def test_fee_follows_the_plan(
 
     page = csrf_app(platform).test_client().get(f"/console/transactions/{tx.id_trans}?lang=en")
 
-    assert f"Bluepaid fee</th><td>{fee} EUR ({plan})" in page.get_data(as_text=True)
+    assert f"Bluepaid fee</th><td>€{fee} ({plan})" in page.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(
@@ -59,4 +59,4 @@ def test_french_console_says_frais(platform: Platform, account: Account) -> None
     client: FlaskClient = csrf_app(platform).test_client()
     page = client.get(f"/console/transactions/{tx.id_trans}?lang=fr")
 
-    assert "Frais Bluepaid</th><td>0.36 EUR (START)" in page.get_data(as_text=True)
+    assert "Frais Bluepaid</th><td>0,36\xa0€ (START)" in page.get_data(as_text=True)

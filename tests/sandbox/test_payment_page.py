@@ -26,6 +26,7 @@ from tests.sandbox.conftest import (
     SHOP_OK,
     SHOP_STOP,
     ShopServer,
+    back_to_shop,
     card,
     card_form,
     open_payment,
@@ -177,8 +178,13 @@ def test_a_test_card_of_another_type_than_chosen_is_refused(
     assert tx.status == TxStatus.REFUSED
     assert "card type mismatch" in tx.reason
     assert [post["etat"] for post in shop.posts()] == ["ko"]
-    assert parse_qs(urlsplit(response.headers["Location"]).query)["etat"] == ["ko"]
-    assert "ne correspond pas au type de carte choisi (MASTERCARD)" in page(client, token)
+    # The platform's page says why, and leads back to the shop with the refusal.
+    assert response.headers["Location"] == f"/p/{token}"
+    html = page(client, token)
+    assert "Le numéro est celui d&#39;une carte VISA, et le type choisi est MASTERCARD" in html
+    back = back_to_shop(html)
+    assert back.startswith(SHOP_OK + "?")
+    assert parse_qs(urlsplit(back).query)["etat"] == ["ko"]
 
 
 def test_spaces_in_the_number_are_fine(client: FlaskClient, platform: Platform, account: Account) -> None:
@@ -227,15 +233,39 @@ def test_payment_pages_are_never_cached(client: FlaskClient, account: Account) -
     assert client.get(f"/p/{open_payment(client)}").headers["Cache-Control"] == "no-store"
 
 
-# --- The card number is never kept nor shown ------------------------------------------------------
+# --- The card number is never kept, and shown back only while it is a test card -------------------
 
 
-def test_the_card_number_is_neither_stored_nor_shown(
+def test_after_a_form_error_the_test_card_and_expiry_stay_and_the_cvv2_goes(
+    client: FlaskClient, platform: Platform, account: Account
+) -> None:
+    token = open_payment(client)
+
+    with_error = client.post(f"/p/{token}", data=card_form(ACCEPTED.number, "VISA", year="2031", cvv2="98"))
+
+    html = with_error.get_data(as_text=True)
+    assert "Le cryptogramme visuel compte 3 chiffres." in html
+    assert f'value="{ACCEPTED.number}"' in html
+    assert '<option selected value="2031">' in html
+    [cvv2] = re.findall(r'<input[^>]*name="cvv2"[^>]*>', html)
+    assert 'value=""' in cvv2
+
+
+def test_a_real_card_number_is_never_written_back_into_the_page(
+    client: FlaskClient, platform: Platform, account: Account
+) -> None:
+    token = open_payment(client)
+
+    html = client.post(f"/p/{token}", data=card_form("4111111111111111", "VISA")).get_data(as_text=True)
+
+    assert "n&#39;est pas une carte de test" in html
+    assert "4111111111111111" not in html
+
+
+def test_the_card_number_is_never_stored_nor_shown_once_paid(
     client: FlaskClient, platform: Platform, account: Account, shop: ShopServer
 ) -> None:
     token = open_payment(client)
-    with_error = client.post(f"/p/{token}", data=card_form(ACCEPTED.number, "VISA", cvv2="9"))
-    assert ACCEPTED.number not in with_error.get_data(as_text=True)
 
     client.post(f"/p/{token}", data=card_form(ACCEPTED.number, "VISA", cvv2="987"))
 
@@ -315,7 +345,7 @@ def test_valid_buyer_details_are_kept_with_the_payment(
 # --- Retour boutique ---------------------------------------------------------------------------
 
 
-def test_retour_boutique_abandons_and_goes_to_url_stop_without_confirmation(
+def test_retour_boutique_abandons_tells_the_shop_annu_and_goes_to_url_stop(
     client: FlaskClient, platform: Platform, account: Account, shop: ShopServer
 ) -> None:
     token = open_payment(client)
@@ -324,10 +354,36 @@ def test_retour_boutique_abandons_and_goes_to_url_stop_without_confirmation(
 
     assert response.status_code == 303
     assert response.headers["Location"] == SHOP_STOP
-    assert transaction(platform, token).status == TxStatus.ABANDONED
-    assert shop.received == []
+    tx = transaction(platform, token)
+    assert tx.status == TxStatus.ABANDONED
+    # Sent before the browser left: the shop's page already knows.
+    assert shop.posts() == [
+        {
+            "etat": "annu",
+            "mode": "test",
+            "id_trans": tx.id_trans,
+            "id_client": "52",
+            "divers": "1aca230749db383749bd1bb1c471dab1",
+            "langue": "FR",
+            "id_boutique": ID_BOUTIQUE,
+            "montant": "2.07",
+            "devise": "EUR",
+        }
+    ]
     assert "Paiement abandonné" in pay(client, token, ACCEPTED).get_data(as_text=True)
-    assert shop.received == []
+    assert len(shop.posts()) == 1
+
+
+def test_retour_boutique_twice_tells_the_shop_once(
+    client: FlaskClient, platform: Platform, account: Account, shop: ShopServer
+) -> None:
+    token = open_payment(client)
+    client.post(f"/p/{token}/stop")
+
+    again = client.post(f"/p/{token}/stop")
+
+    assert again.headers["Location"] == SHOP_STOP
+    assert [post["etat"] for post in shop.posts()] == ["annu"]
 
 
 def test_retour_boutique_after_paying_changes_nothing(
@@ -362,7 +418,7 @@ def test_in_test_mode_another_origin_warns_and_the_buyer_can_pay(
     token = open_payment(client, headers={"Referer": "http://shop.example/checkout"})
 
     html = page(client, token)
-    assert "Attention : ce paiement n&#39;a pas été demandé" in html
+    assert "Attention\u202f: ce paiement n&#39;a pas été demandé" in html
     assert "http://shop.example" in html
     pay(client, token, ACCEPTED)
     assert transaction(platform, token).status == TxStatus.ACCEPTED

@@ -206,7 +206,7 @@ def test_console_refunds_part_with_a_decimal_comma(
 
     assert answer.status_code == 302
     assert [t.amount for t in transactions(platform, kind=TxKind.REFUND.value)] == [eur("0.70")]
-    assert "1.37 EUR" in browser.get(f"{page}?lang=en").get_data(as_text=True)
+    assert "€1.37" in browser.get(f"{page}?lang=en").get_data(as_text=True)
 
 
 def test_console_shows_why_an_over_refund_is_refused(

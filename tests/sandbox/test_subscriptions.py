@@ -369,7 +369,7 @@ def test_the_buyer_page_speaks_english_for_other_languages(
     page = browser.get(f"/abo/resilier/{subscription.cancel_token}").get_data(as_text=True)
 
     assert "Cancel my subscription" in page
-    assert "every 1 month(s)" in page
+    assert "every month" in page
 
 
 def test_the_buyer_cancel_needs_the_csrf_token(
