@@ -48,6 +48,9 @@ def create_app(config: HubConfig | None = None, *, hub: Hub | None = None, recov
     app.config["SECRET_KEY"] = hub.config.secret_key
     # The session travels back from the platform's redirect (a top-level GET): Lax is enough.
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    # Cookies are shared by every port of a host: the hub and a sandbox side by side on
+    # localhost (the demo) would overwrite each other's session under Flask's one name.
+    app.config["SESSION_COOKIE_NAME"] = "bluepaid_hub_session"
     app.extensions["bluepaid.hub"] = hub
     app.extensions["bluepaid.junk"] = JunkLimiter()
     csrf = CSRFProtect(app)

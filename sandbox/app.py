@@ -31,6 +31,8 @@ def create_sandbox_app(config: SandboxConfig | None = None, *, platform: Platfor
         platform = Platform(config or SandboxConfig.from_env(os.environ))
     app = Flask(__name__)
     app.config["SECRET_KEY"] = platform.config.secret_key
+    # Not Flask's default name: a hub on another port of the same host keeps its own session.
+    app.config["SESSION_COOKIE_NAME"] = "bluepaid_sandbox_session"
     app.extensions["bluepaid.sandbox"] = platform
     csrf = CSRFProtect(app)
     bluepaid_locales.init_app(app)

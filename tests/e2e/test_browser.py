@@ -66,7 +66,7 @@ def test_french_buyer_pays_and_comes_back_to_a_paid_page(stack: Stack, page: Pag
     pay_with_card(page, ACCEPTED.number, ACCEPTED.type.value)
     page.wait_for_url(f"{stack.hub_url}/return/**")
 
-    assert page.inner_text("h1") == "Paiement accepté. Merci !"
+    assert page.inner_text("h1") == "Paiement accepté. Merci\u202f!"
     assert stack.payment(ref).state == "paid"
     assert stack.run_worker() == ["done"]
     assert stack.order_status(ref) == "paid"
@@ -98,5 +98,7 @@ def test_retour_boutique_comes_back_unpaid(stack: Stack, page: Page) -> None:
     page.click("button.stop")
     page.wait_for_url(f"{stack.hub_url}/return/**/stop")
 
-    assert page.inner_text("h1") == "Vous avez quitté la page de paiement sans payer."
-    assert stack.payment(ref).state == "created"
+    # The platform tells the hub (etat=annu) before the browser leaves: the page says so.
+    assert page.inner_text("h1") == "Le paiement a été annulé."
+    assert stack.payment(ref).state == "cancelled"
+    assert page.get_by_role("link", name="Réessayer").is_visible()

@@ -3,6 +3,8 @@ confirmation -> payment in the hub -> outbox task done; and a subscription's deb
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import timedelta
 
 import requests
@@ -111,7 +113,13 @@ def test_lost_confirmation_leaves_the_order_unpaid(stack: Stack) -> None:
 def test_refused_card_leaves_the_order_payable(stack: Stack) -> None:
     ref = stack.new_order()
 
-    back = buy(stack, ref, CARD[Scenario.REFUSED_CEILING])
+    refusal = buy(stack, ref, CARD[Scenario.REFUSED_CEILING])
+    # The platform's own page says why; its link leads back to the hub's return page.
+    assert refusal.url.startswith(f"{stack.sandbox_url}/p/")
+    assert "plafond" in refusal.text
+    link = re.search(r'<a class="button primary" href="([^"]+)"', refusal.text)
+    assert link is not None
+    back = requests.get(html.unescape(link.group(1)), timeout=10)
 
     assert "Le paiement a été refusé." in back.text
     assert stack.payment(ref).state == "refused"

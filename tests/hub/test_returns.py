@@ -353,7 +353,9 @@ def test_the_return_page_is_under_the_shops_name(hub: Hub, app: Any) -> None:
     assert "<title>Waiting for the payment to be confirmed… — Librairie &lt;Lune&gt;</title>" in response.text
 
 
-@pytest.mark.parametrize(("etat", "headline"), [("ko", "The payment was refused."), ("annu", "The payment was cancelled.")])
+@pytest.mark.parametrize(
+    ("etat", "headline"), [("ko", "The payment was refused."), ("annu", "The payment was cancelled.")]
+)
 def test_after_a_refusal_or_a_cancel_the_page_offers_the_pay_link_again(
     driver: HubDriver, etat: str, headline: str
 ) -> None:
@@ -395,7 +397,6 @@ def test_another_browser_gets_no_pay_link_it_did_not_open(driver: HubDriver, app
     assert "The payment was refused." in stranger.text
     assert links(stranger.text).hrefs == [RETURN_URL]
     assert "/pay/" not in stranger.text
-
 
 
 def test_with_the_shops_own_order_key_the_pay_link_again_carries_that_key(make_driver: MakeDriver) -> None:

@@ -34,9 +34,9 @@ from sandbox.platform import Platform
 from tests.conftest import FrozenClock
 from tests.sandbox.conftest import (
     ID_BOUTIQUE,
-    back_to_shop,
     SHOP_OK,
     ShopServer,
+    back_to_shop,
     card,
     open_payment,
     page_token,
