@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, NoReturn
 
-from bluepaid_plugins.errors import Problem, ValidationError
+from bluepaid_plugins.errors import ConfigurationError, Problem, ValidationError
 
 SettingType = Literal["str", "int", "bool", "url", "choice", "secret", "mapping"]
 MASK = "********"
@@ -34,6 +34,16 @@ def parse_yes_no(raw: object) -> bool | None:
     if text in _FALSE:
         return False
     return None
+
+
+def environment_flag(environ: Mapping[str, str], name: str) -> bool:
+    """The yes/no environment variable ``name`` (unset or empty: no); ConfigurationError
+    for any other word, so that a typo never silently switches a safety off."""
+    value = environ.get(name, "").strip()
+    flag = parse_yes_no(value) if value else False
+    if flag is None:
+        raise ConfigurationError(f"{name} must be 1 or 0, not {value!r}")
+    return flag
 
 
 class Secret:

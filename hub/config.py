@@ -12,15 +12,7 @@ from sqlalchemy.exc import ArgumentError
 
 from bluepaid_plugins.errors import ConfigurationError
 from bluepaid_plugins.protocol import PLATFORM_URL
-from bluepaid_plugins.settings import MASK, parse_yes_no
-
-
-def _flag(environ: Mapping[str, str], name: str) -> bool:
-    value = environ.get(name, "").strip()
-    flag = parse_yes_no(value) if value else False
-    if flag is None:
-        raise ConfigurationError(f"{name} must be 1 or 0, not {value!r}")
-    return flag
+from bluepaid_plugins.settings import MASK, environment_flag
 
 
 @dataclass(frozen=True)
@@ -64,13 +56,14 @@ class HubConfig:
         if "BLUEPAID_LOAD_PLUGINS" in environ:
             names = environ["BLUEPAID_LOAD_PLUGINS"].replace(",", " ").split()
             values["load_plugins"] = frozenset(names)
-        values["strict_plugins"] = _flag(environ, "BLUEPAID_STRICT_PLUGINS")
-        values["trust_proxy"] = _flag(environ, "BLUEPAID_TRUST_PROXY")
+        values["strict_plugins"] = environment_flag(environ, "BLUEPAID_STRICT_PLUGINS")
+        values["trust_proxy"] = environment_flag(environ, "BLUEPAID_TRUST_PROXY")
         # The variable's name before shop calls were checked on every connection, still read.
-        values["allow_private_addresses"] = _flag(environ, "BLUEPAID_ALLOW_PRIVATE_ADDRESSES") or _flag(
-            environ, "BLUEPAID_ALLOW_PRIVATE_REDIRECTS"
+        values["allow_private_addresses"] = any(
+            environment_flag(environ, name)
+            for name in ("BLUEPAID_ALLOW_PRIVATE_ADDRESSES", "BLUEPAID_ALLOW_PRIVATE_REDIRECTS")
         )
-        values["trace_plugins"] = _flag(environ, "BLUEPAID_TRACE_PLUGINS")
+        values["trace_plugins"] = environment_flag(environ, "BLUEPAID_TRACE_PLUGINS")
         values["settings_keys"] = tuple(environ.get("BLUEPAID_SETTINGS_KEYS", "").replace(",", " ").split())
         config = cls(**values)
         config.check()

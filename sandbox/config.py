@@ -7,16 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bluepaid_plugins.errors import ConfigurationError
-from bluepaid_plugins.settings import parse_yes_no
-
-
-def _flag(environ: Mapping[str, str], name: str) -> bool:
-    """The yes/no variable ``name`` (unset or empty: no); ConfigurationError for another word."""
-    value = environ.get(name, "").strip()
-    flag = parse_yes_no(value) if value else False
-    if flag is None:
-        raise ConfigurationError(f"{name} must be 1 or 0, not {value!r}")
-    return flag
+from bluepaid_plugins.settings import environment_flag
 
 
 @dataclass(frozen=True)
@@ -66,7 +57,7 @@ class SandboxConfig:
                 except ValueError as exc:
                     raise ConfigurationError(f"{name} must be a number, not {environ[name]!r}") from exc
                 values[attr] = int(number) if attr == "smtp_port" else number
-        values["trust_proxy"] = _flag(environ, "BLUEPAID_SANDBOX_TRUST_PROXY")
+        values["trust_proxy"] = environment_flag(environ, "BLUEPAID_SANDBOX_TRUST_PROXY")
         if environ.get("BLUEPAID_SANDBOX_COUNTRY_MAP"):
             values["country_map"] = parse_country_map(environ["BLUEPAID_SANDBOX_COUNTRY_MAP"])
         return cls(**values)  # type: ignore[arg-type]

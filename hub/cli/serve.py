@@ -13,17 +13,20 @@ from hub.outbox import Outcome, Worker
 from hub.serving import SERVERS, TIMEOUT, ServeOptions, serve_hub
 from sandbox.serving import run_until_stopped
 
-
-@cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
-@click.option(
+#: How many requests the hub serves at once, for ``serve`` and ``demo`` alike.
+workers_option = click.option(
     "--workers",
     default=2,
     show_default=True,
     type=click.IntRange(min=1),
-    help="Requests served at once: gunicorn's worker processes, or waitress's threads.",
+    help="Requests the hub serves at once: gunicorn's worker processes, or waitress's threads.",
 )
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+@workers_option
 @click.option(
     "--server",
     type=click.Choice(SERVERS),
@@ -111,13 +114,7 @@ def db_upgrade(ctx: click.Context, as_json: bool) -> None:
 @click.option(
     "--sandbox-port", default=5001, show_default=True, type=int, help="The sandbox platform's port."
 )
-@click.option(
-    "--workers",
-    default=2,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="Requests the hub serves at once (as for bluepaid serve).",
-)
+@workers_option
 @click.option(
     "--fresh", is_flag=True, help="Start afresh: delete the folder's demo databases and keys first."
 )
