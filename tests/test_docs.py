@@ -240,3 +240,36 @@ def test_the_protocol_page_documents_the_protocol_modules(build: Build) -> None:
 
     for module in ("request", "subscription", "fields", "confirmation", "token"):
         assert f'id="module-bluepaid_plugins.protocol.{module}"' in page
+
+
+#: The partner checklist's points, as the issue lists them, and a pattern of the heading that covers each.
+CHECKLIST_POINTS = {
+    "no card data": r"\bno card data\b",
+    "confirmations untrusted until checked": r"\bconfirmations are untrusted until\b.*\bchecked\b",
+    "idempotent effects": r"\beffects are idempotent\b",
+    "refunds": r"\brefunds\b",
+    "translations": r"\btranslations\b",
+    "tests": r"\btests\b",
+}
+
+
+def checklist_sections() -> dict[str, str]:
+    """Each ``##`` heading of the partner checklist (lower case) and the text under it."""
+    sections: dict[str, list[str]] = {}
+    current: list[str] = []
+    for line in (DOCS / "checklist.md").read_text("utf-8").splitlines():
+        if line.startswith("## "):
+            current = sections.setdefault(line[3:].strip().lower(), [])
+        else:
+            current.append(line)
+    return {heading: "\n".join(lines) for heading, lines in sections.items()}
+
+
+@pytest.mark.parametrize(("point", "pattern"), CHECKLIST_POINTS.items())
+def test_the_partner_checklist_has_a_section_on_each_point_of_the_issue(point: str, pattern: str) -> None:
+    sections = checklist_sections()
+    covering = [heading for heading in sections if re.search(pattern, heading)]
+
+    assert covering, f"docs/checklist.md has no section on {point!r}; its headings: {list(sections)}"
+    words = len(sections[covering[0]].split())
+    assert words >= 40, f"the checklist's section {covering[0]!r} says too little ({words} words)"

@@ -3,9 +3,10 @@
 Give :class:`Confirmations` the variables of one payment request (what the
 hub sent the buyer to the platform with: ``in.php`` or ``ABOv2/in.php``) and
 ask for what the platform would POST back: an accepted, refused, pending or
-cancelled payment, a refund, a later debit of a subscription. Each message
-gets a transaction number of its own unless one is given; posting the same
-dict twice is a duplicate. The messages are built as
+cancelled payment, a refund, a later debit of a subscription, and the
+duplicate of any of them (the platform sends a confirmation again when its
+first POST got no answer in time). Each message gets a transaction number of
+its own unless one is given. The messages are built as
 :class:`~bluepaid_plugins.protocol.Confirmation` values, so they are exactly
 what the protocol module reads.
 """
@@ -75,6 +76,15 @@ class Confirmations:
     def cancelled(self, id_trans: str = "") -> dict[str, str]:
         """The payment cancelled: ``etat=annu``."""
         return self._first(Etat.ANNU, id_trans)
+
+    def duplicate(self, message: Mapping[str, str]) -> dict[str, str]:
+        """``message`` sent again, as the platform does when its first POST got no answer
+        in time: the same variables, the same transaction number. A hub must record it
+        once and change nothing."""
+        fields = {k.lower(): v for k, v in message.items()}
+        if fields.get("id_client") != self._fields["id_client"] or not fields.get("id_trans"):
+            raise ValueError("duplicate() takes a message these confirmations built")
+        return dict(message)
 
     def refund(self, amount: str = "", id_trans: str = "") -> dict[str, str]:
         """A refund of ``amount`` (default: the first debit), a transaction of its own

@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import parse_qsl
 
 import pytest
 from sqlalchemy import select
@@ -67,7 +68,7 @@ from hub.shops import shop_summary
 from hub.tasks import APPLY_EVENT, event_from_payload
 from hub.testing.driver import Started
 from hub.testing.kit import Kit, connector_kit
-from hub.testing.shop_double import ShopDouble
+from hub.testing.shop_double import Call, ShopDouble
 
 #: Every behaviour of the suite, in the order of the report.
 BEHAVIOURS = (
@@ -90,6 +91,8 @@ BEHAVIOURS = (
     "webhooks",
     "secrets absent from logs and error messages",
 )
+
+_WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 _HTTP_ONLY = {"retryable versus permanent errors", "a timeout on every call", "no redirect followed"}
 
@@ -164,6 +167,8 @@ class ConnectorConformance:
         if not _secret_names(cls.connector):
             skipped["secrets absent from logs and error messages"] = "the connector has no secret settings"
         cls.not_applicable = skipped
+        if Capability.IDEMPOTENCY_KEYS not in capabilities:
+            cls.test_a_retried_write_carries_the_same_idempotency_key = None  # type: ignore[assignment, method-assign]
         for name, attribute in list(vars(ConnectorConformance).items()):
             marks = getattr(attribute, "pytestmark", [])
             if any(m.name == "bluepaid_behaviour" and m.args[0] in skipped for m in marks):
@@ -288,7 +293,10 @@ class ConnectorConformance:
             "'bluepaid' entry point group: declare [project.entry-points.bluepaid] and pip install the "
             f"package (plugins that failed: {plugins.failures or 'none'})"
         )
-        assert found.__qualname__ == self.connector.__qualname__
+        assert found.__qualname__ == self.connector.__qualname__, (
+            f"the entry point registers {found.__module__}.{found.__qualname__} as {self.connector.id!r}, "
+            f"expected {self.connector.__module__}.{self.connector.__qualname__}"
+        )
 
     # Orders
 
@@ -318,7 +326,10 @@ class ConnectorConformance:
             given, _proof = self.place(bluepaid_kit, status=status)
             order = self.fetch(bluepaid_kit, given.ref)
             assert order.status is status, f"an order the shop holds as {status} was read as {order.status}"
-            assert order.payable is status.payable
+            assert order.payable is status.payable, (
+                f"an order the shop holds as {status} was read as {'' if order.payable else 'not '}payable; "
+                f"a {status} order is {'' if status.payable else 'not '}payable"
+            )
 
     @behaviour("non-payable orders refused")
     def test_an_order_that_cannot_be_paid_starts_no_payment(self, bluepaid_kit: Kit) -> None:
@@ -328,8 +339,12 @@ class ConnectorConformance:
             assert response.status_code in (409, 410), (
                 f"the pay link of a {status} order answered {response.status_code}, expected a refusal page"
             )
-            assert "Location" not in response.headers and "<form" not in response.text
-            assert bluepaid_kit.driver.payments_of(given.ref) == []
+            assert "Location" not in response.headers and "<form" not in response.text, (
+                f"the pay link of a {status} order sends the buyer on to "
+                f"{response.headers.get('Location') or 'a form'}, expected a refusal page"
+            )
+            started = bluepaid_kit.driver.payments_of(given.ref)
+            assert started == [], f"the pay link of a {status} order started {len(started)} payment(s)"
 
     @behaviour("ownership proof checked")
     def test_a_pay_link_needs_the_orders_proof(self, bluepaid_kit: Kit) -> None:
@@ -343,8 +358,9 @@ class ConnectorConformance:
                 f"the pay link {name} answered {response.status_code}, not 404"
             )
             assert response.text == unknown.text, f"the pay link {name} tells more than an unknown order does"
-            assert given.customer.email not in response.text
-        assert driver.payments_of(given.ref) == []
+            assert given.customer.email not in response.text, f"the pay link {name} shows the buyer's e-mail"
+        started = driver.payments_of(given.ref)
+        assert started == [], f"pay links without the order's proof started {len(started)} payment(s)"
         right = driver.open_pay(given.ref, proof)
         assert right.status_code in (200, 302), (
             f"the pay link with the order's proof answered {right.status_code}"
@@ -352,8 +368,11 @@ class ConnectorConformance:
 
     @behaviour("unknown order is not found")
     def test_an_unknown_order_is_order_not_found(self, bluepaid_kit: Kit) -> None:
-        with pytest.raises(OrderNotFound):
-            self.fetch(bluepaid_kit, "999999")
+        expect_error(
+            OrderNotFound,
+            "fetch_order('999999') of an order the shop does not have",
+            lambda: self.fetch(bluepaid_kit, "999999"),
+        )
 
     # Events
 
@@ -375,8 +394,39 @@ class ConnectorConformance:
         )
         self.assert_note_once(bluepaid_kit, given.ref, message["id_trans"])
         tasks = bluepaid_kit.driver.tasks(APPLY_EVENT)
-        self.confirm(bluepaid_kit, message, verdict="duplicate")
+        self.confirm(bluepaid_kit, confirmations.duplicate(message), verdict="duplicate")
+        self.deliver(bluepaid_kit)
         assert bluepaid_kit.driver.tasks(APPLY_EVENT) == tasks, "a duplicate confirmation wrote another task"
+        self.assert_note_once(bluepaid_kit, given.ref, message["id_trans"])
+
+    @behaviour("each event applied exactly once")
+    def test_a_retried_write_carries_the_same_idempotency_key(self, bluepaid_kit: Kit) -> None:
+        """Run only for a connector that declares ``idempotency_keys``: every write of
+        ``apply_event`` carries ``event.id`` (a header, a query parameter or a top-level
+        field of the body), the same on the retry after a write failed."""
+        api = bluepaid_kit.api
+        assert api is not None, (
+            "the connector declares idempotency_keys, so the suite needs its shop API (shop_url) "
+            "to see the key on its writes"
+        )
+        given, _proof = self.place(bluepaid_kit)
+        event = self.paid_event(given)
+        api.fail_next(503, json_body=self.error_body(503), methods=_WRITE_METHODS)
+        expect_error(
+            ShopUnavailable,
+            "apply_event with the shop answering 503 to its write",
+            lambda: _apply(bluepaid_kit, event),
+        )
+        _apply(bluepaid_kit, event)
+        writes = api.writes
+        assert len(writes) >= 2, (
+            f"apply_event made {len(writes)} write(s) over a failed attempt and its retry, expected one each"
+        )
+        missing = [f"{c.method} {c.path}" for c in writes if not _carries(c, event.id)]
+        assert missing == [], (
+            f"the connector declares idempotency_keys, but these writes do not carry the event's id "
+            f"{event.id!r} as the shop's idempotency key: {', '.join(missing)}"
+        )
 
     @behaviour("re-applying an event is a no-op")
     def test_applying_the_same_event_again_writes_nothing(self, bluepaid_kit: Kit) -> None:
@@ -389,13 +439,16 @@ class ConnectorConformance:
         writes = len(bluepaid_kit.api.writes) if bluepaid_kit.api else 0
         with bluepaid_kit.connector() as connector:
             connector.apply_event(self.last_event(bluepaid_kit))
-        assert self.shop_status(bluepaid_kit, given.ref) == status
+        again = self.shop_status(bluepaid_kit, given.ref)
+        assert again == status, (
+            f"applying the paid event again changed the order from {status!r} to {again!r}"
+        )
         after = self.shop_notes(bluepaid_kit, given.ref)
         assert after == notes, f"applying the paid event again added a note: {after[len(notes) :]}"
         if bluepaid_kit.api is not None:
-            again = bluepaid_kit.api.writes[writes:]
-            assert again == [], (
-                f"applying the paid event again wrote to the shop: {[(c.method, c.path) for c in again]}"
+            rewritten = bluepaid_kit.api.writes[writes:]
+            assert rewritten == [], (
+                f"applying the paid event again wrote to the shop: {[(c.method, c.path) for c in rewritten]}"
             )
 
     @behaviour("partial and full refunds")
@@ -434,10 +487,12 @@ class ConnectorConformance:
         self.confirm(bluepaid_kit, second)
         self.deliver(bluepaid_kit)
         want = self.expected_status(bluepaid_kit, StatusEvent.DEBIT_PAID, paid)
-        assert self.shop_status(bluepaid_kit, given.ref) == want
+        got = self.shop_status(bluepaid_kit, given.ref)
+        assert got == want, f"after debit 2 of a subscription the order is {got!r}; the mapping says {want!r}"
         self.assert_note_once(bluepaid_kit, given.ref, second["id_trans"])
-        assert self.last_event(bluepaid_kit).debit == 2
-        self.confirm(bluepaid_kit, second, verdict="duplicate")
+        debit = self.last_event(bluepaid_kit).debit
+        assert debit == 2, f"the hub told the shop debit {debit} for the second debit of a subscription"
+        self.confirm(bluepaid_kit, confirmations.duplicate(second), verdict="duplicate")
         self.deliver(bluepaid_kit)
         self.assert_note_once(bluepaid_kit, given.ref, second["id_trans"])
 
@@ -465,16 +520,23 @@ class ConnectorConformance:
         given, _proof = self.place(bluepaid_kit)
         headers = {"Retry-After": "120"} if status == 429 else {}
         api.fail_next(status, json_body=self.error_body(status), headers=headers, times=10)
-        with pytest.raises(error) as caught:
-            self.fetch(bluepaid_kit, given.ref)
-        assert caught.value.retryable is retryable, f"{status} on fetch_order raised {caught.value!r}"
+        caught = expect_error(
+            error,
+            f"fetch_order with the shop answering {status}",
+            lambda: self.fetch(bluepaid_kit, given.ref),
+        )
+        assert caught.retryable is retryable, f"{status} on fetch_order raised {caught!r}"
         if status == 429:
-            assert isinstance(caught.value, ShopUnavailable) and caught.value.retry_after == 120
+            after = getattr(caught, "retry_after", None)
+            assert after == 120, (
+                f"429 with Retry-After: 120 on fetch_order raised retry_after={after!r}, expected 120"
+            )
         api.fail_next(status, json_body=self.error_body(status), headers=headers, times=10)
         event = self.paid_event(given)
-        with pytest.raises(error) as applied, bluepaid_kit.connector() as connector:
-            connector.apply_event(event)
-        assert applied.value.retryable is retryable, f"{status} on apply_event raised {applied.value!r}"
+        applied = expect_error(
+            error, f"apply_event with the shop answering {status}", lambda: _apply(bluepaid_kit, event)
+        )
+        assert applied.retryable is retryable, f"{status} on apply_event raised {applied!r}"
 
     @behaviour("a timeout on every call")
     def test_every_call_has_a_timeout_and_a_timeout_is_retried(self, bluepaid_kit: Kit) -> None:
@@ -488,8 +550,11 @@ class ConnectorConformance:
         untimed = [(c.method, c.path) for c in api.calls if not _finite_timeout(c.timeout)]
         assert api.calls and untimed == [], f"calls made without a timeout: {untimed}"
         api.time_out_next(times=10)
-        with pytest.raises(ShopUnavailable):
-            self.fetch(bluepaid_kit, given.ref)
+        expect_error(
+            ShopUnavailable,
+            "fetch_order with the shop not answering",
+            lambda: self.fetch(bluepaid_kit, given.ref),
+        )
 
     @behaviour("no redirect followed")
     def test_a_redirect_to_a_private_address_is_not_followed(self, bluepaid_kit: Kit) -> None:
@@ -497,10 +562,10 @@ class ConnectorConformance:
         assert api is not None
         given, _proof = self.place(bluepaid_kit)
         api.redirect_next(PRIVATE_TARGET, times=10)
-        with pytest.raises(ShopRefused):
-            self.fetch(bluepaid_kit, given.ref)
-        with pytest.raises(ShopRefused), bluepaid_kit.connector() as connector:
-            connector.apply_event(self.paid_event(given))
+        redirected = f"with the shop redirecting to {PRIVATE_TARGET}"
+        expect_error(ShopRefused, f"fetch_order {redirected}", lambda: self.fetch(bluepaid_kit, given.ref))
+        event = self.paid_event(given)
+        expect_error(ShopRefused, f"apply_event {redirected}", lambda: _apply(bluepaid_kit, event))
 
     @behaviour("check_connection")
     def test_check_connection_says_what_it_found(self, bluepaid_kit: Kit) -> None:
@@ -509,8 +574,9 @@ class ConnectorConformance:
         assert isinstance(found, str) and found.strip(), f"check_connection() returned {found!r}"
         if bluepaid_kit.api is not None:
             bluepaid_kit.api.fail_next(401, json_body=self.error_body(401), times=10)
-            with pytest.raises(ShopAuthFailed), bluepaid_kit.connector() as connector:
-                connector.check_connection()
+            expect_error(
+                ShopAuthFailed, "check_connection with the shop answering 401", lambda: _check(bluepaid_kit)
+            )
 
     # Webhooks
 
@@ -522,18 +588,29 @@ class ConnectorConformance:
         handshake = self.handshake_webhook(bluepaid_kit)
         if handshake is not None:
             answered = driver.client.post(path, headers=handshake[0], data=handshake[1])
-            assert answered.status_code < 300, f"the shop's handshake was answered {answered.status_code}"
+            assert answered.status_code < 300, (
+                f"the shop's handshake was answered {answered.status_code}, expected 2xx: "
+                "handshake() did not recognise it"
+            )
         headers, body = self.signed_webhook(bluepaid_kit, ShopChange(ShopChangeKind.CANCELLED, given.ref))
         tampered = driver.client.post(path, headers=headers, data=body + b" ")
         assert tampered.status_code == 401, (
             f"a webhook with an altered body was answered {tampered.status_code}"
         )
         unsigned = {k: v for k, v in headers.items() if k.lower() == "content-type"}
-        assert driver.client.post(path, headers=unsigned, data=body).status_code == 401
-        assert driver.client.post(path, headers=headers, data=body).status_code == 200
+        bare = driver.client.post(path, headers=unsigned, data=body)
+        assert bare.status_code == 401, (
+            f"a webhook without its signature headers was answered {bare.status_code}"
+        )
+        signed = driver.client.post(path, headers=headers, data=body)
+        assert signed.status_code == 200, (
+            f"the signed webhook was answered {signed.status_code}, expected 200: "
+            "verify_webhook() refused it or read_webhook() failed"
+        )
         closed = driver.open_pay(given.ref, proof)
         assert closed.status_code == 409, (
-            f"the pay link of an order the shop cancelled answered {closed.status_code}"
+            f"the pay link of an order the shop cancelled answered {closed.status_code}, expected 409: "
+            "read_webhook() did not tell the hub it was cancelled"
         )
 
     # Secrets
@@ -594,6 +671,32 @@ class ConnectorConformance:
             occurred_at=datetime(2026, 11, 26, 12, 0, tzinfo=UTC),
             test=True,
         )
+
+
+def expect_error(error: type[ConnectorError], doing: str, call: Callable[[], object]) -> ConnectorError:
+    """The ``error`` ``call()`` raises; fails saying what it did instead (``doing`` names the call)."""
+    try:
+        result = call()
+    except error as exc:
+        return exc
+    except Exception as exc:
+        raise AssertionError(
+            f"{doing} raised {type(exc).__name__}: {exc}; expected {error.__name__}"
+        ) from exc
+    raise AssertionError(f"{doing} returned {result!r}; expected it to raise {error.__name__}")
+
+
+def _carries(call: Call, key: str) -> bool:
+    """Whether ``call`` sends ``key`` as a header, a query parameter or a top-level body field."""
+    fields: Any = {}
+    try:
+        fields = call.json()
+    except ValueError:
+        fields = dict(parse_qsl(call.text))
+    values = [*call.headers.values(), *call.query.values()]
+    if isinstance(fields, dict):
+        values += [str(value) for value in fields.values()]
+    return key in values
 
 
 def _apply(kit: Kit, event: PaymentEvent) -> None:

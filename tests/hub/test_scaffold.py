@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
-import sysconfig
 import tomllib
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,6 @@ from hub.scaffold import new_connector
 from hub.testing.conformance import BEHAVIOURS
 
 ROOT = Path(__file__).resolve().parents[2]
-PYTHON_TAG = f"python{sys.version_info.major}.{sys.version_info.minor}"
 
 EXPECTED_FILES = [
     ".gitignore",
@@ -42,11 +40,10 @@ EXPECTED_FILES = [
 
 @dataclass(frozen=True)
 class Venv:
-    """A fresh virtual environment that borrows this checkout's packages and dependencies.
+    """A virtual environment of its own, with pip, as a partner makes one.
 
-    Only what a generated package adds is installed in it; ``bin`` holds the
-    ``bluepaid``, ``pytest`` and ``pip`` commands that installing
-    ``bluepaid-plugins[kit]`` and pip would have put there.
+    ``bin`` holds its ``python``, ``pip``, and the commands what it installs adds
+    (``bluepaid``, ``pytest``).
     """
 
     folder: Path
@@ -73,31 +70,48 @@ class Venv:
             env=self.env(**env),
             capture_output=True,
             text=True,
-            timeout=300,
+            timeout=600,
         )
 
 
+def source_copy(folder: Path) -> Path:
+    """The checkout's files (tracked, or new and not ignored) copied to ``folder``, so that
+    pip builds what a release would hold: nothing left in ``build/`` by an earlier build,
+    nothing ignored."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            target = folder / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return folder
+
+
 def fresh_venv(folder: Path) -> Venv:
-    """Create a venv in ``folder``, without pip of its own (ours installs into it)."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True, timeout=120)
+    """A new venv in ``folder`` with bluepaid-plugins installed from a copy of this checkout
+    by its own pip, with the dependencies it declares (from the package index, through
+    pip's cache): nothing is borrowed from the environment running the tests."""
+    subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True, timeout=120)
     venv = Venv(folder)
-    # Plain paths: the .pth files of our own site-packages (the editable install's finder
-    # among them) are not run from here, so the checkout itself is on the path too. The
-    # isolated build of a package drops both again, so it builds with its own setuptools.
-    site_packages = folder / "lib" / PYTHON_TAG / "site-packages"
-    (site_packages / "_bluepaid_checkout.pth").write_text(f"{sysconfig.get_paths()['purelib']}\n{ROOT}\n")
-    # The console scripts as pip writes them, from the same entry points.
-    scripts = {
-        name: f"#!{venv.python}\nimport sys\nfrom {ep.module} import {ep.attr}\nsys.exit({ep.attr}())\n"
-        for name in ("bluepaid", "pytest")
-        for ep in entry_points(group="console_scripts", name=name)
-    }
-    assert {"bluepaid", "pytest"} <= set(scripts), "bluepaid-plugins or pytest is not installed here"
-    scripts["pip"] = f'#!/bin/sh\nexec "{sys.executable}" -m pip --python "{venv.python}" "$@"\n'
-    for name, text in scripts.items():
-        (venv.bin / name).write_text(text)
-        (venv.bin / name).chmod(0o755)
+    source = source_copy(folder.parent / f"{folder.name}-source")
+    installed = venv.run(venv.python, "-m", "pip", "install", "-q", source, cwd=folder.parent)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
     return venv
+
+
+ISOLATION_CHECK = """
+import importlib.util, sys
+import hub
+print(sys.prefix if hub.__file__.startswith(sys.prefix) else hub.__file__)
+print([m for m in ("hypothesis", "sphinx", "playwright") if importlib.util.find_spec(m)])
+"""
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -274,25 +288,31 @@ def test_the_generated_package_lints_with_our_rules(tmp_path: Path) -> None:
 def test_the_generated_package_installs_and_passes_the_conformance_suite(tmp_path: Path) -> None:
     package = tmp_path / "bluepaid-north-wind"
     new_connector("north_wind", package, label="Northwind Traders")
-    # mypy --strict, as on our own code; our packages are read from the checkout.
+    venv = fresh_venv(tmp_path / "venv")
+
+    # As the generated README says; pip installs what the package declares (the kit, the linters).
+    installed = venv.run("pip", "install", "-q", "-e", f"{package}[test,lint]", cwd=tmp_path)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    # mypy --strict with the package's own settings, against our package as pip installed it.
     mypy = subprocess.Popen(
-        [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "mypy-cache")],
+        [venv.python, "-m", "mypy", "--cache-dir", str(tmp_path / "mypy-cache")],
         cwd=package,
-        env={**os.environ, "MYPYPATH": str(ROOT)},
+        env=venv.env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    venv = fresh_venv(tmp_path / "venv")
-
-    installed = venv.run("pip", "install", "-q", "--no-deps", "-e", package, cwd=tmp_path)
-    assert installed.returncode == 0, installed.stdout + installed.stderr
-    tests = venv.run(venv.python, "-m", "pytest", "-p", "no:cacheprovider", cwd=package)
+    tests = venv.run(venv.bin / "pytest", "-p", "no:cacheprovider", cwd=package)
+    database = f"sqlite:///{tmp_path / 'hub.sqlite3'}"
     listed = venv.run(
-        "bluepaid", "plugins", cwd=tmp_path, BLUEPAID_DATABASE_URL=f"sqlite:///{tmp_path / 'hub.sqlite3'}"
+        venv.bin / "bluepaid", "plugins", "--json", cwd=tmp_path, BLUEPAID_DATABASE_URL=database
     )
+    text = venv.run(venv.bin / "bluepaid", "plugins", cwd=tmp_path, BLUEPAID_DATABASE_URL=database)
+    # Nothing borrowed: our package is the copy pip installed, and our own test tools are not there.
+    origin = venv.run(venv.python, "-c", ISOLATION_CHECK, cwd=tmp_path)
     checked, _ = mypy.communicate(timeout=300)
 
+    assert origin.stdout.split() == [str(tmp_path / "venv"), "[]"], origin.stdout + origin.stderr
     assert tests.returncode == 0, tests.stdout + tests.stderr
     report = conformance_report(tests.stdout, "north_wind")
     assert report[0] == "conformance of connector north_wind 0.1.0 (contract >=1,<2)"
@@ -305,4 +325,6 @@ def test_the_generated_package_installs_and_passes_the_conformance_suite(tmp_pat
     [connector] = plugins["north_wind"]["connectors"]
     assert (connector["id"], connector["label"]) == ("north_wind", "Northwind Traders")
     assert plugins["north_wind"]["version"] == "0.1.0" and not plugins["north_wind"]["builtin"]
+    assert "north_wind 0.1.0\n  hooks: bluepaid_register_connectors\n" in text.stdout
+    assert "  connector north_wind: Northwind Traders 0.1.0, contract >=1,<2\n" in text.stdout
     assert mypy.returncode == 0, checked
