@@ -36,7 +36,9 @@ class Capability(StrEnum):
     payment is flagged for the merchant to refund in the shop by hand; the
     webhook URL answers only for a connector with ``webhooks``.
     ``idempotency_keys``: the shop's API takes the event id as an idempotency
-    key, so a retried write can never be recorded twice.
+    key, so a retried write can never be recorded twice; the conformance suite
+    fails such a connector when a write retried after a failure does not carry
+    ``event.id`` (as a header, a query parameter or a top-level body field).
     """
 
     REFUNDS = "refunds"
