@@ -41,7 +41,8 @@ def debit_number(
     The number comes from ``num_prochaine_presentation`` (minus one after an
     accepted debit), or is the schedule's last for an accepted ``fini=oui``
     without one. Otherwise the order of arrival decides: the first debit while
-    the payment is unpaid, else the one after the highest counted.
+    the payment is unpaid, else the one after the highest counted (or after as
+    many as were counted: debits counted before numbers were kept have none).
     """
     if subscription is None or conf.mode is Mode.REFUND or not conf.num_abo:
         return None
@@ -57,7 +58,7 @@ def debit_number(
     highest = session.scalar(
         select(func.max(PaymentEventRow.debit)).where(*_counted(payment), PaymentEventRow.debit.is_not(None))
     )
-    return (highest or 0) + 1
+    return max(highest or 0, subscription.debits_done) + 1
 
 
 def note_end(subscription: Subscription, number: int, conf: Confirmation) -> None:
