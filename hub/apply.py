@@ -3,11 +3,20 @@
 :mod:`hub.inbox` stores a request and authenticates it (shop, token, source,
 ``divers``); :func:`apply_confirmation` then decides what the message does to
 its payment, in the caller's transaction: a duplicate changes nothing; the
-amount, currency and test checks may refuse it; a later debit of a
-subscription is counted; a refund that arrives before its payment waits
-(parked) until the payment is confirmed, so messages about one payment reach
-the same end whatever their order; money taken twice, or after a subscription
-ended, is flagged and told to the merchant. Every move writes its event row and
+amount, currency and test checks may refuse it; the first debit (or the only
+one) moves the payment through the state machine; a later debit of a
+subscription is counted by its number (:mod:`hub.subscriptions`); a refund is
+checked against what the payment really took.
+
+Messages about one payment reach the same end whatever their order of
+arrival. A message that needs another first waits, **parked**: a refund until
+its payment is paid and has taken enough to cover it (while a subscription's
+debits may still come), a later debit until the first. After each message the
+parked ones are tried again, in their order of arrival, until none moves.
+Money the buyer did not owe (the same payment or debit charged twice, a debit
+after the subscription ended, a second payment of an order already paid) is
+flagged and told to the merchant, not to the shop
+(:func:`hub.effects.tell_overcharged`). Every move writes its event row and
 its outbox tasks with it.
 """
 
@@ -15,18 +24,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import secrets
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bluepaid_plugins.connector import Capability
-from bluepaid_plugins.domain import EventKind, PaymentEvent
+from bluepaid_plugins.domain import EventKind
 from bluepaid_plugins.money import Money
 from bluepaid_plugins.protocol import Confirmation, Etat, Mode
 from hub.context import Hub
+from hub.effects import enqueue_effects, event_of, event_row, tell_overcharged
 from hub.models import (
     PAID_STATES,
     InboxMessage,
@@ -38,7 +45,7 @@ from hub.models import (
     Verdict,
 )
 from hub.states import EVENT_OF, decide, decide_refund
-from hub.tasks import APPLY_EVENT, EVENT_HOOKS, MAIL_MERCHANT, enqueue, event_payload
+from hub.subscriptions import debit_number, more_may_come, note_end, settle_debit, subscription_of
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +89,8 @@ def apply_confirmation(
     conf: Confirmation,
 ) -> Result:
     """Apply an authentic confirmation to ``payment``; ``siblings`` are all the
-    payments of its order (``payment`` included), locked by the caller."""
+    payments of its order (``payment`` included), locked by the caller. Then
+    apply the parked messages of ``payment`` that this one let through."""
     key = dedupe_key(conf)
     seen = session.scalar(
         select(PaymentEventRow.id).where(
@@ -91,19 +99,24 @@ def apply_confirmation(
     )
     if seen is not None:
         return finish(hub, row, Verdict.DUPLICATE, f"same message as event {seen}")
-    subscription = _subscription_of(session, payment) if conf.num_abo else None
-    # A debit after the first one: the payment is paid, the subscription goes on.
-    renewal = subscription is not None and conf.mode is not Mode.REFUND and payment.state in PAID_STATES
-    refusal = _refusal(hub, row, shop, payment, subscription if renewal else None, conf)
+    subscription = subscription_of(session, payment)
+    number = debit_number(session, payment, subscription, conf)
+    later = subscription if number is not None and number > 1 else None
+    refusal = _refusal(hub, row, shop, payment, later, conf)
     if refusal is not None:
         return refusal
-    if subscription is not None and subscription.num_abo and subscription.num_abo != conf.num_abo:
+    if subscription is not None and conf.num_abo and subscription.num_abo not in ("", conf.num_abo):
         return finish(hub, row, Verdict.REJECTED, f"num_abo {conf.num_abo!r} is not this payment's", 403)
-    if renewal and subscription is not None:
-        return _renewal(hub, session, row, shop, payment, subscription, conf, key)
-    if conf.mode is not Mode.REFUND and conf.etat is Etat.OK and payment.state in PAID_STATES:
-        return _overcharged(hub, session, row, shop, payment, conf, key, "charged_twice")
-    return _move(hub, session, row, shop, payment, siblings, subscription, conf, key)
+    if conf.mode is Mode.REFUND:
+        result = _refund(hub, session, row, shop, payment, subscription, conf, key)
+    elif later is not None and number is not None:
+        result = _later_debit(hub, session, row, shop, payment, later, number, conf, key)
+    elif conf.etat is Etat.OK and payment.state in PAID_STATES:
+        result = _charged_twice(hub, session, row, shop, payment, number, conf, key)
+    else:
+        result = _move(hub, session, row, shop, payment, siblings, subscription, number, conf, key)
+    _replay_parked(hub, session, shop, payment, subscription)
+    return result
 
 
 def _refusal(
@@ -148,45 +161,32 @@ def _move(
     payment: Payment,
     siblings: list[Payment],
     subscription: Subscription | None,
+    number: int | None,
     conf: Confirmation,
     key: str,
 ) -> Result:
-    """Move the payment through the state machine (or record why it does not move)."""
+    """Move the payment through the state machine (or record why it does not move).
+
+    ``conf`` is the payment's own confirmation (the first debit of a
+    subscription, ``number`` 1). A payment that becomes paid while another
+    payment of its order is paid is money not owed: told to the merchant,
+    not to the shop, whose order is paid already.
+    """
     now = hub.clock()
     state = PaymentState(payment.state)
-    if (
-        conf.mode is Mode.REFUND
-        and conf.etat is Etat.OK
-        and conf.amount.minor
-        and state.value not in PAID_STATES
-    ):
-        # The refund overtook its payment's confirmation: it waits for it.
-        waiting = _event_row(
-            payment, row.id, key, EventKind.REFUNDED, state, state, conf, "waits for the payment", now
-        )
-        waiting.parked = True
-        session.add(waiting)
-        session.flush()  # the unique (payment, dedupe_key) constraint speaks here
-        return finish(
-            hub, row, Verdict.PARKED, f"refund of {conf.amount} waits for the payment's confirmation"
-        )
     move = decide(state, payment.paid_minor, payment.refunded_minor, conf)
-    if move.over_refund:
-        payment.flag("amount_mismatch")
-        reason = f"refund of {conf.amount} exceeds what remains of {payment.paid}"
-        return finish(hub, row, Verdict.AMOUNT_MISMATCH, reason)
-    event_row = _event_row(
-        payment, row.id, key, move.kind, state, move.to_state, conf, move.stale_reason, now
+    logged = event_row(
+        payment, row.id, key, move.kind, state, move.to_state, conf, move.stale_reason, now, debit=number
     )
-    session.add(event_row)
+    session.add(logged)
     session.flush()  # the unique (payment, dedupe_key) constraint speaks here
     if not move.moves:
         return finish(hub, row, Verdict.STALE, move.stale_reason)
 
     becomes_paid = move.to_state is PaymentState.PAID
-    if becomes_paid and any(p.state in PAID_STATES for p in siblings if p is not payment):
-        payment.flag("double_payment")
-        log.warning("order %s of shop %s is paid twice: refund one payment", payment.order_ref, shop.slug)
+    paid_first = next(
+        (p for p in siblings if becomes_paid and p is not payment and p.state in PAID_STATES), None
+    )
     if becomes_paid:
         payment.paid_minor = payment.amount_minor
         if "order_closed" in payment.flags:
@@ -200,214 +200,186 @@ def _move(
     payment.updated_at = now
     if conf.mode is Mode.TEST:
         payment.flag("test")
-    if conf.mode is not Mode.REFUND:
-        payment.id_trans = conf.id_trans
-    debit = None
-    if subscription is not None and conf.mode is not Mode.REFUND:
-        subscription.num_abo = conf.num_abo
-        subscription.finished = conf.fini
-        debit = 1
+    payment.id_trans = conf.id_trans
+    if subscription is not None and number is not None:
+        subscription.num_abo = subscription.num_abo or conf.num_abo
+        note_end(subscription, number, conf)
         if becomes_paid:
-            subscription.debits_done = 1
-    _enqueue_effects(hub, session, shop, payment, _event(event_row, payment, move.kind, conf, debit))
-    if becomes_paid:
-        _unpark_refunds(hub, session, shop, payment)
+            subscription.debits_done += 1
+    test = conf.mode is Mode.TEST
+    if paid_first is not None:
+        detail = (
+            f"order {payment.order_ref} paid twice: transaction {conf.id_trans} after payment "
+            f"{paid_first.public_id} paid it; refund one"
+        )
+        tell_overcharged(hub, session, shop, payment, logged, flag="double_payment", detail=detail, test=test)
+        return finish(hub, row, Verdict.OVERCHARGED, detail)
+    event = event_of(logged, payment, move.kind, test=test, num_abo=conf.num_abo)
+    enqueue_effects(hub, session, shop, payment, event)
     return finish(hub, row, Verdict.ACCEPTED, f"{state.value} -> {move.to_state.value}")
 
 
-def _unpark_refunds(hub: Hub, session: Session, shop: Shop, payment: Payment) -> None:
-    """Apply, in their order of arrival, the refunds that came before the payment was paid."""
-    parked = session.scalars(
-        select(PaymentEventRow)
-        .where(PaymentEventRow.payment_id == payment.id, PaymentEventRow.parked.is_(True))
-        .order_by(PaymentEventRow.id)
-    ).all()
-    for event_row in parked:
-        event_row.parked = False
-        amount = Money.from_minor(event_row.amount_minor, payment.currency)
-        move = decide_refund(PaymentState(payment.state), payment.paid_minor, payment.refunded_minor, amount)
-        inbox_row = session.get(InboxMessage, event_row.inbox_id) if event_row.inbox_id else None
-        if move.over_refund:
-            payment.flag("amount_mismatch")
-            event_row.detail = f"refund of {amount} exceeds what remains of {payment.paid}"
-            if inbox_row is not None:
-                finish(hub, inbox_row, Verdict.AMOUNT_MISMATCH, event_row.detail)
-            continue
-        event_row.from_state, event_row.to_state = payment.state, move.to_state.value
-        event_row.kind, event_row.detail = move.kind.value, "applied once the payment was confirmed"
-        payment.state, payment.refunded_minor = move.to_state.value, move.refunded_minor
-        if inbox_row is not None:
-            finish(hub, inbox_row, Verdict.ACCEPTED, f"parked refund applied: -> {move.to_state.value}")
-        event = _event_of(event_row, payment, move.kind, amount, test="test" in payment.flags)
-        _enqueue_effects(hub, session, shop, payment, event)
-
-
-def _overcharged(
+def _charged_twice(
     hub: Hub,
     session: Session,
     row: InboxMessage,
     shop: Shop,
     payment: Payment,
+    number: int | None,
     conf: Confirmation,
     key: str,
-    flag: str,
 ) -> Result:
-    """Money the buyer did not owe: the same payment accepted again under another
-    transaction, or a subscription debit after the subscription ended. Kept,
-    flagged, told to the merchant (to refund); the shop's order does not move."""
-    now = hub.clock()
-    what = "charged twice" if flag == "charged_twice" else "debit after the subscription ended"
-    detail = f"{what}: transaction {conf.id_trans} after {payment.id_trans or 'none'}; refund it"
+    """The paid payment (or first debit) accepted again under another transaction:
+    kept, flagged, told to the merchant to refund; the shop's order does not move."""
     state = payment.state
-    event_row = _event_row(payment, row.id, key, EventKind.OVERCHARGED, state, state, conf, detail, now)
-    session.add(event_row)
+    logged = event_row(payment, row.id, key, EventKind.OVERCHARGED, state, state, conf, "", hub.clock())
+    logged.debit = number
+    session.add(logged)
     session.flush()  # the unique (payment, dedupe_key) constraint speaks here
-    payment.flag(flag)
-    payment.updated_at = now
-    log.warning("payment %s of shop %s: %s", payment.public_id, shop.slug, detail)
-    event = _event(event_row, payment, EventKind.OVERCHARGED, conf, None)
-    _enqueue_effects(hub, session, shop, payment, event, to_shop=False)
+    detail = f"charged twice: transaction {conf.id_trans} after {payment.id_trans or 'none'}; refund it"
+    test = conf.mode is Mode.TEST
+    tell_overcharged(hub, session, shop, payment, logged, flag="charged_twice", detail=detail, test=test)
     return finish(hub, row, Verdict.OVERCHARGED, detail)
 
 
-def _renewal(
+def _later_debit(
     hub: Hub,
     session: Session,
     row: InboxMessage,
     shop: Shop,
     payment: Payment,
     subscription: Subscription,
+    number: int,
     conf: Confirmation,
     key: str,
 ) -> Result:
-    """A debit after the first: logged against the payment, counted on the
-    subscription, told to the shop when accepted or refused. The payment's own
-    state does not move: it stays the paid first debit. A debit after the end
-    (``fini=oui`` seen, or every occurrence already taken) is refused and flagged."""
-    if subscription.finished or subscription.debits_done >= subscription.occurrences:
-        if conf.etat is Etat.OK:
-            return _overcharged(hub, session, row, shop, payment, conf, key, "debit_after_end")
-        payment.flag("debit_after_end")
-        return finish(hub, row, Verdict.STALE, f"debit {conf.etat.value} after the subscription ended")
-    debit = subscription.debits_done + 1
-    kind = EVENT_OF[conf.etat]
-    detail = f"subscription {conf.num_abo}: debit {debit}"
-    event_row = _event_row(
-        payment, row.id, key, kind, payment.state, payment.state, conf, detail, hub.clock()
+    """Debit ``number`` (after the first) of ``subscription``: counted by
+    :func:`hub.subscriptions.settle_debit` once the payment is paid, parked until
+    then. The end of the schedule it tells (``fini=oui``) is learnt at once."""
+    subscription.num_abo = subscription.num_abo or conf.num_abo
+    note_end(subscription, number, conf)
+    state = payment.state
+    logged = event_row(
+        payment, row.id, key, EVENT_OF[conf.etat], state, state, conf, "", hub.clock(), debit=number
     )
-    session.add(event_row)
+    session.add(logged)
     session.flush()  # the unique (payment, dedupe_key) constraint speaks here
-    if conf.etat is Etat.OK:
-        subscription.debits_done = debit
-        payment.paid_minor += conf.amount.minor
-    if conf.fini:
-        subscription.finished = True
-    if conf.etat in (Etat.OK, Etat.KO):
-        _enqueue_effects(hub, session, shop, payment, _event(event_row, payment, kind, conf, debit))
+    if state not in PAID_STATES:
+        logged.parked, logged.detail = True, "waits for the first debit"
+        return finish(hub, row, Verdict.PARKED, f"debit {number} waits for the first debit's confirmation")
+    verdict, reason = settle_debit(
+        hub, session, shop, payment, subscription, logged, test=conf.mode is Mode.TEST
+    )
     end = ", subscription finished" if conf.fini else ""
-    reason = f"debit {debit} of {subscription.occurrences} {kind.value}{end}"
-    return finish(hub, row, Verdict.ACCEPTED, reason)
+    return finish(hub, row, verdict, reason + end)
 
 
-def _event_row(
+def _refund(
+    hub: Hub,
+    session: Session,
+    row: InboxMessage,
+    shop: Shop,
     payment: Payment,
-    inbox_id: int,
-    key: str,
-    kind: EventKind,
-    from_state: PaymentState | str,
-    to_state: PaymentState | str,
+    subscription: Subscription | None,
     conf: Confirmation,
-    detail: str,
-    now: datetime,
-) -> PaymentEventRow:
-    return PaymentEventRow(
-        public_id=f"ev_{secrets.token_hex(12)}",
-        payment_id=payment.id,
-        inbox_id=inbox_id,
-        dedupe_key=key,
-        kind=kind.value,
-        from_state=str(from_state),
-        to_state=str(to_state),
-        id_trans=conf.id_trans,
-        amount_minor=conf.amount.minor,
-        detail=detail,
-        parked=False,
-        created_at=now,
-    )
+    key: str,
+) -> Result:
+    """A refund (``mode=r``): applied by :func:`_settle_refund`, or parked while
+    the payment has not taken what it refunds yet."""
+    state = PaymentState(payment.state)
+    now = hub.clock()
+    if conf.etat is not Etat.OK or not conf.amount.minor:
+        move = decide(state, payment.paid_minor, payment.refunded_minor, conf)
+        session.add(event_row(payment, row.id, key, move.kind, state, state, conf, move.stale_reason, now))
+        session.flush()  # the unique (payment, dedupe_key) constraint speaks here
+        return finish(hub, row, Verdict.STALE, move.stale_reason)
+    logged = event_row(payment, row.id, key, EventKind.REFUNDED, state, state, conf, "", now)
+    session.add(logged)
+    session.flush()  # the unique (payment, dedupe_key) constraint speaks here
+    settled = _settle_refund(hub, session, shop, payment, subscription, logged)
+    if settled is not None:
+        return finish(hub, row, *settled)
+    logged.parked = True
+    if state.value in PAID_STATES:
+        logged.detail = "waits for the subscription's debits still to come"
+    else:
+        logged.detail = "waits for the payment"
+    return finish(hub, row, Verdict.PARKED, f"refund of {conf.amount} {logged.detail}")
 
 
-def _event(
-    event_row: PaymentEventRow, payment: Payment, kind: EventKind, conf: Confirmation, debit: int | None
-) -> PaymentEvent:
-    """The event connectors and hooks get, with the payment's totals after it."""
-    num_abo = conf.num_abo if debit else ""
-    return _event_of(
-        event_row, payment, kind, conf.amount, test=conf.mode is Mode.TEST, debit=debit, num_abo=num_abo
-    )
-
-
-def _event_of(
-    event_row: PaymentEventRow,
+def _settle_refund(
+    hub: Hub,
+    session: Session,
+    shop: Shop,
     payment: Payment,
-    kind: EventKind,
-    amount: Money,
-    *,
-    test: bool,
-    debit: int | None = None,
-    num_abo: str = "",
-) -> PaymentEvent:
-    return PaymentEvent(
-        id=event_row.public_id,
-        payment_id=payment.public_id,
-        kind=kind,
-        order_ref=payment.order_ref,
-        amount=amount,
-        paid_total=payment.paid,
-        refunded_total=payment.refunded,
-        id_trans=event_row.id_trans,
-        occurred_at=event_row.created_at,
-        test=test,
-        num_abo=num_abo,
-        debit=debit,
-    )
+    subscription: Subscription | None,
+    logged: PaymentEventRow,
+) -> tuple[Verdict, str] | None:
+    """Apply the accepted refund ``logged`` (in the session) to ``payment``.
+
+    None while it must wait: the payment is not paid, or has not taken the
+    amount yet and a debit of its subscription may still come. A refund beyond
+    what the payment took, with nothing more to come, is flagged
+    ``amount_mismatch`` and not applied. Otherwise it is told to the shop,
+    unless the payment's money never paid the shop's order (``double_payment``).
+    Returns the verdict and its reason.
+    """
+    if payment.state not in PAID_STATES:
+        return None
+    state = PaymentState(payment.state)
+    amount = Money.from_minor(logged.amount_minor, payment.currency)
+    move = decide_refund(state, payment.paid_minor, payment.refunded_minor, amount)
+    if move.over_refund:
+        if more_may_come(subscription):
+            return None
+        payment.flag("amount_mismatch")
+        logged.detail = f"refund of {amount} exceeds what remains of {payment.paid}"
+        return Verdict.AMOUNT_MISMATCH, logged.detail
+    logged.kind, logged.from_state, logged.to_state = move.kind.value, state.value, move.to_state.value
+    logged.detail = ""
+    payment.state, payment.refunded_minor = move.to_state.value, move.refunded_minor
+    payment.updated_at = hub.clock()
+    event = event_of(logged, payment, move.kind, test="test" in payment.flags)
+    enqueue_effects(hub, session, shop, payment, event, to_shop="double_payment" not in payment.flags)
+    return Verdict.ACCEPTED, f"{state.value} -> {move.to_state.value}"
 
 
-def _enqueue_effects(
-    hub: Hub, session: Session, shop: Shop, payment: Payment, event: PaymentEvent, *, to_shop: bool = True
+def _replay_parked(
+    hub: Hub, session: Session, shop: Shop, payment: Payment, subscription: Subscription | None
 ) -> None:
-    """The outbox tasks of one event, in the caller's transaction. ``to_shop``: the
-    connector is told too (not for money the shop's order never owed)."""
-    payload = event_payload(event)
-    if to_shop and _connector_takes(hub, shop, event):
-        enqueue(session, APPLY_EVENT, payload, shop, payment, event.occurred_at)
-    elif to_shop:
-        # The money moved on the platform; the shop must be told by hand.
-        payment.flag("refund_not_applied")
-        log.warning(
-            "connector %s cannot take %s events: refund order %s of shop %s in the shop by hand",
-            shop.connector,
-            event.kind.value,
-            payment.order_ref,
-            shop.slug,
-        )
-    # One task per plugin: a failing plugin is retried alone, the others run once.
-    for plugin in hub.plugins.implementers("bluepaid_payment_event"):
-        enqueue(session, EVENT_HOOKS, {**payload, "plugin": plugin}, shop, payment, event.occurred_at)
-    if shop.notify_email and hub.config.smtp_host:
-        enqueue(session, MAIL_MERCHANT, payload, shop, payment, event.occurred_at)
+    """Apply the parked messages of ``payment`` that can be applied now, in their
+    order of arrival, again until none moves (a debit let through may let a
+    refund through); each one's inbox row gets its final verdict."""
+    moved = True
+    while moved:
+        moved = False
+        parked = session.scalars(
+            select(PaymentEventRow)
+            .where(PaymentEventRow.payment_id == payment.id, PaymentEventRow.parked.is_(True))
+            .order_by(PaymentEventRow.id)
+        ).all()
+        for logged in parked:
+            settled = _settle_parked(hub, session, shop, payment, subscription, logged)
+            if settled is None:
+                continue
+            logged.parked, moved = False, True
+            inbox_row = session.get(InboxMessage, logged.inbox_id) if logged.inbox_id else None
+            if inbox_row is not None:
+                verdict, reason = settled
+                finish(hub, inbox_row, verdict, f"applied once it could be: {reason}")
 
 
-def _connector_takes(hub: Hub, shop: Shop, event: PaymentEvent) -> bool:
-    """Whether the shop's connector declares it can take ``event`` (refunds need a capability)."""
-    cls = hub.plugins.connectors.get(shop.connector)
-    capabilities = cls.capabilities if cls is not None else frozenset()
-    if event.kind is EventKind.REFUNDED:
-        return Capability.REFUNDS in capabilities
-    if event.kind is EventKind.PARTIALLY_REFUNDED:
-        return Capability.PARTIAL_REFUNDS in capabilities
-    return True
-
-
-def _subscription_of(session: Session, payment: Payment) -> Subscription | None:
-    query = select(Subscription).where(Subscription.payment_id == payment.id).with_for_update()
-    return session.scalar(query)
+def _settle_parked(
+    hub: Hub,
+    session: Session,
+    shop: Shop,
+    payment: Payment,
+    subscription: Subscription | None,
+    logged: PaymentEventRow,
+) -> tuple[Verdict, str] | None:
+    """Settle one parked message, or None if it must go on waiting."""
+    if logged.debit is None:
+        return _settle_refund(hub, session, shop, payment, subscription, logged)
+    if subscription is None or payment.state not in PAID_STATES:
+        return None
+    return settle_debit(hub, session, shop, payment, subscription, logged, test="test" in payment.flags)

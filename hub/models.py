@@ -226,8 +226,12 @@ class Subscription(Base):
     type_abo: Mapped[str] = mapped_column(String(16), default="STANDARD")
     tolerance_days: Mapped[int] = mapped_column(Integer, default=0)
     tolerance_max: Mapped[int] = mapped_column(Integer, default=0)
+    # Debits counted (accepted, the first included), whatever their order of arrival.
     debits_done: Mapped[int] = mapped_column(Integer, default=0)
     finished: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The number of the last debit, once a confirmation with ``fini=oui`` told it:
+    # a debit numbered past it (or past ``occurrences``) is money not owed.
+    last_debit: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime]
 
 
@@ -274,8 +278,11 @@ class PaymentEventRow(Base):
     id_trans: Mapped[str] = mapped_column(String(64), default="")
     amount_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     detail: Mapped[str] = mapped_column(Text, default="")
-    # A refund waiting for its payment's confirmation (see hub/apply.py).
+    # A message waiting for others (see hub/apply.py): a refund for its payment, or
+    # for the debit it refunds; a later debit for the first.
     parked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # For a subscription, the 1-based number of the debit this event is about.
+    debit: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime]
 
 

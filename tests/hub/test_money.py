@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable
 from urllib.parse import urlencode, urlsplit
@@ -11,9 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bluepaid_plugins.money import Money
-from hub.models import InboxMessage, LinkOrder, Payment, PaymentEventRow, Verdict
+from hub.models import InboxMessage, LinkOrder, Payment, PaymentEventRow, Subscription, Verdict
 from hub.orders import create_link_order
 from hub.pay import Redirect, start_payment
+from hub.payments import show_payment
 from hub.tasks import APPLY_EVENT, EVENT_HOOKS
 from tests.hub.conftest import HubDriver, MakeDriver, Started
 from tests.hub.test_effects import Recorder
@@ -67,11 +69,49 @@ def test_the_same_second_charge_posted_again_is_a_duplicate(driver: HubDriver) -
     assert driver.tasks(EVENT_HOOKS) == 0 and driver.tasks(APPLY_EVENT) == 1
 
 
+def test_a_second_payment_of_a_paid_order_is_told_to_the_merchant_not_the_shop(
+    make_driver: MakeDriver,
+) -> None:
+    recorder = Recorder()
+    driver = make_driver(recorder)
+    ref = driver.new_order()
+    first = driver.start(ref)
+    driver.post(driver.confirmation(first, etat="ko", id_trans="T1"))
+    second = driver.start(ref)
+    driver.post(driver.confirmation(second, id_trans="T2"))
+    tasks = driver.tasks(APPLY_EVENT)
+
+    driver.post(driver.confirmation(first, id_trans="T3"))  # the platform changes its mind
+
+    assert driver.last_inbox().verdict == Verdict.OVERCHARGED
+    assert "double_payment" in driver.payment(first.payment_id).flags
+    assert driver.tasks(APPLY_EVENT) == tasks  # the order was paid once, by the second payment
+    driver.run_worker()
+    told = [(event.kind.value, event.id_trans) for _shop, _view, event in recorder.calls]
+    assert told == [("refused", "T1"), ("paid", "T2"), ("overcharged", "T3")]
+
+
+def test_the_refund_of_an_orders_second_payment_is_not_told_to_the_shop(driver: HubDriver) -> None:
+    ref = driver.new_order()
+    first = driver.start(ref)
+    driver.post(driver.confirmation(first, etat="ko", id_trans="T1"))
+    second = driver.start(ref)
+    driver.post(driver.confirmation(second, id_trans="T2"))
+    driver.post(driver.confirmation(first, id_trans="T3"))
+    tasks = driver.tasks(APPLY_EVENT)
+
+    assert refund(driver, first, "36.60", "R1") == Verdict.ACCEPTED
+
+    assert driver.payment(first.payment_id).state == "refunded"
+    assert driver.tasks(APPLY_EVENT) == tasks  # the shop's order stays paid by the second payment
+    assert "refund_not_applied" not in driver.payment(first.payment_id).flags
+
+
 # Subscriptions: refunds of later debits, debits after the end
 
 
 def test_a_refund_of_a_later_debit_is_checked_against_every_debit_paid(driver: HubDriver) -> None:
-    started = subscribe(driver)  # 5.00 first, then 9.90 a month
+    started = subscribe(driver, occurrences=2)  # 5.00 first, then 9.90 a month
     driver.post(driver.confirmation(started, id_trans="D1", num_abo="A0000000042"))
     assert debit(driver, started, 2) == Verdict.ACCEPTED
 
@@ -82,7 +122,28 @@ def test_a_refund_of_a_later_debit_is_checked_against_every_debit_paid(driver: H
     payment = driver.payment(started.payment_id)
     assert (payment.state, str(payment.refunded), str(payment.paid)) == ("refunded", "14.90", "14.90")
     assert driver.tasks(APPLY_EVENT) == 4  # first debit, debit 2, two refunds
-    assert refund(driver, started, "0.01", "R3") == Verdict.AMOUNT_MISMATCH
+    assert refund(driver, started, "0.01", "R3") == Verdict.AMOUNT_MISMATCH  # no debit is left to come
+
+
+def test_a_refund_of_a_debit_not_confirmed_yet_waits_then_is_applied_once(driver: HubDriver) -> None:
+    started = subscribe(driver)
+    debit(driver, started, 1, montant="5.00")
+    assert refund(driver, started, "9.90", "R2") == Verdict.PARKED
+    waiting = driver.last_inbox().id
+
+    assert debit(driver, started, 2) == Verdict.ACCEPTED
+
+    payment = driver.payment(started.payment_id)
+    assert (payment.state, str(payment.paid), str(payment.refunded)) == (
+        "partially_refunded",
+        "14.90",
+        "9.90",
+    )
+    kinds = [(task.payload["kind"], task.payload["id_trans"]) for task in driver.task_rows(APPLY_EVENT)]
+    assert kinds == [("paid", "D1"), ("paid", "D2"), ("partially_refunded", "R2")]
+    with driver.hub.db.transaction() as session:
+        parked = session.get(InboxMessage, waiting)
+    assert parked is not None and parked.verdict == Verdict.ACCEPTED
 
 
 def test_a_debit_after_the_end_of_the_subscription_is_refused_and_flagged(driver: HubDriver) -> None:
@@ -108,6 +169,44 @@ def test_a_debit_past_the_number_of_occurrences_is_refused_even_without_fini(dri
     assert "debit_after_end" in driver.payment(started.payment_id).flags
 
 
+def test_a_debit_that_overtakes_an_earlier_one_is_counted_by_its_number(driver: HubDriver) -> None:
+    started = subscribe(driver)
+    debit(driver, started, 1, montant="5.00")
+    assert debit(driver, started, 3, fini="oui") == Verdict.ACCEPTED
+
+    assert debit(driver, started, 2) == Verdict.ACCEPTED
+
+    payment = driver.payment(started.payment_id)
+    assert str(payment.paid) == "24.80"
+    assert "debit_after_end" not in payment.flags and "charged_twice" not in payment.flags
+    assert show_payment(driver.hub, started.payment_id)["subscription"]["debits_done"] == 3
+    told = [task.payload["debit"] for task in driver.task_rows(APPLY_EVENT)]
+    assert told == [1, 3, 2]
+    assert debit(driver, started, 4) == Verdict.OVERCHARGED  # past the end, whatever the order
+
+
+def test_the_same_debit_taken_twice_is_flagged_charged_twice(driver: HubDriver) -> None:
+    started = subscribe(driver)
+    debit(driver, started, 1, montant="5.00")
+    debit(driver, started, 2)
+
+    assert debit(driver, started, 2, id_trans="D2-again") == Verdict.OVERCHARGED
+
+    payment = driver.payment(started.payment_id)
+    assert "charged_twice" in payment.flags and str(payment.paid) == "14.90"
+    assert show_payment(driver.hub, started.payment_id)["subscription"]["debits_done"] == 2
+
+
+def test_a_later_debit_before_the_first_waits_for_it(driver: HubDriver) -> None:
+    started = subscribe(driver)
+
+    assert debit(driver, started, 2) == Verdict.PARKED
+    assert debit(driver, started, 1, montant="5.00") == Verdict.ACCEPTED
+
+    assert str(driver.payment(started.payment_id).paid) == "14.90"
+    assert [task.payload["debit"] for task in driver.task_rows(APPLY_EVENT)] == [1, 2]
+
+
 # Messages out of order
 
 
@@ -129,6 +228,76 @@ def test_a_payment_and_its_refund_end_the_same_whatever_comes_first(
     messages = [refunded, paid] if refund_first else [paid, refunded]
 
     assert final_state(driver, started, messages) == ("partially_refunded", "10.00", 2)
+
+
+@pytest.mark.parametrize(
+    "last_number", ["4", ""], ids=["last debit numbered", "last debit with fini only, as the sandbox sends"]
+)
+def test_a_subscription_ends_the_same_whatever_the_order_its_messages_arrive_in(
+    driver: HubDriver, last_number: str
+) -> None:
+    """Three debits (the last with ``fini=oui``) and a refund of the second, in
+    each of the 24 orders of arrival: one end state, each debit told once."""
+    ends: dict[tuple[object, ...], list[tuple[str, ...]]] = {}
+    for order in itertools.permutations(["debit 1", "debit 2", "debit 3, fini", "refund of debit 2"]):
+        started = subscribe(driver)  # 5.00, then 9.90 twice
+        for message in order:
+            send(driver, started, message, last_number)
+        ends.setdefault(subscription_end(driver, started), []).append(order)
+
+    assert list(ends) == [
+        (
+            "partially_refunded",
+            "24.80",
+            "9.90",
+            ("test",),
+            3,
+            True,
+            (("paid", 1), ("paid", 2), ("paid", 3), ("partially_refunded", 0)),
+            ("accepted",) * 4,
+        )
+    ], ends
+
+
+def send(driver: HubDriver, started: Started, message: str, last_number: str) -> None:
+    if message == "refund of debit 2":
+        refund(driver, started, "9.90", "R2")
+    elif message == "debit 1":
+        debit(driver, started, 1, montant="5.00")
+    elif message == "debit 2":
+        debit(driver, started, 2)
+    else:
+        debit(driver, started, 3, fini="oui", num_prochaine_presentation=last_number)
+
+
+def subscription_end(driver: HubDriver, started: Started) -> tuple[object, ...]:
+    """What an arrival order must not change: the payment, its subscription, what
+    the shop was told, the verdict each message ended with."""
+    payment = driver.payment(started.payment_id)
+    with driver.hub.db.transaction() as session:
+        subscription = session.scalars(
+            select(Subscription).where(Subscription.payment_id == payment.id)
+        ).one()
+        verdicts = session.scalars(
+            select(InboxMessage.verdict)
+            .where(InboxMessage.payment_id == payment.id)
+            .order_by(InboxMessage.id)
+        ).all()
+    told = sorted(
+        (task.payload["kind"], task.payload["debit"] or 0)
+        for task in driver.task_rows(APPLY_EVENT)
+        if task.payment_id == payment.id
+    )
+    return (
+        payment.state,
+        str(payment.paid),
+        str(payment.refunded),
+        tuple(sorted(payment.flags)),
+        subscription.debits_done,
+        subscription.finished,
+        tuple(told),
+        tuple(str(verdict) for verdict in verdicts),
+    )
 
 
 def test_a_refund_before_its_payment_waits_then_is_applied_once(driver: HubDriver) -> None:

@@ -6,11 +6,12 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from sqlalchemy import update
 
 from bluepaid_plugins.domain import Schedule
 from bluepaid_plugins.errors import ValidationError
 from bluepaid_plugins.money import Money
-from hub.models import Verdict
+from hub.models import PaymentEventRow, Verdict
 from hub.orders import create_link_order
 from hub.payments import show_payment
 from hub.tasks import APPLY_EVENT
@@ -133,3 +134,18 @@ def test_a_schedule_breaking_the_protocol_is_refused_at_creation(driver: HubDriv
 
     fields = {problem.field for problem in refused.value.problems}
     assert {"NB_OCCURENCES_MAX", "PERIODE_TYPE"} <= fields
+
+
+def test_a_debit_without_a_number_follows_the_debits_counted_before_numbers_were_kept(
+    driver: HubDriver,
+) -> None:
+    started = subscribe(driver)
+    debit(driver, started, 1, montant="5.00")
+    debit(driver, started, 2)
+    with driver.hub.db.transaction() as session:
+        session.execute(update(PaymentEventRow).values(debit=None))  # rows written before migration 0007
+
+    assert debit(driver, started, 3, num_prochaine_presentation="") == Verdict.ACCEPTED
+
+    assert show_payment(driver.hub, started.payment_id)["subscription"]["debits_done"] == 3
+    assert driver.task_rows(APPLY_EVENT)[-1].payload["debit"] == 3

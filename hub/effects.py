@@ -1,0 +1,147 @@
+"""What an applied confirmation leaves behind, in the caller's transaction: its
+row in the payment's event log, the event connectors and plugins are told, and
+the outbox tasks that carry it.
+
+Money the buyer did not owe (the same payment charged twice, a subscription
+debit after its end, a second payment of an order already paid) goes through
+one door, :func:`tell_overcharged`: flagged, logged, told to the plugins and the
+merchant as an ``overcharged`` event to refund, never to the shop's order.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bluepaid_plugins.connector import Capability
+from bluepaid_plugins.domain import EventKind, PaymentEvent
+from bluepaid_plugins.money import Money
+from bluepaid_plugins.protocol import Confirmation
+from hub.context import Hub
+from hub.models import Payment, PaymentEventRow, PaymentState, Shop
+from hub.tasks import APPLY_EVENT, EVENT_HOOKS, MAIL_MERCHANT, enqueue, event_payload
+
+log = logging.getLogger(__name__)
+
+
+def event_row(
+    payment: Payment,
+    inbox_id: int,
+    key: str,
+    kind: EventKind,
+    from_state: PaymentState | str,
+    to_state: PaymentState | str,
+    conf: Confirmation,
+    detail: str,
+    now: datetime,
+    *,
+    debit: int | None = None,
+) -> PaymentEventRow:
+    """A new row of ``payment``'s event log for ``conf``; the caller adds it."""
+    return PaymentEventRow(
+        public_id=f"ev_{secrets.token_hex(12)}",
+        payment_id=payment.id,
+        inbox_id=inbox_id,
+        dedupe_key=key,
+        kind=kind.value,
+        from_state=str(from_state),
+        to_state=str(to_state),
+        id_trans=conf.id_trans,
+        amount_minor=conf.amount.minor,
+        detail=detail,
+        parked=False,
+        debit=debit,
+        created_at=now,
+    )
+
+
+def event_of(
+    row: PaymentEventRow,
+    payment: Payment,
+    kind: EventKind,
+    *,
+    test: bool,
+    num_abo: str = "",
+) -> PaymentEvent:
+    """The event connectors and hooks get for ``row``, with the payment's totals after it."""
+    return PaymentEvent(
+        id=row.public_id,
+        payment_id=payment.public_id,
+        kind=kind,
+        order_ref=payment.order_ref,
+        amount=Money.from_minor(row.amount_minor, payment.currency),
+        paid_total=payment.paid,
+        refunded_total=payment.refunded,
+        id_trans=row.id_trans,
+        occurred_at=row.created_at,
+        test=test,
+        num_abo=num_abo if row.debit else "",
+        debit=row.debit,
+    )
+
+
+def enqueue_effects(
+    hub: Hub, session: Session, shop: Shop, payment: Payment, event: PaymentEvent, *, to_shop: bool = True
+) -> None:
+    """The outbox tasks of one event, in the caller's transaction. ``to_shop``: the
+    connector is told too (not for money the shop's order never owed)."""
+    payload = event_payload(event)
+    if to_shop and _connector_takes(hub, shop, event):
+        enqueue(session, APPLY_EVENT, payload, shop, payment, event.occurred_at)
+    elif to_shop:
+        # The money moved on the platform; the shop must be told by hand.
+        payment.flag("refund_not_applied")
+        log.warning(
+            "connector %s cannot take %s events: refund order %s of shop %s in the shop by hand",
+            shop.connector,
+            event.kind.value,
+            payment.order_ref,
+            shop.slug,
+        )
+    # One task per plugin: a failing plugin is retried alone, the others run once.
+    for plugin in hub.plugins.implementers("bluepaid_payment_event"):
+        enqueue(session, EVENT_HOOKS, {**payload, "plugin": plugin}, shop, payment, event.occurred_at)
+    if shop.notify_email and hub.config.smtp_host:
+        enqueue(session, MAIL_MERCHANT, payload, shop, payment, event.occurred_at)
+
+
+def tell_overcharged(
+    hub: Hub,
+    session: Session,
+    shop: Shop,
+    payment: Payment,
+    row: PaymentEventRow,
+    *,
+    flag: str,
+    detail: str,
+    test: bool,
+) -> None:
+    """Record ``row`` as money the buyer did not owe and tell it, once.
+
+    ``row`` (already in the session) becomes an ``overcharged`` event with
+    ``detail`` (what happened, and that it is to refund); ``payment`` gets
+    ``flag`` (``charged_twice``, ``debit_after_end`` or ``double_payment``).
+    The plugins' ``bluepaid_payment_event`` and the merchant's mail are told;
+    the shop's order is not: it owes nothing more. The caller decides the
+    payment's state.
+    """
+    row.kind, row.detail = EventKind.OVERCHARGED.value, detail
+    payment.flag(flag)
+    payment.updated_at = hub.clock()
+    log.warning("payment %s of shop %s: %s", payment.public_id, shop.slug, detail)
+    event = event_of(row, payment, EventKind.OVERCHARGED, test=test)
+    enqueue_effects(hub, session, shop, payment, event, to_shop=False)
+
+
+def _connector_takes(hub: Hub, shop: Shop, event: PaymentEvent) -> bool:
+    """Whether the shop's connector declares it can take ``event`` (refunds need a capability)."""
+    cls = hub.plugins.connectors.get(shop.connector)
+    capabilities = cls.capabilities if cls is not None else frozenset()
+    if event.kind is EventKind.REFUNDED:
+        return Capability.REFUNDS in capabilities
+    if event.kind is EventKind.PARTIALLY_REFUNDED:
+        return Capability.PARTIAL_REFUNDS in capabilities
+    return True
