@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from bluepaid_plugins import Capability, Connector, ConnectorContext, Ownership, StatusEvent
 from bluepaid_plugins.countries import alpha3
 from bluepaid_plugins.domain import Customer, EventKind, LineItem, Order, OrderStatus, PaymentEvent
-from bluepaid_plugins.errors import OrderNotFound, ShopRefused, ValidationError
+from bluepaid_plugins.errors import OrderNotFound, ShopRefused, ShopUnavailable, ValidationError
 from bluepaid_plugins.money import Money
 from connectors.prestashop import settings as config
 from connectors.prestashop.api import LABEL, Webservice
@@ -263,6 +263,15 @@ class PrestaShopConnector(Connector):
             raise ShopRefused(
                 f"{LABEL} has no webservice at {where}: check the shop URL, and that URL rewriting "
                 "(friendly URLs) is on"
+            ) from None
+        except ShopUnavailable as exc:
+            # PrestaShop answers 503 with this text while the webservice is switched off: no
+            # retry mends that, the merchant must turn it on.
+            if "webservice is disabled" not in str(exc):
+                raise
+            raise ShopRefused(
+                f"{LABEL} at {where} has its webservice switched off: turn on "
+                "Advanced Parameters > Webservice > Enable PrestaShop's webservice"
             ) from None
         listing = root.find("api")
         if listing is None:

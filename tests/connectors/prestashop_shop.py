@@ -13,14 +13,14 @@ from __future__ import annotations
 import copy
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from bluepaid_plugins.domain import LineItem
 from connectors.prestashop.connector import PERMISSIONS
-from hub.testing.shop_double import Call, Reply, ShopDouble
+from hub.testing.shop_double import Call, Handler, Reply, ShopDouble
 
 EXAMPLES = Path(__file__).parent / "examples" / "prestashop"
 BASE = "https://prestashop.example"
@@ -70,6 +70,8 @@ class FakePrestaShop:
         self.permissions: dict[str, tuple[str, ...]] = dict(PERMISSIONS)
         self.shop_name = "Boutique Ada"
         self.next_ids: dict[str, int] = {}
+        self.faults: list[tuple[str, str, Callable[[], Reply]]] = []
+        self.calls: list[Call] = []
         self.add("countries", "21", iso_code="US")
         self.add("languages", "1", iso_code="en", name="English (English)")
         self.add("currencies", "1", iso_code="EUR", precision="2")
@@ -166,6 +168,10 @@ class FakePrestaShop:
         self.records["orders"][id_] = order
         return order
 
+    def set_order(self, order: str, **values: str) -> None:
+        for name, value in values.items():
+            _set(self.records["orders"][order], name, value)
+
     def state(self, order: str) -> str:
         return self.records["orders"][order].findtext("current_state", "").strip()
 
@@ -187,12 +193,34 @@ class FakePrestaShop:
     # Routes
 
     def install(self, api: ShopDouble) -> None:
-        api.route("GET", "/api/", self.listing)
-        api.route("GET", r"/api/(?P<resource>[a-z_]+)/(?P<id>[0-9]+)", self.read)
-        api.route("GET", r"/api/(?P<resource>[a-z_]+)", self.search)
-        api.route("POST", "/api/order_histories", self.change_state)
-        api.route("POST", "/api/messages", self.add_message)
-        api.route("PUT", r"/api/order_payments/(?P<id>[0-9]+)", self.update_payment)
+        routes: list[tuple[str, str, Handler]] = [
+            ("GET", "/api/", self.listing),
+            ("GET", r"/api/(?P<resource>[a-z_]+)/(?P<id>[0-9]+)", self.read),
+            ("GET", r"/api/(?P<resource>[a-z_]+)", self.search),
+            ("POST", "/api/order_histories", self.change_state),
+            ("POST", "/api/messages", self.add_message),
+            ("PUT", r"/api/order_payments/(?P<id>[0-9]+)", self.update_payment),
+        ]
+        for method, path, handler in routes:
+            api.route(method, path, self._faulty(handler))
+        # The double's own record of every call, in order.
+        self.calls = api.calls
+
+    # Faults on one call (the kit's own faults hit the next call, whichever it is)
+
+    def fail(self, method: str, path: str, fault: Callable[[], Reply]) -> None:
+        """The next ``method`` call to exactly ``path`` gets ``fault()`` (a Reply, or raises)."""
+        self.faults.append((method, path, fault))
+
+    def _faulty(self, handler: Handler) -> Handler:
+        def answer(call: Call, match: re.Match[str]) -> Reply:
+            for fault in self.faults:
+                if fault[:2] == (call.method, call.path):
+                    self.faults.remove(fault)
+                    return fault[2]()
+            return handler(call, match)
+
+        return answer
 
     def listing(self, call: Call, match: re.Match[str]) -> Reply:
         api = ET.Element("api", {"shopName": self.shop_name})
