@@ -218,7 +218,8 @@ class PrestaShopConnector(Connector):
         without a transaction id; creating another would count the money twice.
         When there is none (the state is not a "paid" one) the note alone carries it.
         """
-        reference = text(order, "reference")
+        # PrestaShop keeps the first 9 characters of the order's reference on its payments.
+        reference = text(order, "reference")[:9]
         if not (reference.isascii() and reference.isalnum()):
             return
         root = self.api.get(

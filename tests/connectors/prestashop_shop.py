@@ -224,8 +224,10 @@ class FakePrestaShop:
 
     def listing(self, call: Call, match: re.Match[str]) -> Reply:
         api = ET.Element("api", {"shopName": self.shop_name})
-        for resource in (*PERMISSIONS, "products", "carts"):
-            allowed = self.permissions.get(resource, ())
+        # As PrestaShop does, only the resources the key may use at all are listed.
+        for resource, allowed in self.permissions.items():
+            if not allowed:
+                continue
             flags = {
                 m: "true" if m in allowed else "false"
                 for m in ("get", "put", "post", "patch", "delete", "head")
