@@ -5,8 +5,8 @@ with its lines, then only the fields needed of its customer, delivery address,
 country, currency and language. Payment events become new ``order_histories``
 rows, which is how PrestaShop itself changes an order's state (stock, invoice,
 e-mails, and for a "paid" state the ``order_payments`` row, which then gets the
-transaction number), and a private ``messages`` row on the order carrying the
-transaction number.
+transaction number), and a private message on the order carrying the
+transaction number (see :mod:`connectors.prestashop.notes`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from bluepaid_plugins.errors import OrderNotFound, ShopRefused, ShopUnavailable,
 from bluepaid_plugins.money import Money
 from connectors.prestashop import settings as config
 from connectors.prestashop.api import LABEL, Webservice
+from connectors.prestashop.notes import add_note
 from connectors.prestashop.xml import document, text
 
 #: What the webservice key must be allowed to do, resource by resource.
@@ -30,7 +31,8 @@ PERMISSIONS: Mapping[str, tuple[str, ...]] = {
     "orders": ("get",),
     "order_histories": ("post",),
     "order_payments": ("get", "put"),
-    "messages": ("get", "post"),
+    "customer_threads": ("get", "post"),
+    "customer_messages": ("get", "post"),
     "customers": ("get",),
     "addresses": ("get",),
     "countries": ("get",),
@@ -184,17 +186,7 @@ class PrestaShopConnector(Connector):
             )
         if event.kind is EventKind.PAID:
             self._record_transaction(order, event)
-        if not self._has_note(ref, event.note):
-            note = document(
-                "message",
-                [
-                    ("id_order", ref),
-                    ("id_customer", text(order, "id_customer")),
-                    ("message", event.note),
-                    ("private", "1"),
-                ],
-            )
-            self.api.send("POST", "messages", f"the note on order {ref}", note)
+        add_note(self.api, order, event.note)
 
     def _already(self, event: PaymentEvent, current: str, target: str) -> bool:
         """Whether the order's state already says what ``target`` would, or must not move.
@@ -244,14 +236,6 @@ class PrestaShopConnector(Connector):
             f"the transaction of payment {payment_id} of order {event.order_ref}",
             document("order_payment", fields),
         )
-
-    def _has_note(self, ref: str, note: str) -> bool:
-        root = self.api.get(
-            "messages",
-            f"the notes of order {ref}",
-            {"filter[id_order]": f"[{ref}]", "display": "[id,message]"},
-        )
-        return any(text(message, "message") == note for message in root.iterfind("messages/message"))
 
     # Settings
 

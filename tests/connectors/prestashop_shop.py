@@ -87,7 +87,8 @@ class FakePrestaShop:
         "currencies": "prestashop-currency-blank-schema.xml",
         "customers": "built-customer.xml",
         "order_payments": "built-order-payment.xml",
-        "messages": "built-message.xml",
+        "customer_threads": "prestashop-customer-thread-blank-schema.xml",
+        "customer_messages": "built-customer-message.xml",
     }
 
     def add(self, resource: str, id_: str, **values: str) -> ET.Element:
@@ -176,10 +177,16 @@ class FakePrestaShop:
         return self.records["orders"][order].findtext("current_state", "").strip()
 
     def notes(self, order: str) -> list[str]:
+        """The messages of the order's threads, oldest first."""
+        threads = {
+            id_
+            for id_, t in self.records.get("customer_threads", {}).items()
+            if t.findtext("id_order") == order
+        }
         return [
             m.findtext("message", "")
-            for m in self.records.get("messages", {}).values()
-            if m.findtext("id_order") == order
+            for m in self.records.get("customer_messages", {}).values()
+            if m.findtext("id_customer_thread") in threads
         ]
 
     def payments(self, order: str) -> list[ET.Element]:
@@ -198,7 +205,8 @@ class FakePrestaShop:
             ("GET", r"/api/(?P<resource>[a-z_]+)/(?P<id>[0-9]+)", self.read),
             ("GET", r"/api/(?P<resource>[a-z_]+)", self.search),
             ("POST", "/api/order_histories", self.change_state),
-            ("POST", "/api/messages", self.add_message),
+            ("POST", "/api/customer_threads", self.create),
+            ("POST", "/api/customer_messages", self.create),
             ("PUT", r"/api/order_payments/(?P<id>[0-9]+)", self.update_payment),
         ]
         for method, path, handler in routes:
@@ -248,8 +256,8 @@ class FakePrestaShop:
         records = list(self.records.get(resource, {}).values())
         for key, value in call.query.items():
             if key.startswith("filter["):
-                field, wanted = key[7:-1], value.strip("[]")
-                records = [r for r in records if (r.findtext(field) or "").strip() == wanted]
+                field, wanted = key[7:-1], value.strip("[]").split("|")
+                records = [r for r in records if (r.findtext(field) or "").strip() in wanted]
         display = call.query.get("display", "")
         shown = []
         for record in records:
@@ -289,11 +297,12 @@ class FakePrestaShop:
         _set(history, "id", history_id)
         return self._xml(201, _document(history))
 
-    def add_message(self, call: Call, match: re.Match[str]) -> Reply:
-        sent = ET.fromstring(call.body).find("message")
-        assert sent is not None
+    def create(self, call: Call, match: re.Match[str]) -> Reply:
+        """POST of a new customer thread or message: stored with the next id."""
+        resource = call.path.rsplit("/", 1)[-1]
+        sent = ET.fromstring(call.body)[0]
         values = {child.tag: child.text or "" for child in sent if child.tag != "id"}
-        record = self.add("messages", self.new_id("messages"), **values)
+        record = self.add(resource, self.new_id(resource), **values)
         return self._xml(201, _document(record))
 
     def update_payment(self, call: Call, match: re.Match[str]) -> Reply:

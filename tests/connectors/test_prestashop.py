@@ -244,6 +244,8 @@ def test_an_answer_declaring_entities_is_refused_unread(
 
 # Applying events
 
+NOTE_ONLY = [("POST", "/api/customer_threads"), ("POST", "/api/customer_messages")]
+
 
 def test_a_payment_is_one_state_change_the_transaction_on_prestashops_payment_and_one_note(
     shop: FakePrestaShop, connect: Callable[..., PrestaShopConnector]
@@ -251,7 +253,7 @@ def test_a_payment_is_one_state_change_the_transaction_on_prestashops_payment_an
     event = paid()
     connect().apply_event(event)
 
-    history, payment, note = writes(shop)
+    history, payment, thread, note = writes(shop)
     assert (history.method, history.path, history.query) == (
         "POST",
         "/api/order_histories",
@@ -268,10 +270,23 @@ def test_a_payment_is_one_state_change_the_transaction_on_prestashops_payment_an
     sent = dict(fields(payment, "order_payment"))
     assert sent["transaction_id"] == "BP0000012345"
     assert (sent["order_reference"], sent["amount"]) == ("KHWLILZLL", "71.510000")
-    assert (note.method, note.path) == ("POST", "/api/messages")
-    assert fields(note, "message") == [
-        ("id_order", "5"),
-        ("id_customer", "1"),
+    assert (thread.method, thread.path) == ("POST", "/api/customer_threads")
+    opened = dict(fields(thread, "customer_thread"))
+    assert {
+        k: opened[k] for k in ("id_lang", "id_shop", "id_customer", "id_order", "id_contact", "status")
+    } == {
+        "id_lang": "1",
+        "id_shop": "1",
+        "id_customer": "1",
+        "id_order": "5",
+        "id_contact": "0",
+        "status": "open",
+    }
+    assert opened["token"].isalnum()
+    assert (note.method, note.path) == ("POST", "/api/customer_messages")
+    assert fields(note, "customer_message") == [
+        ("id_employee", "0"),
+        ("id_customer_thread", "1"),
         ("message", event.note),
         ("private", "1"),
     ]
@@ -288,8 +303,8 @@ def test_the_same_event_applied_again_writes_nothing(
     connector.apply_event(paid())
     connect().apply_event(paid())
 
-    assert first == 3
-    assert len(writes(shop)) == 3
+    assert first == 4
+    assert len(writes(shop)) == 4
     assert shop.notes("5") == [paid().note]
 
 
@@ -300,7 +315,7 @@ def test_an_order_already_in_the_target_state_only_gets_the_note(
 
     connect().apply_event(paid())
 
-    assert [(c.method, c.path) for c in writes(shop)] == [("POST", "/api/messages")]
+    assert [(c.method, c.path) for c in writes(shop)] == NOTE_ONLY
 
 
 def test_a_failure_after_the_state_change_is_completed_on_retry_without_a_second_change(
@@ -320,7 +335,8 @@ def test_a_failure_after_the_state_change_is_completed_on_retry_without_a_second
         ("POST", "/api/order_histories"),
         ("PUT", "/api/order_payments/1"),
         ("PUT", "/api/order_payments/1"),
-        ("POST", "/api/messages"),
+        ("POST", "/api/customer_threads"),
+        ("POST", "/api/customer_messages"),
     ]
     assert len(shop.payments("5")) == 1
 
@@ -332,7 +348,7 @@ def test_a_refusal_never_moves_a_paid_order(
 
     connect().apply_event(paid(kind=EventKind.REFUSED, id_trans="BP0000099999"))
 
-    assert [(c.method, c.path) for c in writes(shop)] == [("POST", "/api/messages")]
+    assert [(c.method, c.path) for c in writes(shop)] == NOTE_ONLY
     assert shop.state("5") == "4"
 
 
@@ -395,8 +411,10 @@ APPLY = [
     ("POST", "/api/order_histories"),
     ("GET", "/api/order_payments"),
     ("PUT", "/api/order_payments/1"),
-    ("GET", "/api/messages"),
-    ("POST", "/api/messages"),
+    ("GET", "/api/customer_threads"),
+    ("POST", "/api/customer_threads"),
+    ("POST", "/api/customer_messages"),
+    ("GET", "/api/customer_messages"),
 ]
 CHECK = [("GET", "/api/")]
 
@@ -458,6 +476,9 @@ def test_each_failure_of_each_call_is_classified_with_prestashops_message(
     answer, error, said = FAULTS[fault]
     if action == "check_connection" and fault == "404":
         error, said = ShopRefused, "no webservice"
+    if call == ("GET", "/api/customer_messages"):
+        # Only asked for when the order has a thread already.
+        shop.add("customer_threads", "9", id_order="5", id_customer="1")
     shop.fail(*call, answer)
 
     with pytest.raises(error) as caught:
@@ -504,3 +525,18 @@ def test_check_connection_says_when_the_webservice_is_switched_off(
         connect().check_connection()
 
     assert not isinstance(caught.value, ShopUnavailable)
+
+
+def test_a_note_goes_into_the_thread_the_order_already_has(
+    shop: FakePrestaShop, connect: Callable[..., PrestaShopConnector]
+) -> None:
+    shop.add("customer_threads", "9", id_order="5", id_customer="1", status="open")
+    shop.set_order("5", current_state="2")
+
+    connect().apply_event(paid())
+
+    (note,) = writes(shop)
+    assert (note.method, note.path) == ("POST", "/api/customer_messages")
+    assert dict(fields(note, "customer_message"))["id_customer_thread"] == "9"
+    asked = [c.query for c in calls(shop) if (c.method, c.path) == ("GET", "/api/customer_messages")]
+    assert asked == [{"filter[id_customer_thread]": "[9]", "display": "[id,message]"}]

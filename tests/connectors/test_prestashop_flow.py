@@ -66,7 +66,8 @@ def written(fake: FakePrestaShop) -> list[tuple[str, str]]:
 PAID_WRITES = [
     ("POST", "/api/order_histories"),
     ("PUT", "/api/order_payments/1"),
-    ("POST", "/api/messages"),
+    ("POST", "/api/customer_threads"),
+    ("POST", "/api/customer_messages"),
 ]
 
 
@@ -109,7 +110,11 @@ def test_a_refund_after_the_payment_moves_the_order_to_refunded(served: tuple[St
     deliver_due(stack.platform)
     stack.run_worker()
 
-    assert written(fake) == [*PAID_WRITES, ("POST", "/api/order_histories"), ("POST", "/api/messages")]
+    assert written(fake) == [
+        *PAID_WRITES,
+        ("POST", "/api/order_histories"),
+        ("POST", "/api/customer_messages"),
+    ]
     assert fake.state("42") == "7"
     assert len(fake.payments("42")) == 1
     assert len(fake.notes("42")) == 2
