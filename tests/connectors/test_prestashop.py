@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import requests
+import responses
 
 from bluepaid_plugins import ConnectorContext, StatusEvent
 from bluepaid_plugins.domain import EventKind, LineItem, Order, OrderStatus, PaymentEvent
@@ -540,3 +541,22 @@ def test_a_note_goes_into_the_thread_the_order_already_has(
     assert dict(fields(note, "customer_message"))["id_customer_thread"] == "9"
     asked = [c.query for c in calls(shop) if (c.method, c.path) == ("GET", "/api/customer_messages")]
     assert asked == [{"filter[id_customer_thread]": "[9]", "display": "[id,message]"}]
+
+
+@pytest.mark.parametrize(("setting", "verify"), [("yes", True), ("no", False)])
+def test_tls_verification_follows_the_setting(
+    connect: Callable[..., PrestaShopConnector], setting: str, verify: bool
+) -> None:
+    listing = FakePrestaShop().listing(Call("GET", "/api/", {}, {}, b"", None), None)
+    seen: list[object] = []
+
+    def answer(request: Any) -> tuple[int, dict[str, str], bytes]:
+        seen.append(request.req_kwargs["verify"])
+        body = listing.body if isinstance(listing.body, bytes) else listing.body.encode()
+        return 200, {"Content-Type": XML}, body
+
+    with responses.RequestsMock() as mock:
+        mock.add_callback("GET", f"{BASE}/api/", callback=answer)
+        connect(verify_tls=setting).check_connection()
+
+    assert seen == [verify]
