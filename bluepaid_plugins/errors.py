@@ -88,10 +88,20 @@ class PaymentVetoed(BluepaidError):
 
 
 class ConnectorError(BluepaidError):
-    """A shop's software failed to answer as the connector needs."""
+    """A shop's software failed to answer as the connector needs.
+
+    ``status`` is the HTTP status the shop answered, when the error comes from
+    one (None for a timeout, a refused address, a connector's own check): a
+    connector tells "webservice disabled" (503) from "shop down" by it, never
+    by the message's words.
+    """
 
     code = "connector"
     retryable = False
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class ShopUnavailable(ConnectorError):
@@ -104,8 +114,8 @@ class ShopUnavailable(ConnectorError):
     code = "shop_unavailable"
     retryable = True
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, retry_after: float | None = None, *, status: int | None = None) -> None:
+        super().__init__(message, status=status)
         self.retry_after = retry_after
 
 

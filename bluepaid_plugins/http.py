@@ -34,6 +34,7 @@ import math
 import os
 import socket
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -52,6 +53,8 @@ from urllib3.util.connection import allowed_gai_family, create_connection
 from bluepaid_plugins.errors import OrderNotFound, ShopAuthFailed, ShopRefused, ShopUnavailable
 
 Timeout = tuple[float, float]
+#: Reads a shop's own error message out of its answer ("" when there is none).
+Explain = Callable[[requests.Response], str]
 
 DEFAULT_TIMEOUT: Timeout = (5.0, 15.0)
 MAX_REDIRECTS = 3
@@ -339,7 +342,14 @@ def shop_session(
 
 
 def call_shop(
-    session: requests.Session, method: str, url: str, *, label: str, what: str, **kwargs: Any
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    label: str,
+    what: str,
+    explain: Explain | None = None,
+    **kwargs: Any,
 ) -> requests.Response:
     """Make one call to a shop and return its answer, or raise one of our errors.
 
@@ -349,7 +359,8 @@ def call_shop(
     redirect loops raise :class:`ShopUnavailable`; a refused redirect, an
     unusable URL, a host on a private address or any other error while
     sending raises :class:`ShopRefused`;
-    statuses are mapped by :func:`raise_for_shop`. Arguments :meth:`~requests.Session.request`
+    statuses are mapped by :func:`raise_for_shop` (``explain`` reads the shop's
+    own error message out of an answer, see there). Arguments :meth:`~requests.Session.request`
     does not take, and a timeout that is not a positive, finite duration, raise
     TypeError and ValueError before anything is sent.
     """
@@ -393,45 +404,55 @@ def call_shop(
             f"{label} cannot be called for {what} ({endpoint}): {type(exc).__name__}; "
             "check the shop URL in its settings"
         ) from None
-    raise_for_shop(response, label, what)
+    raise_for_shop(response, label, what, explain)
     return response
 
 
-def raise_for_shop(response: requests.Response, label: str, what: str) -> None:
+def raise_for_shop(
+    response: requests.Response, label: str, what: str, explain: Explain | None = None
+) -> None:
     """Raise the error a shop's HTTP status means; return for 1xx, 2xx and 3xx.
 
     429 and 5xx raise :class:`ShopUnavailable` (retryable, with the shop's
     Retry-After in the message), 401 and 403 :class:`ShopAuthFailed`, 404 and
-    410 :class:`OrderNotFound`, any other 4xx :class:`ShopRefused`. Every
-    message quotes an excerpt of the shop's own explanation when it gave one
-    (the ``message`` of a JSON body, else the start of the text): "Consumer
-    secret is invalid." tells the merchant more than the status does.
+    410 :class:`OrderNotFound`, any other 4xx :class:`ShopRefused`; each carries
+    the ``status``. Every message quotes an excerpt of the shop's own
+    explanation when it gave one: "Consumer secret is invalid." tells the
+    merchant more than the status does. ``explain(response)`` finds it in the
+    shop's own format (PrestaShop's ``<error><message>`` in XML, say); without
+    it, or when it returns "", the ``message`` of a JSON body, else the start of
+    the text.
     """
     status = response.status_code
     if status < 400:
         return
     request = response.request
     endpoint = f"{(request.method or '').upper()} {safe_url(request.url or response.url)}"
-    excerpt = _excerpt(response)
+    excerpt = _one_line((explain(response) if explain else "") or _explanation(response))
     said = f', saying "{excerpt}"' if excerpt else ""
     if status == 429 or status >= 500:
         wait = _retry_after(response)
         advice = "will retry" if wait is None else f"will retry (Retry-After: {wait:.0f} s)"
         raise ShopUnavailable(
-            f"{label} answered {status} for {what} ({endpoint}){said}; {advice}", retry_after=wait
+            f"{label} answered {status} for {what} ({endpoint}){said}; {advice}",
+            retry_after=wait,
+            status=status,
         )
     if status in (401, 403):
         raise ShopAuthFailed(
             f"{label} refused the credentials for {what} with {status} ({endpoint}){said}; "
-            "check the API keys and their permissions in the shop settings"
+            "check the API keys and their permissions in the shop settings",
+            status=status,
         )
     if status in (404, 410):
         raise OrderNotFound(
             f"{label} answered {status} for {what} ({endpoint}): not found{said}; "
-            "check the reference and the shop URL"
+            "check the reference and the shop URL",
+            status=status,
         )
     raise ShopRefused(
-        f"{label} refused {what} with {status} ({endpoint})" + (f": {excerpt}" if excerpt else "")
+        f"{label} refused {what} with {status} ({endpoint})" + (f": {excerpt}" if excerpt else ""),
+        status=status,
     )
 
 
@@ -524,14 +545,18 @@ def _retry_after(response: requests.Response) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def _excerpt(response: requests.Response) -> str:
-    """The shop's own explanation, on one line and short enough for a message."""
+def _explanation(response: requests.Response) -> str:
+    """The ``message`` of a JSON body, else the body's text."""
     try:
         data = response.json()
     except ValueError:
         data = None
     has_message = isinstance(data, dict) and data.get("message")
-    text = str(data["message"]) if has_message else response.text
+    return str(data["message"]) if has_message else response.text
+
+
+def _one_line(text: str) -> str:
+    """``text`` on one line and short enough for a message."""
     printable = "".join(c if c.isprintable() else " " for c in text[: EXCERPT_LENGTH * 5])
     line = " ".join(printable.split())
     return line if len(line) <= EXCERPT_LENGTH else line[: EXCERPT_LENGTH - 1] + "…"

@@ -2,9 +2,8 @@
 
 The webservice key travels as the HTTP Basic user with an empty password, never
 in the URL (PrestaShop also takes ``ws_key=`` in the query, which would end up in
-access logs). Errors are those of :func:`bluepaid_plugins.http.call_shop`, with
-PrestaShop's own ``<error><message>`` in place of the raw XML excerpt the generic
-client would quote.
+access logs). Errors are those of :func:`bluepaid_plugins.http.call_shop`,
+quoting PrestaShop's own ``<error><message>``.
 """
 
 from __future__ import annotations
@@ -15,14 +14,8 @@ from typing import Any
 
 import requests
 
-from bluepaid_plugins.errors import (
-    ConnectorError,
-    OrderNotFound,
-    ShopAuthFailed,
-    ShopRefused,
-    ShopUnavailable,
-)
-from bluepaid_plugins.http import ShopSession, call_shop, safe_url
+from bluepaid_plugins.errors import ShopRefused
+from bluepaid_plugins.http import ShopSession, call_shop
 from bluepaid_plugins.settings import Secret
 from connectors.prestashop.xml import XmlRefused, error_message, parse
 
@@ -62,50 +55,20 @@ class Webservice:
             raise ShopRefused(f"{LABEL} answered {what} with something unreadable: {exc}") from None
 
     def call(self, method: str, path: str, what: str, **kwargs: Any) -> requests.Response:
-        """One call; our errors, with the shop's own error message when it gave one."""
-        answered: list[requests.Response] = []
-
-        def keep(response: requests.Response, *args: Any, **unused: Any) -> None:
-            answered.append(response)
-
-        try:
-            return call_shop(
-                self.http,
-                method,
-                self.root + path,
-                label=LABEL,
-                what=what,
-                auth=(self._key.reveal(), ""),
-                timeout=self.timeout,
-                verify=self.verify_tls,
-                hooks={"response": keep},
-                **kwargs,
-            )
-        except ConnectorError as exc:
-            said = error_message(answered[-1].content) if answered else ""
-            if not said or answered[-1].status_code < 400:
-                raise
-            raise _restated(exc, answered[-1], what, said) from None
-
-
-def _restated(exc: ConnectorError, response: requests.Response, what: str, said: str) -> ConnectorError:
-    """``exc`` again, of the same class, quoting PrestaShop's message instead of its XML.
-
-    The generic client quotes the start of the body, which for PrestaShop is the
-    XML prologue; the message inside is what tells the merchant what to fix.
-    """
-    status = response.status_code
-    endpoint = f"{(response.request.method or '').upper()} {safe_url(response.request.url or '')}"
-    head = f'{LABEL} answered {status} for {what} ({endpoint}), saying "{said[:300]}"'
-    if isinstance(exc, ShopUnavailable):
-        advice = (
-            "will retry" if exc.retry_after is None else f"will retry (Retry-After: {exc.retry_after:.0f} s)"
+        """One call; our errors, quoting PrestaShop's own ``<error><message>`` (not its XML prologue)."""
+        return call_shop(
+            self.http,
+            method,
+            self.root + path,
+            label=LABEL,
+            what=what,
+            explain=_said,
+            auth=(self._key.reveal(), ""),
+            timeout=self.timeout,
+            verify=self.verify_tls,
+            **kwargs,
         )
-        return ShopUnavailable(f"{head}; {advice}", retry_after=exc.retry_after)
-    if isinstance(exc, ShopAuthFailed):
-        return ShopAuthFailed(
-            f"{head}; check the webservice key and its permissions in Advanced Parameters > Webservice"
-        )
-    if isinstance(exc, OrderNotFound):
-        return OrderNotFound(f"{head}; check the reference and the shop URL")
-    return ShopRefused(head)
+
+
+def _said(response: requests.Response) -> str:
+    return error_message(response.content)

@@ -252,7 +252,7 @@ class PrestaShopConnector(Connector):
         except ShopUnavailable as exc:
             # PrestaShop answers 503 with this text while the webservice is switched off: no
             # retry mends that, the merchant must turn it on.
-            if "webservice is disabled" not in str(exc):
+            if exc.status != 503 or "webservice is disabled" not in str(exc):
                 raise
             raise ShopRefused(
                 f"{LABEL} at {where} has its webservice switched off: turn on "

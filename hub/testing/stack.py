@@ -116,6 +116,9 @@ def live_stack(
                 public_url=hub_url,
                 platform_url=sandbox_url,
                 settings_keys=(Fernet.generate_key().decode(),),
+                # The connector under test is given here: an installed copy of it (its
+                # package's entry point) must not clash with it.
+                load_plugins=frozenset() if connector else None,
             ),
             extra_plugins=(ConnectorPlugin(connector),) if connector else (),
         )

@@ -26,17 +26,10 @@ CARD = {card.scenario: card for card in reversed(TEST_CARDS)}
 SECURE_KEY = "0f3c1a9d2b7e4c6a8d5f1e3b9c7a2d4e"
 
 
-class StackedPrestaShop(PrestaShopConnector):
-    """The connector under another id: live_stack registers the class it is given on top of
-    the installed entry points, where ``prestashop`` is already taken by the same class."""
-
-    id = "prestashop_stacked"
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[Stack, FakePrestaShop]]:
     settings = {"base_url": BASE, "webservice_key": KEY}
-    with live_stack(tmp_path, connector=StackedPrestaShop, settings=settings) as stack:
+    with live_stack(tmp_path, connector=PrestaShopConnector, settings=settings) as stack:
         fake = FakePrestaShop()
         double = ShopDouble(BASE, EXAMPLES)
         fake.install(double)

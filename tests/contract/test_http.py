@@ -362,6 +362,7 @@ def test_a_status_maps_to_its_error(shop_api, session, status, error):
         with pytest.raises(error) as raised:
             call(session)
         assert raised.type is error
+        assert raised.value.status == status
 
 
 def test_an_unavailable_shop_is_retried(shop_api, session):
@@ -419,6 +420,48 @@ def test_a_refusal_quotes_a_short_excerpt_of_a_text_body(shop_api, session):
     assert excerpt.startswith("<h1>Conflict</h1> xxx")
     assert excerpt.endswith("…")
     assert len(excerpt) == 200
+
+
+XML_ERROR = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<prestashop><errors><error><code><![CDATA[90]]></code>'
+    "<message><![CDATA[Validation error: id_order_state is required]]></message></error></errors></prestashop>"
+)
+
+
+def _xml_message(response: requests.Response) -> str:
+    found = re.search(r"<message><!\[CDATA\[(.*?)\]\]></message>", response.text)
+    return found.group(1) if found else ""
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(400, ShopRefused), (401, ShopAuthFailed), (404, OrderNotFound), (500, ShopUnavailable)],
+)
+def test_a_connector_reads_its_shops_own_error_format(shop_api, session, status, error):
+    shop_api.add(responses.GET, ORDER_URL, status=status, body=XML_ERROR, content_type="text/xml")
+
+    with pytest.raises(error) as raised:
+        call(session, explain=_xml_message)
+
+    assert "Validation error: id_order_state is required" in str(raised.value)
+    assert "<?xml" not in str(raised.value)
+    assert raised.value.status == status
+
+
+def test_an_explanation_not_found_falls_back_to_the_body(shop_api, session):
+    shop_api.add(responses.GET, ORDER_URL, status=409, body="plain words")
+
+    with pytest.raises(ShopRefused, match=r": plain words$"):
+        call(session, explain=_xml_message)
+
+
+def test_a_failure_without_an_answer_has_no_status(shop_api, session):
+    shop_api.add(responses.GET, ORDER_URL, body=requests.ConnectTimeout("slow"))
+
+    with pytest.raises(ShopUnavailable) as raised:
+        call(session)
+
+    assert raised.value.status is None
 
 
 def test_a_redirect_status_is_not_an_error():
