@@ -1,4 +1,4 @@
-"""Country codes: the platform's ISO 3166 alpha-3 from the alpha-2 most shops keep.
+"""Country codes: the platform's ISO 3166 alpha-3 from the alpha-2 most shops keep, and back.
 
 The platform takes the delivery country (``pays_liv``) in alpha-3 (``FRA``), and
 :attr:`Customer.country <bluepaid_plugins.domain.Customer.country>` holds that
@@ -52,3 +52,12 @@ def alpha3(code: str) -> str:
     if len(text) == 3:
         return text if text in table.values() else ""
     return table.get(text, "")
+
+
+def alpha2(code: str) -> str:
+    """The ISO 3166 alpha-2 code of the country whose alpha-3 code is ``code`` (any
+    case): ``"fra"`` -> ``"FR"``, the form a shop stores; ``""`` for anything else.
+    The inverse of :func:`alpha3`, for connectors that write a country to the shop."""
+    wanted = code.strip().upper()
+    return next((two for two, three in _alpha3_by_alpha2().items() if three == wanted), "")
+

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from bluepaid_plugins.connector import Capability, Connector
 from bluepaid_plugins.domain import StatusEvent
-from bluepaid_plugins.errors import NotFound, Problem, ValidationError
+from bluepaid_plugins.errors import NotFound, Problem, ShopUnavailable, ValidationError
 from bluepaid_plugins.protocol.fields import language as language_rule
 from bluepaid_plugins.protocol.fields import merchant_id
 from bluepaid_plugins.settings import Secret
@@ -228,8 +228,15 @@ def check_connection(hub: Hub, slug: str) -> str:
     """Ask the shop's connector to call the shop once; its one-line finding.
     Raises the connector's errors (they say what to fix)."""
     shop = get_shop(hub, slug)
-    with hub.connector(shop) as connector, guarded(hub.plugins.owner(shop.connector), "check_connection"):
-        return connector.check_connection()
+    try:
+        with hub.connector(shop) as connector, guarded(hub.plugins.owner(shop.connector), "check_connection"):
+            return connector.check_connection()
+    except ShopUnavailable as exc:
+        # Nothing retries a check: the merchant runs it again once the shop answers.
+        said = str(exc).removesuffix("; will retry").split("; will retry (", 1)[0]
+        raise ShopUnavailable(
+            f"{said}; run the check again once it answers", exc.retry_after, status=exc.status
+        ) from None
 
 
 def rotate_secrets(hub: Hub) -> int:

@@ -29,7 +29,7 @@ import itertools
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -68,7 +68,7 @@ from hub.shops import shop_summary
 from hub.tasks import APPLY_EVENT, event_from_payload
 from hub.testing.driver import Started
 from hub.testing.kit import Kit, connector_kit
-from hub.testing.shop_double import Call, ShopDouble
+from hub.testing.shop_double import Call, Reply, ShopDouble
 
 #: Every behaviour of the suite, in the order of the report.
 BEHAVIOURS = (
@@ -193,8 +193,15 @@ class ConnectorConformance:
 
     def error_body(self, status: int) -> Any:
         """The JSON body the shop answers an error ``status`` with (override with the
-        shop's real error format)."""
+        shop's real error format; for a shop that does not answer JSON, override
+        :meth:`error_reply` instead)."""
         return {"code": f"error_{status}", "message": f"the shop answered {status}"}
+
+    def error_reply(self, status: int) -> Reply:
+        """The whole answer the shop gives for an error ``status``: by default
+        :meth:`error_body` as JSON. A shop answering XML (PrestaShop's
+        ``<prestashop><errors>``) returns its own body and content type here."""
+        return Reply(status, json=self.error_body(status))
 
     def signed_webhook(self, kit: Kit, change: ShopChange) -> tuple[dict[str, str], bytes]:
         """Headers and raw body of a webhook the shop would send for ``change``, signed
@@ -411,7 +418,7 @@ class ConnectorConformance:
         )
         given, _proof = self.place(bluepaid_kit)
         event = self.paid_event(given)
-        api.fail_next(503, json_body=self.error_body(503), methods=_WRITE_METHODS)
+        api.answer_next(self.error_reply(503), methods=_WRITE_METHODS)
         expect_error(
             ShopUnavailable,
             "apply_event with the shop answering 503 to its write",
@@ -519,7 +526,7 @@ class ConnectorConformance:
         assert api is not None
         given, _proof = self.place(bluepaid_kit)
         headers = {"Retry-After": "120"} if status == 429 else {}
-        api.fail_next(status, json_body=self.error_body(status), headers=headers, times=10)
+        api.answer_next(_with_headers(self.error_reply(status), headers), times=10)
         caught = expect_error(
             error,
             f"fetch_order with the shop answering {status}",
@@ -531,7 +538,7 @@ class ConnectorConformance:
             assert after == 120, (
                 f"429 with Retry-After: 120 on fetch_order raised retry_after={after!r}, expected 120"
             )
-        api.fail_next(status, json_body=self.error_body(status), headers=headers, times=10)
+        api.answer_next(_with_headers(self.error_reply(status), headers), times=10)
         event = self.paid_event(given)
         applied = expect_error(
             error, f"apply_event with the shop answering {status}", lambda: _apply(bluepaid_kit, event)
@@ -573,7 +580,7 @@ class ConnectorConformance:
             found = connector.check_connection()
         assert isinstance(found, str) and found.strip(), f"check_connection() returned {found!r}"
         if bluepaid_kit.api is not None:
-            bluepaid_kit.api.fail_next(401, json_body=self.error_body(401), times=10)
+            bluepaid_kit.api.answer_next(self.error_reply(401), times=10)
             expect_error(
                 ShopAuthFailed, "check_connection with the shop answering 401", lambda: _check(bluepaid_kit)
             )
@@ -628,8 +635,8 @@ class ConnectorConformance:
         faults: list[Callable[[], None]] = [lambda: None]
         if api is not None:
             faults = [
-                lambda: api.fail_next(401, json_body=self.error_body(401), times=10),
-                lambda: api.fail_next(500, json_body=self.error_body(500), times=10),
+                lambda: api.answer_next(self.error_reply(401), times=10),
+                lambda: api.answer_next(self.error_reply(500), times=10),
                 lambda: api.time_out_next(times=10),
                 lambda: api.redirect_next(PRIVATE_TARGET, times=10),
             ]
@@ -697,6 +704,10 @@ def _carries(call: Call, key: str) -> bool:
     if isinstance(fields, dict):
         values += [str(value) for value in fields.values()]
     return key in values
+
+
+def _with_headers(reply: Reply, headers: Mapping[str, str]) -> Reply:
+    return replace(reply, headers={**reply.headers, **headers})
 
 
 def _apply(kit: Kit, event: PaymentEvent) -> None:

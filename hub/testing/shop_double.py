@@ -62,8 +62,16 @@ Handler = Callable[[Call, "re.Match[str]"], Reply]
 @dataclass
 class _Fault:
     methods: frozenset[str] | None
+    path: re.Pattern[str] | None
     times: int
     make: Callable[[Call], Reply | BaseException]
+
+    def hits(self, call: Call) -> bool:
+        return (
+            self.times > 0
+            and (self.methods is None or call.method in self.methods)
+            and (self.path is None or self.path.match(call.path) is not None)
+        )
 
 
 class ShopDouble:
@@ -103,6 +111,20 @@ class ShopDouble:
 
     # Faults
 
+    def answer_next(
+        self,
+        reply: Reply | BaseException,
+        *,
+        times: int = 1,
+        methods: tuple[str, ...] | None = None,
+        path: str | None = None,
+    ) -> None:
+        """The next ``times`` calls (of ``methods`` on paths matching the regular expression
+        ``path``, default any) get ``reply`` instead of their route's answer: an error in
+        the shop's own format (XML, say), a fault on one call among several. An
+        exception is raised instead, as the transport would (``requests.ReadTimeout``)."""
+        self._arm(times, methods, path, lambda call: reply)
+
     def fail_next(
         self,
         status: int,
@@ -112,32 +134,46 @@ class ShopDouble:
         headers: Mapping[str, str] | None = None,
         times: int = 1,
         methods: tuple[str, ...] | None = None,
+        path: str | None = None,
     ) -> None:
-        """The next ``times`` calls (of ``methods``, default any) answer ``status``."""
+        """The next ``times`` calls (of ``methods`` on ``path``, default any) answer ``status``."""
         reply = Reply(status, json=json_body, body=body, headers=dict(headers or {}))
-        self._arm(times, methods, lambda call: reply)
+        self.answer_next(reply, times=times, methods=methods, path=path)
 
-    def time_out_next(self, *, times: int = 1, methods: tuple[str, ...] | None = None) -> None:
+    def time_out_next(
+        self, *, times: int = 1, methods: tuple[str, ...] | None = None, path: str | None = None
+    ) -> None:
         """The next ``times`` calls never get an answer (a read timeout)."""
-        self._arm(
-            times, methods, lambda call: requests.exceptions.ReadTimeout("the shop double did not answer")
-        )
+        timeout = requests.exceptions.ReadTimeout("the shop double did not answer")
+        self.answer_next(timeout, times=times, methods=methods, path=path)
 
     def redirect_next(
-        self, location: str, *, status: int = 302, times: int = 1, methods: tuple[str, ...] | None = None
+        self,
+        location: str,
+        *,
+        status: int = 302,
+        times: int = 1,
+        methods: tuple[str, ...] | None = None,
+        path: str | None = None,
     ) -> None:
         """The next ``times`` calls are redirected to ``location``."""
-        self._arm(times, methods, lambda call: Reply(status, headers={"Location": location}))
+        self.answer_next(
+            Reply(status, headers={"Location": location}), times=times, methods=methods, path=path
+        )
 
     def clear_faults(self) -> None:
         """Disarm every fault not yet used."""
         self._faults.clear()
 
     def _arm(
-        self, times: int, methods: tuple[str, ...] | None, make: Callable[[Call], Reply | BaseException]
+        self,
+        times: int,
+        methods: tuple[str, ...] | None,
+        path: str | None,
+        make: Callable[[Call], Reply | BaseException],
     ) -> None:
         chosen = frozenset(m.upper() for m in methods) if methods else None
-        self._faults.append(_Fault(chosen, times, make))
+        self._faults.append(_Fault(chosen, re.compile(f"^{path}$") if path else None, times, make))
 
     # What happened
 
@@ -182,7 +218,7 @@ class ShopDouble:
 
     def _fault_for(self, call: Call) -> Reply | BaseException | None:
         for fault in self._faults:
-            if fault.times > 0 and (fault.methods is None or call.method in fault.methods):
+            if fault.hits(call):
                 fault.times -= 1
                 return fault.make(call)
         return None

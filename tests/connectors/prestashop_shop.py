@@ -70,7 +70,7 @@ class FakePrestaShop:
         self.permissions: dict[str, tuple[str, ...]] = dict(PERMISSIONS)
         self.shop_name = "Boutique Ada"
         self.next_ids: dict[str, int] = {}
-        self.faults: list[tuple[str, str, Callable[[], Reply]]] = []
+        self.api: ShopDouble | None = None
         self.calls: list[Call] = []
         self.add("countries", "21", iso_code="US")
         self.add("languages", "1", iso_code="en", name="English (English)")
@@ -210,25 +210,21 @@ class FakePrestaShop:
             ("PUT", r"/api/order_payments/(?P<id>[0-9]+)", self.update_payment),
         ]
         for method, path, handler in routes:
-            api.route(method, path, self._faulty(handler))
+            api.route(method, path, handler)
+        self.api = api
         # The double's own record of every call, in order.
         self.calls = api.calls
 
-    # Faults on one call (the kit's own faults hit the next call, whichever it is)
+    # Faults on one call
 
     def fail(self, method: str, path: str, fault: Callable[[], Reply]) -> None:
-        """The next ``method`` call to exactly ``path`` gets ``fault()`` (a Reply, or raises)."""
-        self.faults.append((method, path, fault))
-
-    def _faulty(self, handler: Handler) -> Handler:
-        def answer(call: Call, match: re.Match[str]) -> Reply:
-            for fault in self.faults:
-                if fault[:2] == (call.method, call.path):
-                    self.faults.remove(fault)
-                    return fault[2]()
-            return handler(call, match)
-
-        return answer
+        """The next ``method`` call to exactly ``path`` gets ``fault()`` (a Reply, or what it raises)."""
+        assert self.api is not None, "install the fake on a shop double first"
+        try:
+            outcome: Reply | BaseException = fault()
+        except Exception as exc:
+            outcome = exc
+        self.api.answer_next(outcome, methods=(method,), path=re.escape(path))
 
     def listing(self, call: Call, match: re.Match[str]) -> Reply:
         api = ET.Element("api", {"shopName": self.shop_name})

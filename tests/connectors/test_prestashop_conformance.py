@@ -7,12 +7,13 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from bluepaid_plugins.countries import alpha2
 from bluepaid_plugins.domain import OrderStatus
 from connectors.prestashop.connector import PrestaShopConnector
 from hub.testing.conformance import ConnectorConformance, GivenOrder
 from hub.testing.kit import Kit
-from hub.testing.shop_double import ShopDouble
-from tests.connectors.prestashop_shop import BASE, KEY, FakePrestaShop
+from hub.testing.shop_double import Reply, ShopDouble
+from tests.connectors.prestashop_shop import BASE, KEY, XML, FakePrestaShop, error_body
 
 #: The states the harness writes for the suite's order states (PrestaShop's installed ids).
 STATE_OF = {
@@ -22,7 +23,6 @@ STATE_OF = {
     OrderStatus.CANCELLED: "6",
     OrderStatus.REFUNDED: "7",
 }
-ALPHA2 = {"FRA": "FR", "USA": "US"}
 
 
 class TestPrestaShopConformance(ConnectorConformance):
@@ -55,10 +55,14 @@ class TestPrestaShopConformance(ConnectorConformance):
             email=c.email,
             first_name=c.first_name,
             last_name=c.last_name,
-            country=ALPHA2[c.country],
+            country=alpha2(c.country),
             secure_key=key,
         )
         return key
+
+    def error_reply(self, status: int) -> Reply:
+        # The webservice's own <errors> document, not JSON.
+        return Reply(status, body=error_body(status, f"the webservice answered {status}"), content_type=XML)
 
     def shop_status(self, kit: Kit, ref: str) -> str:
         return self.shop(kit).state(ref)

@@ -424,7 +424,8 @@ def test_a_refusal_quotes_a_short_excerpt_of_a_text_body(shop_api, session):
 
 XML_ERROR = (
     '<?xml version="1.0" encoding="UTF-8"?>\n<prestashop><errors><error><code><![CDATA[90]]></code>'
-    "<message><![CDATA[Validation error: id_order_state is required]]></message></error></errors></prestashop>"
+    "<message><![CDATA[Validation error: id_order_state is required]]></message>"
+    "</error></errors></prestashop>"
 )
 
 

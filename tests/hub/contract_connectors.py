@@ -46,7 +46,7 @@ from bluepaid_plugins import (
     hookimpl,
 )
 from bluepaid_plugins.db import Database
-from bluepaid_plugins.errors import OrderNotFound, ShopAuthFailed
+from bluepaid_plugins.errors import OrderNotFound, ShopAuthFailed, ShopUnavailable
 from bluepaid_plugins.testing import Confirmations
 from hub.app import create_app
 from hub.config import HubConfig
@@ -184,6 +184,14 @@ class SettingsShop(Connector):
     def check_connection(self) -> str:
         if self.settings["api_key"].reveal().startswith("bad_"):
             raise ShopAuthFailed(f"{self.label} at {self.settings['base_url']} refused the API key")
+        if self.settings["api_key"].reveal().startswith("down_"):
+            # Worded as the kit's shop client words a 503 with Retry-After.
+            raise ShopUnavailable(
+                f"{self.label} answered 503 for its status (GET {self.settings['base_url']}/status); "
+                "will retry (Retry-After: 120 s)",
+                retry_after=120,
+                status=503,
+            )
         return f"{self.label} at {self.settings['base_url']}: API key accepted"
 
 

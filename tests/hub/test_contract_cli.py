@@ -488,6 +488,17 @@ def test_shop_check_of_refused_credentials_is_one_line_without_the_key(shops: An
     assert "bad_key_9f2" not in result.err
 
 
+def test_shop_check_of_a_shop_down_says_to_check_again_not_that_it_will_retry(shops: Any) -> None:
+    add_settings_shop(shops)
+    shops("shop", "set", "s1", "--setting", "api_key=down_for_now")
+
+    result = shops("shop", "check", "s1")
+
+    assert_one_line_error(result, "Settings shop answered 503 for its status")
+    assert result.err.rstrip().endswith("; run the check again once it answers")
+    assert "will retry" not in result.err
+
+
 def test_shop_add_checks_the_connection_and_creates_nothing_when_it_fails(shops: Any) -> None:
     result = add_settings_shop(shops, api_key="bad_key_9f2")
 

@@ -50,6 +50,17 @@ def test_a_fault_is_armed_for_the_next_calls_only(api):
     assert answers[0].json() == {"message": "busy"}
 
 
+def test_a_fault_can_wait_for_one_call_among_others_in_the_shops_own_format(api):
+    xml = "<prestashop><errors><error><message>Invalid ID</message></error></errors></prestashop>"
+    api.answer_next(Reply(400, body=xml, content_type="text/xml"), methods=("GET",), path=r"/orders/8")
+
+    first = requests.get("https://shop.example/wp-json/orders/7", timeout=4)
+    second = requests.get("https://shop.example/wp-json/orders/8", timeout=4)
+
+    assert first.status_code == 200
+    assert (second.status_code, second.headers["Content-Type"], second.text) == (400, "text/xml", xml)
+
+
 def test_a_timeout_and_a_redirect_can_be_armed(api):
     api.time_out_next()
     api.redirect_next("https://169.254.169.254/")
@@ -202,7 +213,7 @@ def run(partner: pytest.Pytester, source: str) -> pytest.RunResult:
 def test_the_shop_double_fixture_answers_records_and_fails_on_demand(partner: pytest.Pytester) -> None:
     result = run(partner, SHOP_DOUBLE_TESTS)
 
-    result.assert_outcomes(passed=5)
+    result.assert_outcomes(passed=6)
 
 
 def test_the_confirmations_fixture_speaks_the_protocol_to_a_hub(partner: pytest.Pytester) -> None:
