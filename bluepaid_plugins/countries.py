@@ -60,4 +60,3 @@ def alpha2(code: str) -> str:
     The inverse of :func:`alpha3`, for connectors that write a country to the shop."""
     wanted = code.strip().upper()
     return next((two for two, three in _alpha3_by_alpha2().items() if three == wanted), "")
-
