@@ -165,8 +165,10 @@ class Connector:
     def fetch_order(self, ref: str) -> Order:
         """Return the shop's order ``ref``, with its total as the shop computes it.
 
-        Called when a buyer opens a pay link, while the buyer waits: keep it to
-        one or two quick calls. Map the shop's state to an
+        Called when a buyer opens a pay link, while the buyer waits: make as few
+        calls as the shop's API allows (one or two for a REST API that embeds the
+        buyer and the lines; PrestaShop's webservice, with no joins, needs one per
+        resource), each asking only for the fields it maps. Map the shop's state to an
         :class:`~bluepaid_plugins.domain.OrderStatus` (the hub starts a payment
         only for a payable one) and, with :attr:`Ownership.SHOP_SECRET`, fill
         ``Order.secret``. Raise OrderNotFound when the shop has no such order,
