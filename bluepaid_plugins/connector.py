@@ -121,6 +121,10 @@ class Connector:
     - ``capabilities``: a frozenset of :class:`Capability`;
     - ``ownership``: an :class:`Ownership` (default: the shop's own secret);
     - ``statuses``: the shop's order statuses the mapping may use, code to label;
+    - ``custom_statuses``: a regular expression for the statuses a merchant may
+      add or renumber in the shop beyond ``statuses`` (PrestaShop's state ids:
+      ``[1-9][0-9]*``); a status it matches fully is accepted in the mapping, so
+      a merchant can map an event to a state of their own. Empty: none;
     - ``default_status_mapping``: a shop status (or None: leave the order's
       status alone and only add the note) for each :class:`StatusEvent`.
     """
@@ -133,6 +137,7 @@ class Connector:
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     ownership: ClassVar[Ownership] = Ownership.SHOP_SECRET
     statuses: ClassVar[Mapping[str, str]] = {}
+    custom_statuses: ClassVar[str] = ""
     default_status_mapping: ClassVar[Mapping[StatusEvent, str | None]] = {}
 
     def __init__(self, settings: Mapping[str, Any], context: ConnectorContext) -> None:

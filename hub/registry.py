@@ -108,11 +108,29 @@ def mapping_problems(cls: type[Connector], mapping: Mapping[Any, Any], where: st
     statuses: Any = cls.statuses
     if not isinstance(statuses, Mapping):
         return ["statuses must map status codes to labels"]
+    custom = _custom_statuses(cls)
+    if isinstance(custom, str):
+        return [custom]
     problems = []
     for event, status in mapping.items():
         if event not in set(StatusEvent):
             problems.append(f"{where}: {event!r} is not an event ({', '.join(StatusEvent)})")
-        elif status is not None and status not in statuses:
+        elif status is not None and status not in statuses and not (custom and custom.fullmatch(status)):
             known = ", ".join(statuses) or "none"
+            if custom:
+                known += f", or a status of the shop's own matching {custom.pattern}"
             problems.append(f"{where}: {event} -> {status!r} is not a status of {cls.label} (known: {known})")
     return problems
+
+
+def _custom_statuses(cls: type[Connector]) -> re.Pattern[str] | str | None:
+    """``cls.custom_statuses`` compiled (None when empty), or the problem with it."""
+    pattern: Any = cls.custom_statuses
+    if not isinstance(pattern, str):
+        return "custom_statuses must be a regular expression (a str)"
+    if not pattern:
+        return None
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        return f"custom_statuses {pattern!r} is not a regular expression: {exc}"

@@ -50,6 +50,7 @@ def connector_info(cls: type[Connector]) -> dict[str, Any]:
             for f in cls.settings_schema
         ],
         "statuses": dict(cls.statuses),
+        "custom_statuses": cls.custom_statuses,
         "default_status_mapping": {str(k): v for k, v in cls.default_status_mapping.items()},
         "conformance": report.lines() if report else None,
     }
@@ -148,6 +149,8 @@ def _connector_text(info: dict[str, Any]) -> str:
         lines.append("  none")
     lines.append("statuses:")
     lines += [f"  {code}: {label}" for code, label in info["statuses"].items()] or ["  none"]
+    if info["custom_statuses"]:
+        lines.append(f"  and the shop's own statuses matching {info['custom_statuses']}")
     lines.append("default status mapping (--status EVENT=STATUS):")
     mapping = info["default_status_mapping"]
     lines += [f"  {event}: {status or '(left alone)'}" for event, status in mapping.items()] or ["  none"]

@@ -173,6 +173,8 @@ class SettingsShop(Connector):
         SettingField("store", "Store code", required=False, help="Only for multi-store shops"),
     )
     statuses: ClassVar[Mapping[str, str]] = {"processing": "Processing"}
+    # Statuses a shop plugin adds, as WooCommerce's are written.
+    custom_statuses = r"wc-[a-z0-9-]+"
     default_status_mapping: ClassVar[Mapping[StatusEvent, str | None]] = {StatusEvent.PAID: "processing"}
 
     def fetch_order(self, ref: str) -> Order:

@@ -304,6 +304,22 @@ def test_shop_mapping_refuses_what_the_connector_does_not_know(cli: Any, status:
     assert cli("shop", "mapping", "demo", "--json").json() == PAYMENT_LINK_MAPPING
 
 
+def test_a_status_of_the_merchants_own_is_taken_where_the_connector_allows_them(shops: Any) -> None:
+    add_settings_shop(shops)
+
+    taken = shops("shop", "mapping", "s1", "--status", "paid=wc-awaiting-shipment", "--json")
+    refused = shops("shop", "mapping", "s1", "--status", "paid=Awaiting shipment")
+
+    assert taken.json()["paid"] == "wc-awaiting-shipment"
+    assert_one_line_error(
+        refused,
+        "'Awaiting shipment' is not a status of Settings shop (known: processing, "
+        "or a status of the shop's own matching wc-[a-z0-9-]+)",
+    )
+    shown = shops("connector", "show", "settings_shop")
+    assert "and the shop's own statuses matching wc-[a-z0-9-]+" in shown.out
+
+
 def test_shop_add_takes_a_status_mapping(cli: Any) -> None:
     added = cli("shop", "add", "demo", "--id-boutique", "21573www", "--status", "refused=cancelled", "--json")
 

@@ -113,6 +113,13 @@ class UnknownStatus(Implemented):
     default_status_mapping: ClassVar[Mapping[StatusEvent, str | None]] = {StatusEvent.PAID: "completed"}
 
 
+class BadCustomStatuses(Implemented):
+    id = "bad_custom_statuses"
+    label = "Bad custom statuses"
+    contract = ">=1,<2"
+    custom_statuses = "[0-9"
+
+
 class UnknownEvent(Implemented):
     id = "unknown_event"
     label = "Unknown event"
@@ -155,6 +162,7 @@ REFUSED = [
         "default_status_mapping: paid -> 'completed' is not a status of Unknown status (known: processing)",
     ),
     (UnknownEvent, "default_status_mapping: 'shipped' is not an event (paid, refused, cancelled,"),
+    (BadCustomStatuses, "custom_statuses '[0-9' is not a regular expression"),
     (UnverifiedWebhooks, "the webhooks capability needs verify_webhook()"),
     (SettingTwice, "setting 'api_key' is declared twice"),
 ]
