@@ -55,4 +55,5 @@ def test_the_wheel_declares_the_command_the_builtin_connector_and_the_pytest_plu
 
     assert "bluepaid = hub.cli:main" in text
     assert "payment_link = connectors.payment_link" in text
+    assert "woocommerce = connectors.woocommerce" in text
     assert "[pytest11]\nbluepaid = hub.testing.pytest_plugin" in text

@@ -301,6 +301,19 @@ def test_a_merchant_mapping_paid_to_completed_gets_it_after_set_paid(
     assert shop.status("4301") == "completed"
 
 
+def test_the_status_woocommerce_answers_set_paid_with_is_not_set_again(
+    api: ShopDouble, shop: WooShop, make_connector: MakeConnector
+) -> None:
+    given(shop)
+    # WooCommerce's own answer to an update: the order, here "completed" already.
+    shop.fail_at("PUT", order_path(), Reply(200, json=example("woocommerce-order-updated.json")))
+    make_connector({StatusEvent.PAID: "completed"}).apply_event(event(EventKind.PAID))
+    assert [(method, body) for method, _, body in writes(api)][:1] == [
+        ("PUT", {"set_paid": True, "transaction_id": "BP000000000101"})
+    ]
+    assert [method for method, _, _ in writes(api)] == ["PUT", "POST"]
+
+
 @pytest.mark.parametrize("kind", [EventKind.REFUSED, EventKind.CANCELLED])
 def test_a_refusal_or_a_cancel_leaves_the_order_failed_and_payable(
     api: ShopDouble, shop: WooShop, connector: WooCommerceConnector, kind: EventKind
