@@ -173,18 +173,27 @@ class WooCommerceConnector(Connector):
     # Writing
 
     def _target_status(self, found: WooOrder, event: PaymentEvent) -> str | None:
-        """The status ``event`` gives the order, or None to leave it as it is."""
+        """The status ``event`` gives the order, or None to leave it as it is.
+
+        Each event moves only an order in the state it is about: a payment an
+        unpaid order (a paid one, perhaps "completed" and shipped already, stays
+        where it is); a refusal or a cancel an order still waiting for its
+        payment, so that a late one neither unpays an order another payment paid
+        nor reopens one the merchant cancelled; a refund or a later debit a paid
+        order.
+        """
         target = self.status_for(event)
         if target is None or target == found.status:
             return None
         now = found.order.status
-        then = STATUSES[target][1] if target in STATUSES else now
-        # A late refusal never undoes a payment (another payment of the order may have
-        # gone through first), and a paid event leaves a paid order ("completed",
-        # shipped already) where it is.
-        if now.paid and (not then.paid or event.kind is EventKind.PAID):
-            return None
-        return target
+        key = event.status_event
+        if key is StatusEvent.PAID:
+            moves = not now.paid
+        elif key in (StatusEvent.REFUSED, StatusEvent.CANCELLED):
+            moves = now.payable
+        else:
+            moves = now.paid
+        return target if moves else None
 
     def _set_status(self, found: WooOrder, event: PaymentEvent, target: str) -> None:
         ref = found.order.ref

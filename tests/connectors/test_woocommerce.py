@@ -339,6 +339,18 @@ def test_a_late_refusal_never_unpays_an_order(
     assert shop.status("4301") == "processing"
 
 
+@pytest.mark.parametrize("status", [OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.REFUNDED])
+def test_a_late_refusal_never_reopens_a_closed_order(
+    api: ShopDouble, shop: WooShop, connector: WooCommerceConnector, status: OrderStatus
+) -> None:
+    given(shop, status=status)
+    before = shop.status("4301")
+    refused = event(EventKind.REFUSED)
+    connector.apply_event(refused)
+    assert writes(api) == [("POST", f"{order_path()}/notes", {"note": refused.note})]
+    assert shop.status("4301") == before
+
+
 def test_a_partial_refund_is_recorded_once_without_a_status(
     api: ShopDouble, shop: WooShop, connector: WooCommerceConnector
 ) -> None:
