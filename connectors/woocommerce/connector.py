@@ -98,8 +98,8 @@ class WooCommerceConnector(Connector):
 
         Reads the order and its notes, then, in this order: records the refund
         (once: a refund whose reason names this event is there already), sets
-        the status the mapping gives (never taking a paid order back to unpaid;
-        "paid" through WooCommerce's payment-complete step), adds the note. A
+        the status the mapping gives (see :meth:`_target_status`; "paid" through
+        WooCommerce's payment-complete step), adds the note (once). A
         retry after a failure half-way writes the rest; the same event applied
         again writes nothing.
         """
@@ -198,12 +198,12 @@ class WooCommerceConnector(Connector):
     def _set_status(self, found: WooOrder, event: PaymentEvent, target: str) -> None:
         ref = found.order.ref
         what = f"order {ref}"
-        if event.kind is EventKind.PAID and not found.order.status.paid:
+        if event.status_event is StatusEvent.PAID:
             # Both set_paid and status at once would skip WooCommerce's payment-complete step.
             paid = self._call(
                 "PUT", f"/orders/{ref}", what, json={"set_paid": True, "transaction_id": event.id_trans}
             )
-            status = _json_object(paid).get("status")
+            status = _json_object(paid, self.label, what).get("status")
             # "processing" in the mapping means "what WooCommerce decides when paid".
             if target == PAID_BY_WOOCOMMERCE or status == target:
                 return
@@ -320,9 +320,7 @@ def _json(response: requests.Response) -> Any:
         response.close()
 
 
-def _json_object(
-    response: requests.Response, label: str = "WooCommerce", what: str = "a call"
-) -> dict[str, Any]:
+def _json_object(response: requests.Response, label: str, what: str) -> dict[str, Any]:
     data = _json(response)
     if not isinstance(data, dict):
         raise ShopRefused(
