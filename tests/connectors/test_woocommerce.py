@@ -30,19 +30,17 @@ from bluepaid_plugins.money import Money
 from connectors.woocommerce import WooCommerceConnector
 from hub.testing.conformance import PRIVATE_TARGET, GivenOrder
 from hub.testing.shop_double import Reply, ShopDouble
-from tests.connectors.woocommerce_shop import API, BASE_URL, CONSUMER_KEY, SETTINGS, WooShop, example
+from tests.connectors.woocommerce_shop import (
+    API,
+    BASE_URL,
+    CONSUMER_KEY,
+    SETTINGS,
+    NoOrders,
+    WooShop,
+    example,
+)
 
 EUR = "EUR"
-
-
-class NoOrders:
-    """The hub's order store, which a WooCommerce shop does not use."""
-
-    def get(self, ref: str) -> None:
-        return None
-
-    def set_status(self, ref: str, status: OrderStatus, note: str) -> bool:
-        raise AssertionError("the WooCommerce connector keeps no orders in the hub")
 
 
 @pytest.fixture

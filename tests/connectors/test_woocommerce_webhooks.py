@@ -17,12 +17,12 @@ from bluepaid_plugins.http import shop_session
 from bluepaid_plugins.webhooks import ShopChange, ShopChangeKind, WebhookRequest
 from connectors.woocommerce import WooCommerceConnector
 from hub.webhooks import is_closed
-from tests.connectors.test_woocommerce import NoOrders
 from tests.connectors.woocommerce_shop import (
     BASE_URL,
     EXAMPLES,
     SETTINGS,
     WEBHOOK_SECRET,
+    NoOrders,
     WooShop,
     signed_headers,
 )

@@ -69,6 +69,16 @@ def error(status: int, code: str, message: str) -> Reply:
     return Reply(status, json={"code": code, "message": message, "data": {"status": status}})
 
 
+class NoOrders:
+    """The hub's order store, which a WooCommerce shop does not use."""
+
+    def get(self, ref: str) -> None:
+        return None
+
+    def set_status(self, ref: str, status: OrderStatus, note: str) -> bool:
+        raise AssertionError("the WooCommerce connector keeps no orders in the hub")
+
+
 class WooShop:
     """The orders, notes and refunds of one shop, and the routes that serve them."""
 
