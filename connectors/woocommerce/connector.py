@@ -40,7 +40,14 @@ from bluepaid_plugins import (
     WebhookReply,
     WebhookRequest,
 )
-from bluepaid_plugins.errors import OrderNotFound, ShopAuthFailed, ShopRefused, ShopUnavailable
+from bluepaid_plugins.errors import (
+    OrderNotFound,
+    Problem,
+    ShopAuthFailed,
+    ShopRefused,
+    ShopUnavailable,
+    ValidationError,
+)
 from bluepaid_plugins.http import call_shop, safe_url
 from bluepaid_plugins.webhooks import ShopChange
 from connectors.woocommerce import webhooks
@@ -82,6 +89,22 @@ class WooCommerceConnector(Connector):
         StatusEvent.DEBIT_REFUSED: None,
     }
 
+    @classmethod
+    def validate_settings(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """The settings checked as every connector's are, and the shop URL an https one.
+
+        WooCommerce takes API keys over HTTPS only (over plain HTTP it would
+        want OAuth 1.0a signatures): an http:// URL could never work, and would
+        send the keys in clear first.
+        """
+        clean = super().validate_settings(raw)
+        if not str(clean["base_url"]).lower().startswith("https://"):
+            problem = Problem(
+                "base_url", "WooCommerce accepts API keys over HTTPS only: use the shop's https:// address"
+            )
+            raise ValidationError(problem, f"settings of connector {cls.id}")
+        return clean
+
     def fetch_order(self, ref: str) -> Order:
         """Read order ``ref`` (its WooCommerce id) in one call.
 
@@ -121,8 +144,7 @@ class WooCommerceConnector(Connector):
     def check_connection(self) -> str:
         """Call ``GET /system_status`` once and say which WooCommerce answered.
 
-        401 means a wrong key or secret (or keys sent over plain HTTP, which
-        WooCommerce ignores), 403 a key whose user may not manage WooCommerce,
+        401 means a wrong key or secret, 403 a key whose user may not manage WooCommerce,
         404 a wrong URL, WooCommerce not active or the REST API unreachable.
         Whether the key may write is only known at the first payment: the
         guide asks for Read/Write.
@@ -131,14 +153,10 @@ class WooCommerceConnector(Connector):
         try:
             data = self._get("/system_status", what, params={"_fields": "environment,settings"})
         except ShopAuthFailed as exc:
-            plain = self._base_url.startswith("http://")
-            hint = (
-                "WooCommerce accepts API keys only over HTTPS: use the https:// address of the shop"
-                if plain
-                else "check the consumer key and secret (a Read/Write key of a shop manager or "
-                "administrator, WooCommerce > Settings > Advanced > REST API)"
-            )
-            raise ShopAuthFailed(f"{exc}. {hint}") from None
+            raise ShopAuthFailed(
+                f"{exc}. Check the consumer key and secret: a Read/Write key of a shop manager or "
+                "administrator, made in WooCommerce > Settings > Advanced > REST API"
+            ) from None
         except OrderNotFound as exc:
             raise OrderNotFound(
                 f"{exc}. No WooCommerce REST API at {safe_url(self._api_url(''))}: check the shop URL, "

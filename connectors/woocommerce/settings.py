@@ -14,7 +14,7 @@ SETTINGS: tuple[SettingField, ...] = (
         "base_url",
         "Shop URL",
         type="url",
-        help="The address of the WordPress site, as customers type it: https://shop.example "
+        help="The https:// address of the WordPress site, as customers type it: https://shop.example "
         "(the REST API is under /wp-json/wc/v3).",
     ),
     SettingField(
@@ -63,6 +63,6 @@ SETTINGS: tuple[SettingField, ...] = (
         required=False,
         default=False,
         help="Only for servers that drop the Authorization header (some Apache and CGI set-ups), "
-        "when the key is refused although it is right; HTTPS only.",
+        "when the key is refused although it is right.",
     ),
 )

@@ -24,6 +24,7 @@ from bluepaid_plugins.errors import (
     ShopAuthFailed,
     ShopRefused,
     ShopUnavailable,
+    ValidationError,
 )
 from bluepaid_plugins.http import shop_session
 from bluepaid_plugins.money import Money
@@ -515,18 +516,16 @@ def test_check_connection_says_a_refused_key_is_to_be_checked(
     shop: WooShop, connector: WooCommerceConnector
 ) -> None:
     shop.fail_at("GET", f"{API}/system_status", _wp(401, "Consumer key is invalid."))
-    with pytest.raises(ShopAuthFailed, match=r"Consumer key is invalid.*check the consumer key and secret"):
+    with pytest.raises(ShopAuthFailed, match=r"Consumer key is invalid.*Check the consumer key and secret"):
         connector.check_connection()
 
 
-def test_check_connection_says_keys_need_https(make_connector: MakeConnector) -> None:
-    plain = make_connector(base_url="http://shop.example")
-    # Over plain HTTP WooCommerce ignores HTTP Basic keys: the call is anonymous.
-    refused = _wp(401, "Sorry, you cannot list resources.")
-    with ShopDouble("http://shop.example").running() as http_shop:
-        http_shop.route("GET", f"{API}/system_status", lambda call, match: refused)
-        with pytest.raises(ShopAuthFailed, match="only over HTTPS"):
-            plain.check_connection()
+@pytest.mark.parametrize("url", ["http://shop.example", "http://localhost:8080"])
+def test_a_plain_http_shop_url_is_refused_before_any_call(api: ShopDouble, url: str) -> None:
+    # WooCommerce would ignore the keys over HTTP, after they had travelled in clear.
+    with pytest.raises(ValidationError, match="base_url: WooCommerce accepts API keys over HTTPS only"):
+        WooCommerceConnector.validate_settings({**SETTINGS, "base_url": url})
+    assert api.calls == []
 
 
 def test_check_connection_says_a_missing_permission(shop: WooShop, connector: WooCommerceConnector) -> None:

@@ -76,6 +76,6 @@ def test_shop_add_with_a_wrong_secret_says_what_to_check_in_one_line(bluepaid: o
     assert code == 1
     [line] = err.strip().splitlines()
     assert line.startswith("error: ") and "Consumer key is invalid." in line
-    assert "check the consumer key and secret" in line
+    assert "Check the consumer key and secret" in line
     assert not any(secret in out + err for secret in (*SECRETS, "cs_not_the_secret"))
     assert json.loads(bluepaid("shop", "list", "--json")[1]) == []  # type: ignore[operator]
