@@ -51,7 +51,7 @@ from bluepaid_plugins.errors import (
 from bluepaid_plugins.http import call_shop, safe_url
 from bluepaid_plugins.webhooks import ShopChange
 from connectors.woocommerce import webhooks
-from connectors.woocommerce.orders import STATUSES, UnreadableOrder, WooOrder, read_order
+from connectors.woocommerce.orders import STATUSES, UnreadableOrder, WooOrder, hub_status, read_order
 from connectors.woocommerce.settings import SETTINGS
 
 API_PATH = "/wp-json/wc/v3"
@@ -218,12 +218,16 @@ class WooCommerceConnector(Connector):
         what = f"order {ref}"
         if event.status_event is StatusEvent.PAID:
             # Both set_paid and status at once would skip WooCommerce's payment-complete step.
-            paid = self._call(
+            answer = self._call(
                 "PUT", f"/orders/{ref}", what, json={"set_paid": True, "transaction_id": event.id_trans}
             )
-            status = _json_object(paid, self.label, what).get("status")
-            # "processing" in the mapping means "what WooCommerce decides when paid".
-            if target == PAID_BY_WOOCOMMERCE or status == target:
+            data = _json_object(answer, self.label, what)
+            status = str(data.get("status", ""))
+            # "processing" in the mapping means "what WooCommerce decides when paid". But
+            # WooCommerce runs that step only for an order waiting for payment: one it
+            # cancelled meanwhile (stock held too long) keeps its status, and is given
+            # the mapped one below, as a status.
+            if status == target or (target == PAID_BY_WOOCOMMERCE and hub_status(status, data).paid):
                 return
         self._call("PUT", f"/orders/{ref}", what, json={"status": target}).close()
 

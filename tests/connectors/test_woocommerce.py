@@ -284,8 +284,18 @@ def test_paid_reaches_an_order_woocommerce_cancelled_meanwhile(
     api: ShopDouble, shop: WooShop, connector: WooCommerceConnector
 ) -> None:
     given(shop, status=OrderStatus.CANCELLED)
-    connector.apply_event(event(EventKind.PAID))
+    paid = event(EventKind.PAID)
+    connector.apply_event(paid)
+    connector.apply_event(paid)
+    # WooCommerce's payment step ignores an order that no longer waits for payment:
+    # the transaction is stored, and the status is then set as a status.
+    assert writes(api) == [
+        ("PUT", order_path(), {"set_paid": True, "transaction_id": "BP000000000101"}),
+        ("PUT", order_path(), {"status": "processing"}),
+        ("POST", f"{order_path()}/notes", {"note": paid.note}),
+    ]
     assert shop.status("4301") == "processing"
+    assert api.orders["4301"]["transaction_id"] == "BP000000000101"
 
 
 def test_a_merchant_mapping_paid_to_completed_gets_it_after_set_paid(

@@ -3,10 +3,11 @@
 Its bodies are the published examples in ``examples/woocommerce`` (see the
 README there), changed only where an order differs (id, key, status, amounts,
 buyer, lines, refunds); its rules are WooCommerce's own: ``set_paid`` runs the
-payment-complete step (only from pending, failed, on-hold or cancelled), a
-refund over what is left is refused, refunds covering the total make the order
-"refunded", each status change adds WooCommerce's own note, and every call
-needs the consumer key and secret.
+payment-complete step only for an order that needs payment (pending or failed,
+with a total) while ``transaction_id`` is always stored, a refund over what is
+left is refused, refunds covering the total make the order "refunded", each
+status change adds WooCommerce's own note, and every call needs the consumer
+key and secret.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ WOO_STATUS = {
 }
 # The shop keeps alpha-2 codes; the hub reads alpha-3 ones.
 ALPHA2 = {"FRA": "FR", "USA": "US", "DEU": "DE", "BEL": "BE", "": ""}
-_PAYABLE_BY_SET_PAID = {"pending", "failed", "on-hold", "cancelled"}
+# WC_Order::needs_payment(): the statuses set_paid completes the payment of.
+_NEEDS_PAYMENT = {"pending", "failed"}
 _LABELS = {
     "pending": "Pending payment",
     "failed": "Failed",
@@ -118,7 +120,7 @@ class WooShop:
             currency=currency,
             total=str(given.total),
             transaction_id="",
-            date_paid=None if status in _PAYABLE_BY_SET_PAID else "2026-11-26T12:00:00",
+            date_paid=None if status in (*_NEEDS_PAYMENT, "on-hold", "cancelled") else "2026-11-26T12:00:00",
             line_items=[
                 self._line(n, item.name, item.quantity, item.unit_price) for n, item in enumerate(given.items)
             ],
@@ -209,7 +211,9 @@ class WooShop:
             order["transaction_id"] = body["transaction_id"]
         if "status" in body:
             self._change_status(match["id"], order, body["status"])
-        elif body.get("set_paid") and order["status"] in _PAYABLE_BY_SET_PAID:
+        elif (
+            body.get("set_paid") is True and order["status"] in _NEEDS_PAYMENT and Decimal(order["total"]) > 0
+        ):
             order["date_paid"] = "2026-11-26T12:00:00"
             self._change_status(match["id"], order, "processing")
         return Reply(200, json=order)
