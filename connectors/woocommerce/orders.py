@@ -102,7 +102,10 @@ def read_order(ref: str, data: Any) -> WooOrder:
             language=_language(data.get("meta_data") or ()),
             secret=str(data["order_key"]),
         )
-        reasons = tuple(str(refund.get("reason") or "") for refund in data.get("refunds") or ())
+        # Older WooCommerce versions (and the published v3 example) name the reason "refund".
+        reasons = tuple(
+            str(refund.get("reason") or refund.get("refund") or "") for refund in data.get("refunds") or ()
+        )
     except KeyError as exc:
         raise UnreadableOrder(f"the field {exc} is missing") from None
     except ValidationError as exc:

@@ -412,6 +412,21 @@ def test_a_retried_refund_whose_note_failed_is_not_refunded_twice(
     assert shop.note_texts("4301") == [refund.note]
 
 
+def test_a_refund_listed_with_its_reason_under_refund_counts_as_made(
+    api: ShopDouble, shop: WooShop, connector: WooCommerceConnector
+) -> None:
+    given(shop, status=OrderStatus.PAID)
+    refund = event(EventKind.PARTIALLY_REFUNDED, "10.00", id_trans="BP000000000102")
+    # As in the published list of orders (order 723): the reason under "refund".
+    order_723 = next(o for o in example("woocommerce-orders-list.json") if o["id"] == 723)
+    listed = order_723["refunds"][0]
+    assert set(listed) == {"id", "refund", "total"}
+    listed["refund"] = f"Bluepaid refund BP000000000102 (event {refund.id})"
+    api.orders["4301"]["refunds"] = [listed]
+    connector.apply_event(refund)
+    assert api.calls_to("POST", f"{order_path()}/refunds") == []
+
+
 def test_a_refund_woocommerce_refuses_with_a_500_is_not_retried(
     api: ShopDouble, shop: WooShop, connector: WooCommerceConnector
 ) -> None:
