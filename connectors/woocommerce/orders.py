@@ -37,9 +37,9 @@ STATUSES: Mapping[str, tuple[str, OrderStatus]] = {
     "checkout-draft": ("Draft", OrderStatus.EXPIRED),
 }
 
-#: Where multilingual plugins keep the buyer's language in an order's meta data
-#: (WPML, Polylang); WooCommerce itself keeps none.
-LANGUAGE_META_KEYS = ("wpml_language", "pll_language")
+#: Where WPML's WooCommerce Multilingual keeps the buyer's language in an order's
+#: meta data; WooCommerce itself keeps none.
+LANGUAGE_META_KEYS = ("wpml_language",)
 
 
 class UnreadableOrder(ValueError):
