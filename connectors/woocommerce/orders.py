@@ -52,7 +52,6 @@ class WooOrder:
 
     order: Order
     status: str
-    transaction_id: str
     refund_reasons: tuple[str, ...]
 
 
@@ -112,7 +111,7 @@ def read_order(ref: str, data: Any) -> WooOrder:
         raise UnreadableOrder(str(exc)) from None
     except (TypeError, AttributeError) as exc:
         raise UnreadableOrder(f"a field has an unexpected type ({exc})") from None
-    return WooOrder(order, status, str(data.get("transaction_id") or ""), reasons)
+    return WooOrder(order, status, reasons)
 
 
 def _decimal(value: Any, name: str) -> Decimal:
