@@ -51,7 +51,14 @@ from bluepaid_plugins.errors import (
 from bluepaid_plugins.http import call_shop, safe_url
 from bluepaid_plugins.webhooks import ShopChange
 from connectors.woocommerce import webhooks
-from connectors.woocommerce.orders import STATUSES, UnreadableOrder, WooOrder, hub_status, read_order
+from connectors.woocommerce.orders import (
+    REFUND_REASON,
+    STATUSES,
+    UnreadableOrder,
+    WooOrder,
+    hub_status,
+    read_order,
+)
 from connectors.woocommerce.settings import SETTINGS
 
 API_PATH = "/wp-json/wc/v3"
@@ -236,7 +243,7 @@ class WooCommerceConnector(Connector):
         body = {
             "amount": str(event.amount),
             # Names the event, so that a retry finds the refund made (see _refund_recorded).
-            "reason": f"Bluepaid refund {event.id_trans} (event {event.id})",
+            "reason": f"{REFUND_REASON} {event.id_trans} (event {event.id})",
             # WooCommerce must not ask the order's gateway to refund it: Bluepaid did.
             "api_refund": False,
         }

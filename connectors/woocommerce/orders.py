@@ -42,6 +42,25 @@ STATUSES: Mapping[str, tuple[str, OrderStatus]] = {
 LANGUAGE_META_KEYS = ("wpml_language",)
 
 
+#: How the reason of every refund this connector records starts.
+REFUND_REASON = "Bluepaid refund"
+
+
+def refund_reasons(data: Mapping[str, Any]) -> tuple[str, ...]:
+    """The reasons of the refunds listed in order ``data``.
+
+    Older WooCommerce versions (and the published v3 example) name the reason
+    ``refund``, newer ones ``reason``.
+    """
+    refunds = data.get("refunds")
+    listed = refunds if isinstance(refunds, list) else []
+    return tuple(
+        str(refund.get("reason") or refund.get("refund") or "")
+        for refund in listed
+        if isinstance(refund, dict)
+    )
+
+
 class UnreadableOrder(ValueError):
     """The shop's answer is not an order this module can read; the message says why."""
 
@@ -101,10 +120,7 @@ def read_order(ref: str, data: Any) -> WooOrder:
             language=_language(data.get("meta_data") or ()),
             secret=str(data["order_key"]),
         )
-        # Older WooCommerce versions (and the published v3 example) name the reason "refund".
-        reasons = tuple(
-            str(refund.get("reason") or refund.get("refund") or "") for refund in data.get("refunds") or ()
-        )
+        reasons = refund_reasons(data)
     except KeyError as exc:
         raise UnreadableOrder(f"the field {exc} is missing") from None
     except ValidationError as exc:

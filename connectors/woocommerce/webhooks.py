@@ -18,6 +18,7 @@ import re
 from collections.abc import Sequence
 
 from bluepaid_plugins.webhooks import ShopChange, ShopChangeKind, WebhookRequest
+from connectors.woocommerce.orders import REFUND_REASON, refund_reasons
 
 SIGNATURE_HEADER = "X-WC-Webhook-Signature"
 TOPIC_HEADER = "X-WC-Webhook-Topic"
@@ -80,7 +81,12 @@ def changes(request: WebhookRequest) -> Sequence[ShopChange]:
         return ()
     if topic == "order.deleted":
         return (ShopChange(ShopChangeKind.DELETED, str(ref), "deleted in WooCommerce"),)
-    change = _CHANGES.get(str(data.get("status", "")))
+    status = str(data.get("status", ""))
+    change = _CHANGES.get(status)
     if change is None:
         return ()
+    reasons = refund_reasons(data)
+    if status == "refunded" and reasons and all(r.startswith(REFUND_REASON) for r in reasons):
+        # The hub's own refunds made it "refunded": nothing to check at Bluepaid.
+        return (ShopChange(ShopChangeKind.CANCELLED, str(ref), "refunded at Bluepaid"),)
     return (ShopChange(change[0], str(ref), change[1]),)

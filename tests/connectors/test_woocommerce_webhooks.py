@@ -136,6 +136,16 @@ def test_an_order_update_says_what_changed(
     assert "WooCommerce" in change.note
 
 
+def test_an_order_refunded_by_the_hubs_own_refunds_is_not_flagged_for_checking(
+    connector: WooCommerceConnector,
+) -> None:
+    data = {**json.loads(ORDER_BODY), "status": "refunded"}
+    data["refunds"] = [{"id": 9, "reason": "Bluepaid refund BP000000000102 (event e1)", "total": "-29.35"}]
+    body = json.dumps(data).encode()
+    [change] = connector.read_webhook(request(body, signed_headers(body)))
+    assert (change.kind, change.note) == (ShopChangeKind.CANCELLED, "refunded at Bluepaid")
+
+
 def test_an_order_on_hold_changes_nothing(connector: WooCommerceConnector) -> None:
     assert connector.read_webhook(_delivery("on-hold")) == ()
 
