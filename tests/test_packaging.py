@@ -55,4 +55,18 @@ def test_the_wheel_declares_the_command_the_builtin_connector_and_the_pytest_plu
 
     assert "bluepaid = hub.cli:main" in text
     assert "payment_link = connectors.payment_link" in text
+    assert "woocommerce = connectors.woocommerce" in text
+    assert "prestashop = connectors.prestashop" in text
     assert "[pytest11]\nbluepaid = hub.testing.pytest_plugin" in text
+
+
+def test_the_wheel_carries_the_modules_merchants_install_in_their_shops(wheel: zipfile.ZipFile) -> None:
+    names = set(wheel.namelist())
+
+    assert "connectors/woocommerce/shop/bluepaid-hub-gateway/bluepaid-hub-gateway.php" in names
+    assert "connectors/prestashop/shop/bluepaid/bluepaid.php" in names
+    assert "connectors/prestashop/shop/bluepaid/controllers/front/redirect.php" in names
+    assert {
+        "connectors/woocommerce/conformance/woocommerce.json",
+        "connectors/prestashop/conformance/prestashop.json",
+    } <= names

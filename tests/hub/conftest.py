@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from importlib.metadata import entry_points
 from typing import Any
 
 import pytest
@@ -24,6 +25,12 @@ PUBLIC = "http://hub.test"
 SANDBOX_IP = PLATFORM_IP
 # A fixed Fernet key for the connector secrets of test shops.
 SETTINGS_KEY = "bGVzdC1rZXktb2YtdGhlLWh1Yi1mb3ItdGVzdHMtMzI="
+
+
+def built_in_connectors() -> set[str]:
+    """The ids of the connectors this project ships (each registered under its own id in
+    the ``bluepaid`` entry point group, from the ``connectors`` room)."""
+    return {ep.name for ep in entry_points(group="bluepaid") if ep.value.startswith("connectors.")}
 
 
 @pytest.fixture

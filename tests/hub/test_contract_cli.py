@@ -167,9 +167,7 @@ def test_connector_show_json_lists_each_setting_with_its_help(shops: Any) -> Non
 
 
 def test_connector_show_of_an_unknown_connector_is_one_line(cli: Any) -> None:
-    assert_one_line_error(
-        cli("connector", "show", "woocommerce"), "no connector 'woocommerce'", "payment_link"
-    )
+    assert_one_line_error(cli("connector", "show", "magento"), "no connector 'magento'", "payment_link")
 
 
 # bluepaid shop pay-url and link create --expires
