@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -52,12 +52,14 @@ def add_shop(
     notify_email: str = "",
     proxy_url: str = "",
     check: bool = False,
+    on_checked: Callable[[str], None] | None = None,
 ) -> Shop:
     """Validate and store a new shop; ValidationError lists every problem.
 
     With ``check``, the connector first calls the shop with the settings
     (:meth:`~bluepaid_plugins.connector.Connector.check_connection`), and its
-    error, saying what to fix, stops the creation.
+    error, saying what to fix, stops the creation; ``on_checked`` gets what it
+    found when it passes (the shop software's version, its currency...).
 
     ``settings`` are the connector's (secret ones are sealed by the vault);
     ``status_mapping`` the merchant's changes to the connector's default
@@ -142,7 +144,9 @@ def add_shop(
     )
     if check:
         with hub.connector(shop) as instance, guarded(hub.plugins.owner(connector), "check_connection"):
-            instance.check_connection()
+            found = instance.check_connection()
+        if on_checked is not None:
+            on_checked(found)
     try:
         with hub.db.transaction() as session:
             session.add(shop)

@@ -60,6 +60,8 @@ class PrestaShopConnector(Connector):
     capabilities = frozenset({Capability.REFUNDS, Capability.PARTIAL_REFUNDS})
     settings_schema = config.SCHEMA
     statuses: ClassVar[Mapping[str, str]] = config.STATES
+    # A state the merchant or a module added, or an installation whose ids differ: its id.
+    custom_statuses = r"[1-9][0-9]*"
     default_status_mapping: ClassVar[Mapping[StatusEvent, str | None]] = config.DEFAULT_MAPPING
 
     def __init__(self, settings: Mapping[str, Any], context: ConnectorContext) -> None:

@@ -81,6 +81,8 @@ class WooCommerceConnector(Connector):
     ownership = Ownership.SHOP_SECRET
     capabilities = frozenset({Capability.REFUNDS, Capability.PARTIAL_REFUNDS, Capability.WEBHOOKS})
     statuses: ClassVar[Mapping[str, str]] = {code: label for code, (label, _) in STATUSES.items()}
+    # Statuses other plugins register ("shipped", "awaiting-shipment"), as the REST API writes them.
+    custom_statuses = r"[a-z0-9][a-z0-9_-]*"
     # A refusal leaves the order payable ("failed" is, for WooCommerce too). A cancel
     # on the payment page is the buyer turning back, not the order being cancelled:
     # WooCommerce's "cancelled" would put the stock back and close the order, so it

@@ -103,6 +103,7 @@ def shop_add(
 ) -> None:
     """Add a shop, check its connector reaches the shop, and print the URLs to register."""
     hub = hub_of(ctx)
+    checked: list[str] = []
     created = add_shop(
         hub,
         slug=slug,
@@ -112,9 +113,13 @@ def shop_add(
         allowed_ips=list(allowed_ips) or None,
         check=not no_check,
         proxy_url=proxy_url or "",
+        on_checked=checked.append,
         **options,
     )
-    emit(shop_summary(hub, created), as_json, record_text)
+    summary = shop_summary(hub, created)
+    if checked:
+        summary["connection"] = checked[0]
+    emit(summary, as_json, record_text)
 
 
 @shop.command("list")

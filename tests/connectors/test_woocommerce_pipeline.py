@@ -133,8 +133,8 @@ def test_a_partial_then_a_full_refund(woo: tuple[Kit, WooShop]) -> None:
         (path, body["amount"], body["api_refund"]) for _, path, body in writes(kit) if "refunds" in path
     ]
     assert refunds == [(f"{ORDER}/refunds", "10.00", False), (f"{ORDER}/refunds", "26.60", False)]
-    # A refund is no test-card payment: its note has no "(TEST)".
-    assert writes(kit)[-1] == ("POST", NOTES, note("refunded", "26.60", rest["id_trans"], test=False))
+    # The refund of a test payment is a test refund: its note says so, as the payment's did.
+    assert writes(kit)[-1] == ("POST", NOTES, note("refunded", "26.60", rest["id_trans"], test=True))
     assert not any(body.get("status") for _, _, body in writes(kit))
     assert shop.status(REF) == "refunded"
     assert sum(partial["id_trans"] in text for text in shop.note_texts(REF)) == 1
@@ -196,16 +196,9 @@ def test_an_order_deleted_in_the_shop_ends_the_task_for_the_merchant(woo: tuple[
 # Over real HTTP, with the sandbox
 
 
-class LiveWooCommerce(WooCommerceConnector):
-    """The connector under another id: live_stack registers the class it is given, and
-    the installed entry point has registered ``woocommerce`` already."""
-
-    id = "woocommerce_live"
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Any:
-    with live_stack(tmp_path, connector=LiveWooCommerce, settings=SETTINGS) as stack:
+    with live_stack(tmp_path, connector=WooCommerceConnector, settings=SETTINGS) as stack:
         api = ShopDouble(BASE_URL)
         shop = WooShop(api)
         # The buyer's browser, the platform's confirmation and the hub's pages are real HTTP.

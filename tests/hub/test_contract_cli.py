@@ -520,6 +520,22 @@ def test_shop_add_checks_the_connection_and_creates_nothing_when_it_fails(shops:
     assert shops("shop", "list", "--json").json() == []
 
 
+def test_shop_add_says_what_the_check_found(shops: Any) -> None:
+    added = add_settings_shop(shops)
+
+    assert "Settings shop at https://shop.example: API key accepted" in added.out
+
+
+def test_shop_add_json_has_what_the_check_found(shops: Any) -> None:
+    added = add_settings_shop(shops, "--json").json()
+
+    assert added["connection"] == "Settings shop at https://shop.example: API key accepted"
+
+
+def test_shop_add_without_a_check_says_nothing_of_the_connection(shops: Any) -> None:
+    assert "connection" not in add_settings_shop(shops, "--no-check", "--json").json()
+
+
 def test_shop_add_no_check_creates_the_shop_without_calling_it(shops: Any) -> None:
     result = add_settings_shop(shops, "--no-check", api_key="bad_key_9f2")
 
