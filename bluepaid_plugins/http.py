@@ -349,6 +349,7 @@ def call_shop(
     label: str,
     what: str,
     explain: Explain | None = None,
+    refusal: Explain | None = None,
     **kwargs: Any,
 ) -> requests.Response:
     """Make one call to a shop and return its answer, or raise one of our errors.
@@ -360,7 +361,8 @@ def call_shop(
     unusable URL, a host on a private address or any other error while
     sending raises :class:`ShopRefused`;
     statuses are mapped by :func:`raise_for_shop` (``explain`` reads the shop's
-    own error message out of an answer, see there). Arguments :meth:`~requests.Session.request`
+    own error message out of an answer, ``refusal`` a permanent refusal behind
+    a status that says "try later": see there). Arguments :meth:`~requests.Session.request`
     does not take, and a timeout that is not a positive, finite duration, raise
     TypeError and ValueError before anything is sent.
     """
@@ -404,12 +406,16 @@ def call_shop(
             f"{label} cannot be called for {what} ({endpoint}): {type(exc).__name__}; "
             "check the shop URL in its settings"
         ) from None
-    raise_for_shop(response, label, what, explain)
+    raise_for_shop(response, label, what, explain, refusal)
     return response
 
 
 def raise_for_shop(
-    response: requests.Response, label: str, what: str, explain: Explain | None = None
+    response: requests.Response,
+    label: str,
+    what: str,
+    explain: Explain | None = None,
+    refusal: Explain | None = None,
 ) -> None:
     """Raise the error a shop's HTTP status means; return for 1xx, 2xx and 3xx.
 
@@ -421,7 +427,10 @@ def raise_for_shop(
     merchant more than the status does. ``explain(response)`` finds it in the
     shop's own format (PrestaShop's ``<error><message>`` in XML, say); without
     it, or when it returns "", the ``message`` of a JSON body, else the start of
-    the text.
+    the text. ``refusal(response)``, asked of a 429 or 5xx only, returns the
+    reason when the shop meant a permanent refusal all the same (WooCommerce
+    answers 500 to a refund it will never accept): then ShopRefused, since
+    trying again would be refused again; "" leaves it retryable.
     """
     status = response.status_code
     if status < 400:
@@ -431,6 +440,9 @@ def raise_for_shop(
     excerpt = _one_line((explain(response) if explain else "") or _explanation(response))
     said = f', saying "{excerpt}"' if excerpt else ""
     if status == 429 or status >= 500:
+        refused = _one_line(refusal(response)) if refusal else ""
+        if refused:
+            raise ShopRefused(f"{label} refused {what} with {status} ({endpoint}): {refused}", status=status)
         wait = _retry_after(response)
         advice = "will retry" if wait is None else f"will retry (Retry-After: {wait:.0f} s)"
         raise ShopUnavailable(

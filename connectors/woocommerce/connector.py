@@ -45,7 +45,6 @@ from bluepaid_plugins.errors import (
     Problem,
     ShopAuthFailed,
     ShopRefused,
-    ShopUnavailable,
     ValidationError,
 )
 from bluepaid_plugins.http import call_shop, safe_url
@@ -250,21 +249,7 @@ class WooCommerceConnector(Connector):
             "api_refund": False,
         }
         what = f"a refund of order {ref}"
-        answers: list[requests.Response] = []
-
-        def keep(response: requests.Response, **_: Any) -> None:
-            # call_shop raises on a 500 without handing back the answer: keep it here.
-            answers.append(response)
-
-        try:
-            self._call("POST", f"/orders/{ref}/refunds", what, json=body, hooks={"response": keep}).close()
-        except ShopUnavailable:
-            # WooCommerce answers 500 for a refund it refuses (more than is left to
-            # refund...): that is no outage, trying again would be refused again.
-            refusal = _refund_refusal(answers[-1]) if answers else ""
-            if refusal:
-                raise ShopRefused(f"{self.label} refused {what} of {event.amount}: {refusal}") from None
-            raise
+        self._call("POST", f"/orders/{ref}/refunds", what, json=body, refusal=_refund_refusal).close()
 
     # Reading
 
@@ -330,7 +315,8 @@ def _refund_recorded(found: WooOrder, event: PaymentEvent) -> bool:
 
 
 def _refund_refusal(response: requests.Response) -> str:
-    """The shop's reason when a 500 to a refund is WooCommerce refusing it, else empty.
+    """The shop's reason when a 500 to a refund is WooCommerce refusing it (more than is
+    left to refund...), else empty: that is no outage, trying again would be refused again.
 
     The same code with "please try again" is WooCommerce failing to save the
     refund: that one may pass later.

@@ -456,6 +456,31 @@ def test_an_explanation_not_found_falls_back_to_the_body(shop_api, session):
         call(session, explain=_xml_message)
 
 
+def _refused_for_good(response: requests.Response) -> str:
+    return "Invalid refund amount." if response.json().get("code") == "cannot_refund" else ""
+
+
+def test_a_permanent_refusal_behind_a_500_is_not_retried(shop_api, session):
+    shop_api.add(responses.GET, ORDER_URL, status=500, json={"code": "cannot_refund", "message": "x"})
+
+    with pytest.raises(ShopRefused) as raised:
+        call(session, refusal=_refused_for_good)
+
+    assert raised.value.retryable is False
+    assert raised.value.status == 500
+    assert (
+        str(raised.value)
+        == f"WooCommerce refused order 42 with 500 (GET {ORDER_URL}): Invalid refund amount."
+    )
+
+
+def test_a_500_the_refusal_reader_does_not_recognise_stays_retryable(shop_api, session):
+    shop_api.add(responses.GET, ORDER_URL, status=500, json={"code": "db_error", "message": "try again"})
+
+    with pytest.raises(ShopUnavailable, match="try again"):
+        call(session, refusal=_refused_for_good)
+
+
 def test_a_failure_without_an_answer_has_no_status(shop_api, session):
     shop_api.add(responses.GET, ORDER_URL, body=requests.ConnectTimeout("slow"))
 
