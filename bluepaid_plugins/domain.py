@@ -20,6 +20,10 @@ class OrderStatus(StrEnum):
 
     Only ``open`` and ``failed`` (an earlier payment failed; the shop still
     wants the money) are payable: the hub starts no payment for the others.
+    ``on_hold``: the shop waits for something else before the order can be
+    paid or go on (a bank transfer or a cheque announced, a check by the
+    merchant): not payable by card now, for fear of taking the money twice,
+    yet not closed either.
     """
 
     OPEN = "open"
@@ -29,6 +33,7 @@ class OrderStatus(StrEnum):
     REFUNDED = "refunded"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+    ON_HOLD = "on_hold"
 
     @property
     def payable(self) -> bool:

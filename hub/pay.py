@@ -54,6 +54,7 @@ REUSABLE_STATES = {PaymentState.CREATED.value, PaymentState.PENDING.value}
 _NOT_PAYABLE = {
     OrderStatus.CANCELLED: "cancelled",
     OrderStatus.EXPIRED: "expired",
+    OrderStatus.ON_HOLD: "on_hold",
 }
 
 
@@ -73,7 +74,7 @@ class NotPayable:
     """A known order the buyer holds, that cannot be paid now, and why.
 
     ``reason``: ``paid`` (paid already, refunds included), ``cancelled``,
-    ``expired``, ``closed`` (the shop closed it: a webhook), ``link_expired``
+    ``expired``, ``on_hold``, ``closed`` (the shop closed it: a webhook), ``link_expired``
     (a hub-signed link past its date) or ``currency`` (the platform does not
     take the order's currency).
     """

@@ -85,6 +85,14 @@ def _not_payable_page(reason: str) -> tuple[int, str, str]:
         "paid": (409, gettext("This order is already paid."), gettext("No further payment is needed.")),
         "cancelled": (409, gettext("This order was cancelled."), not_payable),
         "expired": (409, gettext("This order has expired."), not_payable),
+        "on_hold": (
+            409,
+            gettext("This order is on hold."),
+            gettext(
+                "The shop is waiting for something else before it can be paid (a transfer or a cheque "
+                "you announced, a check of its own). Contact the shop before paying it by card."
+            ),
+        ),
         "closed": (409, gettext("This order can no longer be paid here."), not_payable),
         "link_expired": (
             410,

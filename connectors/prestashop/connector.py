@@ -96,9 +96,9 @@ class PrestaShopConnector(Connector):
         """What order state ``state`` means for a payment.
 
         A state the connector cannot place (a module's own, not listed as payable)
-        is not payable: ``expired`` stands for "not to be paid here".
+        is on hold: not to be paid here, yet not closed either.
         """
-        return self.read_states.get(state, OrderStatus.EXPIRED)
+        return self.read_states.get(state, OrderStatus.ON_HOLD)
 
     # Orders
 

@@ -29,7 +29,7 @@ from bluepaid_plugins.protocol import LANGUAGES
 STATUSES: Mapping[str, tuple[str, OrderStatus]] = {
     "pending": ("Pending payment", OrderStatus.OPEN),
     "failed": ("Failed", OrderStatus.FAILED),
-    "on-hold": ("On hold", OrderStatus.EXPIRED),
+    "on-hold": ("On hold", OrderStatus.ON_HOLD),
     "processing": ("Processing (paid)", OrderStatus.PAID),
     "completed": ("Completed", OrderStatus.PAID),
     "cancelled": ("Cancelled", OrderStatus.CANCELLED),
@@ -79,11 +79,11 @@ def hub_status(status: str, data: Mapping[str, Any]) -> OrderStatus:
 
     WooCommerce has no "partially refunded" status: a paid order with refunds
     that do not cover its total is one. A status added by a plugin (``shipped``...)
-    is not payable: paid if the shop recorded a payment date, else expired.
+    is not payable: paid if the shop recorded a payment date, else on hold.
     """
     known = STATUSES.get(status)
     if known is None:
-        return OrderStatus.PAID if data.get("date_paid") else OrderStatus.EXPIRED
+        return OrderStatus.PAID if data.get("date_paid") else OrderStatus.ON_HOLD
     meaning = known[1]
     if meaning is OrderStatus.PAID and data.get("refunds"):
         return OrderStatus.PARTIALLY_REFUNDED

@@ -207,9 +207,9 @@ def test_a_ref_that_is_not_an_id_never_reaches_the_shop(
         ("6", None, OrderStatus.CANCELLED),
         ("7", None, OrderStatus.REFUNDED),
         ("8", None, OrderStatus.FAILED),
-        ("14", None, OrderStatus.EXPIRED),
+        ("14", None, OrderStatus.ON_HOLD),
         ("14", "14", OrderStatus.OPEN),
-        ("10", "14", OrderStatus.EXPIRED),
+        ("10", "14", OrderStatus.ON_HOLD),
     ],
 )
 def test_the_current_state_says_whether_the_order_can_be_paid(

@@ -170,7 +170,7 @@ def test_keys_go_in_the_query_string_when_the_server_drops_the_header(
     [
         ("pending", [], OrderStatus.OPEN),
         ("failed", [], OrderStatus.FAILED),
-        ("on-hold", [], OrderStatus.EXPIRED),
+        ("on-hold", [], OrderStatus.ON_HOLD),
         ("processing", [], OrderStatus.PAID),
         ("completed", [], OrderStatus.PAID),
         ("processing", [{"id": 1, "reason": "", "total": "-5.00"}], OrderStatus.PARTIALLY_REFUNDED),
@@ -190,7 +190,7 @@ def test_a_status_added_by_a_plugin_is_not_payable(api: ShopDouble, connector: W
     api.orders["727"] = {**example("woocommerce-order.json"), "status": "shipped"}
     assert connector.fetch_order("727").status is OrderStatus.PAID
     api.orders["727"] = {**example("woocommerce-order.json"), "status": "awaiting-quote", "date_paid": None}
-    assert connector.fetch_order("727").status is OrderStatus.EXPIRED
+    assert connector.fetch_order("727").status is OrderStatus.ON_HOLD
 
 
 def test_the_buyers_language_comes_from_a_multilingual_plugin(

@@ -45,7 +45,8 @@ WOO_STATUS = {
     OrderStatus.PARTIALLY_REFUNDED: "processing",
     OrderStatus.REFUNDED: "refunded",
     OrderStatus.CANCELLED: "cancelled",
-    OrderStatus.EXPIRED: "on-hold",
+    OrderStatus.EXPIRED: "checkout-draft",
+    OrderStatus.ON_HOLD: "on-hold",
 }
 # The shop keeps alpha-2 codes; the hub reads alpha-3 ones.
 ALPHA2 = {"FRA": "FR", "USA": "US", "DEU": "DE", "BEL": "BE", "": ""}

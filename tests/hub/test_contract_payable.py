@@ -14,6 +14,7 @@ from tests.hub.contract_connectors import ORDER_KEY, OrderBook, book_driver, boo
 HEADLINES = {
     OrderStatus.CANCELLED: ("This order was cancelled.", "Cette commande a été annulée."),
     OrderStatus.EXPIRED: ("This order has expired.", "Cette commande a expiré."),
+    OrderStatus.ON_HOLD: ("This order is on hold.", "Cette commande est en attente."),
     OrderStatus.PAID: ("This order is already paid.", "Cette commande est déjà payée."),
     OrderStatus.REFUNDED: ("This order is already paid.", "Cette commande est déjà payée."),
     OrderStatus.PARTIALLY_REFUNDED: ("This order is already paid.", "Cette commande est déjà payée."),
