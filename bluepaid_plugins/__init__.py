@@ -22,6 +22,7 @@ from bluepaid_plugins.domain import (
 from bluepaid_plugins.hookspecs import hookimpl
 from bluepaid_plugins.money import Money
 from bluepaid_plugins.settings import Secret, SettingField
+from bluepaid_plugins.sources import OrderDesk, OrderDesks
 from bluepaid_plugins.webhooks import ShopChange, ShopChangeKind, WebhookReply, WebhookRequest
 
 #: The version of the connector contract (hooks, Connector, domain types).
@@ -37,6 +38,8 @@ __all__ = [
     "LineItem",
     "Money",
     "Order",
+    "OrderDesk",
+    "OrderDesks",
     "OrderStatus",
     "OrderStore",
     "Ownership",
