@@ -385,3 +385,13 @@ def test_bad_settings_are_refused_when_the_shop_is_added(
         add_shop(buyer.hub, slug="other", id_boutique="33333www", connector="payment_form", settings=settings)
 
     assert problem in [p.field for p in refused.value.problems]
+
+
+def test_the_merchants_label_is_escaped_too(make_buyer: MakeBuyer) -> None:
+    buyer = make_buyer(reference_label=XSS)
+
+    answer = buyer.submit(reference="")
+
+    assert answer.status_code == 400
+    assert "<script>alert(1)" not in answer.text
+    assert answer.text.count("&lt;script&gt;alert(1)") == 2  # the label and the error summary
