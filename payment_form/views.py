@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError  # type: ignore[import-untyped]
+from werkzeug.exceptions import NotFound
 
 from bluepaid_locales import (
     SOURCE_LANGUAGE,
@@ -83,7 +84,8 @@ def form_blueprint(desk: OrderDesk) -> Blueprint:
         shop = (request.view_args or {}).get("shop", "")
         view = desk.shop(shop)
         if view is None:
-            abort(404)
+            # Raised here, a 404 would become a 500: the app's own page for it is asked instead.
+            return current_app.handle_http_exception(NotFound())
         _speak()
         form = payment_form(_settings(desk, view), formdata=None, data=_prefill(request.form))
         notice = gettext("This form has expired. Check it and send it again.")
