@@ -83,7 +83,8 @@ class PaymentFormConnector(Connector):
     id = "payment_form"
     label = "Payment form"
     version = "1.0"
-    contract = ">=1.0,<2"
+    # 1.1: the pages need the hub's order desk.
+    contract = ">=1.1,<2"
     ownership = Ownership.HUB_TOKEN
     capabilities = frozenset({Capability.REFUNDS, Capability.PARTIAL_REFUNDS})
     settings_schema = (
