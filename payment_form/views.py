@@ -56,7 +56,7 @@ def form_blueprint(desk: OrderDesk) -> Blueprint:
         view = desk.shop(shop)
         if view is None:
             abort(404)
-        _speak()
+        _speak(view)
         settings = _settings(desk, view)
         # A merchant's link prefills with a GET; a POST is the buyer's own.
         form = payment_form(settings, data=_prefill(request.args) if request.method == "GET" else {})
@@ -86,7 +86,7 @@ def form_blueprint(desk: OrderDesk) -> Blueprint:
         if view is None:
             # Raised here, a 404 would become a 500: the app's own page for it is asked instead.
             return current_app.handle_http_exception(NotFound())
-        _speak()
+        _speak(view)
         form = payment_form(_settings(desk, view), formdata=None, data=_prefill(request.form))
         notice = gettext("This form has expired. Check it and send it again.")
         return _page(view, form, status=400, notice=notice)
@@ -101,10 +101,11 @@ def form_blueprint(desk: OrderDesk) -> Blueprint:
     return pages
 
 
-def _speak() -> None:
-    """The language asked by the page's switch (``?lang=``), else the browser's, else English."""
+def _speak(view: ShopView) -> None:
+    """The language asked by the page's switch (``?lang=``), else the browser's, else the
+    shop's, else English: the hub's rule, with the switch in the order's place."""
     asked = request.args.get("lang", "")
-    use_language(negotiate([asked, *buyer_languages()], languages()) or SOURCE_LANGUAGE)
+    use_language(negotiate([asked, *buyer_languages(), view.language], languages()) or SOURCE_LANGUAGE)
 
 
 def _settings(desk: OrderDesk, view: ShopView) -> FormSettings:

@@ -395,3 +395,9 @@ def test_the_merchants_label_is_escaped_too(make_buyer: MakeBuyer) -> None:
     assert answer.status_code == 400
     assert "<script>alert(1)" not in answer.text
     assert answer.text.count("&lt;script&gt;alert(1)") == 2  # the label and the error summary
+
+
+def test_a_browser_that_says_nothing_gets_the_shops_language(buyer: Buyer) -> None:
+    page = buyer.client.get("/form/form")
+
+    assert '<html lang="fr">' in page.text
