@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from bluepaid_plugins.errors import ValidationError
+from hub.payments import list_payments, show_payment
 from hub.shops import add_shop
 from tests.payment_form.conftest import PLATFORM, PUBLIC, Buyer, MakeBuyer, errors, parse
 
@@ -401,3 +402,25 @@ def test_a_browser_that_says_nothing_gets_the_shops_language(buyer: Buyer) -> No
     page = buyer.client.get("/form/form")
 
     assert '<html lang="fr">' in page.text
+
+
+def test_the_merchant_reads_what_the_buyer_said_with_the_payment(make_buyer: MakeBuyer) -> None:
+    buyer = make_buyer(buyer_details="yes")
+    answer = buyer.submit()
+    platform_fields(buyer, answer.headers["Location"])
+
+    (listed,) = list_payments(buyer.hub)
+    order = show_payment(buyer.hub, listed["id"])["order"]
+
+    assert order == {
+        "status": "open",
+        "description": "Invoice 2026-118",
+        "email": "ada@example.com",
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "country": "FRA",
+        "phone": "+33 1 23 45 67 89",
+        "address": "12 rue des Lilas",
+        "postcode": "75011",
+        "city": "Paris",
+    }
