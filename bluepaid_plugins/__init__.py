@@ -22,10 +22,12 @@ from bluepaid_plugins.domain import (
 from bluepaid_plugins.hookspecs import hookimpl
 from bluepaid_plugins.money import Money
 from bluepaid_plugins.settings import Secret, SettingField
+from bluepaid_plugins.sources import OrderDesk, OrderDesks
 from bluepaid_plugins.webhooks import ShopChange, ShopChangeKind, WebhookReply, WebhookRequest
 
-#: The version of the connector contract (hooks, Connector, domain types).
-CONTRACT_VERSION = "1.0"
+#: The version of the connector contract (hooks, Connector, domain types). 1.1 added the
+#: order desk (:mod:`bluepaid_plugins.sources`), the ``orders`` of ``bluepaid_register_blueprints``.
+CONTRACT_VERSION = "1.1"
 
 __all__ = [
     "CONTRACT_VERSION",
@@ -37,6 +39,8 @@ __all__ = [
     "LineItem",
     "Money",
     "Order",
+    "OrderDesk",
+    "OrderDesks",
     "OrderStatus",
     "OrderStore",
     "Ownership",

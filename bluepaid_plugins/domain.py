@@ -198,13 +198,18 @@ class PaymentEvent:
 
 @dataclass(frozen=True)
 class ShopView:
-    """A read-only view of a shop for hooks: never carries its secrets."""
+    """A read-only view of a shop for hooks: never carries its secrets.
+
+    ``language`` is the shop's own language as a protocol code (``FR``), the last
+    choice of a page for a buyer whose order and browser say nothing it speaks.
+    """
 
     slug: str
     id_boutique: str
     name: str
     connector: str
     test_mode: bool
+    language: str = ""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import pluggy
 
 from bluepaid_plugins.domain import Order, PaymentEvent, PaymentView, ShopView
 from bluepaid_plugins.errors import Problem
+from bluepaid_plugins.sources import OrderDesks
 
 if TYPE_CHECKING:
     from bluepaid_plugins.connector import Connector
@@ -84,12 +85,19 @@ def bluepaid_payment_event(shop: ShopView, payment: PaymentView, event: PaymentE
 
 
 @hookspec
-def bluepaid_register_blueprints(register: Callable[..., None]) -> None:
+def bluepaid_register_blueprints(register: Callable[..., None], orders: OrderDesks) -> None:
     """Register extra Flask blueprints: ``register(blueprint, url_prefix=None)``.
 
     Called once per app built by the hub's app factory. A blueprint must not
     shadow the hub's own routes (``/pay``, ``/confirm``, ``/return``); the hub
-    refuses a name that is already registered.
+    refuses a name that is already registered. The hub's CSRF protection
+    covers every POST of a plugin's pages.
+
+    ``orders(connector_id)`` gives the :class:`~bluepaid_plugins.sources.OrderDesk`
+    of an order source (a connector whose orders the hub keeps, like the
+    built-in payment form): its pages read their shops and store orders
+    through it, never through the hub's modules. Keep the desk for the
+    blueprint's views; leave the argument out when the pages need no orders.
     """
 
 

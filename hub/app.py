@@ -16,6 +16,7 @@ from bluepaid_plugins.errors import ConfigurationError, PluginError, Problem
 from hub import inbox, redaction
 from hub.config import HubConfig
 from hub.context import Hub, build_hub
+from hub.desk import order_desks
 from hub.junk import JunkLimiter
 from hub.migrate import pending_revisions
 from hub.routes import bp, message_page
@@ -64,7 +65,7 @@ def create_app(config: HubConfig | None = None, *, hub: Hub | None = None, recov
             raise PluginError(f"a blueprint named {blueprint.name!r} is already registered")
         app.register_blueprint(blueprint, url_prefix=url_prefix)
 
-    hub.plugins.hook.bluepaid_register_blueprints(register=register_blueprint)
+    hub.plugins.hook.bluepaid_register_blueprints(register=register_blueprint, orders=order_desks(hub))
     if hub.config.trust_proxy:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 

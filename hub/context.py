@@ -84,7 +84,7 @@ class Hub:
 
     @staticmethod
     def shop_view(shop: Shop) -> ShopView:
-        return ShopView(shop.slug, shop.id_boutique, shop.name, shop.connector, shop.test_mode)
+        return ShopView(shop.slug, shop.id_boutique, shop.name, shop.connector, shop.test_mode, shop.language)
 
 
 def status_mapping_of(shop: Shop) -> dict[StatusEvent, str | None]:

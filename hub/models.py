@@ -130,7 +130,7 @@ class ClosedOrder(Base):
 
 
 class LinkOrder(Base):
-    """An order kept by the hub itself (payment links; later the cart and the form)."""
+    """An order kept by the hub itself: payment links, the payment form (later the cart)."""
 
     __tablename__ = "link_orders"
     __table_args__ = (UniqueConstraint("shop_id", "ref"),)
@@ -147,6 +147,11 @@ class LinkOrder(Base):
     history: Mapped[list[str]] = mapped_column(default=list)
     # A subscription link: occurrences, period_count, period_type, initial_minor, tolerance_*.
     schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # What an order source's page learnt of the buyer beyond the e-mail: first_name,
+    # last_name, country (alpha-3), and the details the buyer typed (phone, address...).
+    buyer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The lines of a cart's order: [name, quantity, unit price as text].
+    lines: Mapped[list[Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
 
     @property

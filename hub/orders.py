@@ -1,17 +1,18 @@
-"""Orders the hub keeps itself: payment links (and later the cart and the form)."""
+"""Orders the hub keeps itself: payment links, the payment form (later the cart)."""
 
 from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
 from bluepaid_plugins.db import Database
-from bluepaid_plugins.domain import Customer, Order, OrderStatus, Schedule
+from bluepaid_plugins.domain import Customer, LineItem, Order, OrderStatus, Schedule
 from bluepaid_plugins.errors import Problem, ValidationError
 from bluepaid_plugins.money import Money
 from bluepaid_plugins.protocol import SubscriptionRequest
@@ -36,15 +37,7 @@ class HubOrderStore:
             )
             if row is None:
                 return None
-            return Order(
-                ref=row.ref,
-                total=row.amount,
-                status=OrderStatus(row.status),
-                customer=Customer(email=row.email),
-                description=row.description,
-                language=row.language,
-                schedule=schedule_from_json(row.schedule, row.currency),
-            )
+            return order_of(row)
 
     def set_status(self, ref: str, status: OrderStatus, note: str) -> bool:
         with self.db.transaction() as session:
@@ -62,6 +55,28 @@ class HubOrderStore:
             return True
 
 
+def order_of(row: LinkOrder) -> Order:
+    """The :class:`Order` a stored row describes."""
+    buyer = row.buyer or {}
+    return Order(
+        ref=row.ref,
+        total=row.amount,
+        status=OrderStatus(row.status),
+        customer=Customer(
+            email=row.email,
+            first_name=str(buyer.get("first_name", "")),
+            last_name=str(buyer.get("last_name", "")),
+            country=str(buyer.get("country", "")),
+        ),
+        items=tuple(
+            LineItem(str(name), int(qty), Decimal(str(price))) for name, qty, price in row.lines or ()
+        ),
+        description=row.description,
+        language=row.language,
+        schedule=schedule_from_json(row.schedule, row.currency),
+    )
+
+
 def create_link_order(
     db: Database,
     shop: Shop,
@@ -73,14 +88,25 @@ def create_link_order(
     language: str = "",
     ref: str = "",
     schedule: Schedule | None = None,
+    customer: Customer | None = None,
+    details: Mapping[str, str] | None = None,
+    lines: Sequence[LineItem] = (),
+    prefix: str = "L",
 ) -> LinkOrder:
-    """Store a new payment-link order; a ref is generated when none is given.
+    """Store a new payment-link order; a ref (``prefix`` and 10 hex digits) is
+    generated when none is given.
+
+    ``customer`` gives the buyer's names and country (its e-mail, when ``email``
+    is empty); ``details`` what else the buyer typed, kept for the merchant;
+    ``lines`` the order's lines (informative).
 
     With ``schedule`` the link starts a subscription of ``amount`` per debit;
     the schedule is checked against the protocol's ``ABOv2`` rules here, so a
     bad one is refused now rather than when the buyer clicks.
     """
-    problems = []
+    problems: list[Problem] = []
+    email = email or (customer.email if customer else "")
+    buyer = _buyer(customer, details, problems)
     if len(description) > 255:
         problems.append(Problem("description", "at most 255 characters"))
     if ref and (len(ref) > 64 or not ref.isprintable() or "/" in ref):
@@ -96,7 +122,7 @@ def create_link_order(
     if problems:
         raise ValidationError(problems)
     with db.transaction() as session:
-        ref = ref or f"L{secrets.token_hex(5).upper()}"
+        ref = ref or f"{prefix}{secrets.token_hex(5).upper()}"
         exists = session.scalar(
             select(LinkOrder.id).where(LinkOrder.shop_id == shop.id, LinkOrder.ref == ref)
         )
@@ -113,12 +139,32 @@ def create_link_order(
             status=OrderStatus.OPEN.value,
             history=[],
             schedule=schedule_to_json(schedule),
+            buyer=buyer,
+            lines=[[line.name, line.quantity, str(line.unit_price)] for line in lines] or None,
             created_at=now,
         )
         session.add(row)
     return row
 
 
+def _buyer(
+    customer: Customer | None, details: Mapping[str, str] | None, problems: list[Problem]
+) -> dict[str, str] | None:
+    """What is stored of the buyer beyond the e-mail; every text at most 255 characters."""
+    known = {
+        "first_name": customer.first_name if customer else "",
+        "last_name": customer.last_name if customer else "",
+        "country": customer.country if customer else "",
+        **(details or {}),
+    }
+    buyer = {name: value for name, value in known.items() if value}
+    problems += [Problem(name, "at most 255 characters") for name, value in buyer.items() if len(value) > 255]
+    if buyer.get("country") and not _COUNTRY.fullmatch(buyer["country"]):
+        problems.append(Problem("country", "an ISO 3166 alpha-3 code"))
+    return buyer or None
+
+
+_COUNTRY = re.compile(r"[A-Z]{3}")
 _EVERY = re.compile(r"^([1-9][0-9]?)([MSJ])$")
 
 

@@ -33,6 +33,7 @@ from bluepaid_plugins.protocol import (
     validate_payment_fields,
     validate_subscription_fields,
 )
+from bluepaid_plugins.protocol.fields import text, unprintable
 from hub.context import Hub
 from hub.models import PAID_STATES, Payment, PaymentState, Shop, Subscription
 from hub.orders import subscription_request
@@ -199,7 +200,14 @@ def _request(hub: Hub, shop: Shop, order: Order, payment: Payment) -> PaymentReq
     }
     schedule = order.schedule
     if schedule is None:
-        return PaymentRequest(amount=order.total, pays_liv=order.customer.country, **common)
+        # The buyer's names prefill the platform's buyer-details form (FAQ 27, 29); a name
+        # the protocol would refuse (too long, a control character) is left out, not fatal.
+        names = {
+            field: value
+            for field, value in (("nom", order.customer.last_name), ("prenom", order.customer.first_name))
+            if text(64)(value) is None and unprintable(value) is None
+        }
+        return PaymentRequest(amount=order.total, pays_liv=order.customer.country, **names, **common)
     return subscription_request(schedule, order.total, **common)
 
 

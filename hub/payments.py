@@ -9,7 +9,7 @@ from sqlalchemy import select
 from bluepaid_plugins.errors import NotFound
 from bluepaid_plugins.money import Money
 from hub.context import Hub
-from hub.models import Payment, PaymentEventRow, Shop, Subscription
+from hub.models import LinkOrder, Payment, PaymentEventRow, Shop, Subscription
 
 
 def payment_summary(payment: Payment, shop_slug: str) -> dict[str, Any]:
@@ -73,6 +73,18 @@ def show_payment(hub: Hub, payment_id: str) -> dict[str, Any]:
             }
             for e in events
         ]
+        kept = session.scalar(
+            select(LinkOrder).where(LinkOrder.shop_id == payment.shop_id, LinkOrder.ref == payment.order_ref)
+        )
+        if kept is not None:
+            # An order the hub keeps (a link, the form): what the buyer said, for the merchant.
+            summary["order"] = {
+                "status": kept.status,
+                "description": kept.description,
+                "email": kept.email,
+                **(kept.buyer or {}),
+                **({"lines": kept.lines} if kept.lines else {}),
+            }
         subscription = session.scalar(select(Subscription).where(Subscription.payment_id == payment.id))
         if subscription is not None:
             summary["subscription"] = {

@@ -34,6 +34,7 @@ PAGES = [
     "protocol",
     "production",
     "checklist",
+    "guides/payment-form",
 ]
 HOOKS = [name for name, value in vars(hookspecs).items() if hasattr(value, f"{hookspecs.PROJECT}_spec")]
 

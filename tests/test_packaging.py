@@ -57,6 +57,7 @@ def test_the_wheel_declares_the_command_the_builtin_connector_and_the_pytest_plu
     assert "payment_link = connectors.payment_link" in text
     assert "woocommerce = connectors.woocommerce" in text
     assert "prestashop = connectors.prestashop" in text
+    assert "payment_form = payment_form" in text
     assert "[pytest11]\nbluepaid = hub.testing.pytest_plugin" in text
 
 

@@ -72,7 +72,17 @@ def link_create(
     if occurrences is not None:
         schedule = parse_schedule(currency, occurrences, every, initial, tolerance_days, tolerance_max)
     price = Money.parse(amount, currency, field="amount")
-    order = create_link_order(hub.db, target, price, now=hub.clock(), schedule=schedule, **options)
+    order = create_link_order(
+        hub.db,
+        target,
+        price,
+        now=hub.clock(),
+        schedule=schedule,
+        description=options["description"],
+        email=options["email"],
+        language=options["language"],
+        ref=options["ref"],
+    )
     until = hub.clock() + timedelta(days=expires) if expires else None
     data: dict[str, Any] = {
         "shop": slug,

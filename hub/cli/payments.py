@@ -40,12 +40,15 @@ def payments_show(ctx: click.Context, payment_id: str, as_json: bool) -> None:
     """Show one payment and its events."""
 
     def text(d: dict[str, Any]) -> str:
-        head = "\n".join(f"{k}: {v}" for k, v in d.items() if k != "events")
-        events = "\n".join(
+        lines = [f"{k}: {v}" for k, v in d.items() if k not in ("events", "order")]
+        if "order" in d:
+            lines += ["order:", *(f"  {k}: {v}" for k, v in d["order"].items())]
+        lines.append("events:")
+        lines += [
             f"  {e['at']} {e['kind']} {e['from']} -> {e['to']} {e['id_trans']} {e['detail']}"
             for e in d["events"]
-        )
-        return f"{head}\nevents:\n{events or '  none'}"
+        ] or ["  none"]
+        return "\n".join(lines)
 
     emit(show_payment(hub_of(ctx), payment_id), as_json, text)
 

@@ -294,7 +294,10 @@ def test_the_blueprint_example_serves_its_page(monkeypatch: pytest.MonkeyPatch) 
     def register(blueprint: Any, url_prefix: str | None = None) -> None:
         app.register_blueprint(blueprint, url_prefix=url_prefix)
 
-    plugins.hook.bluepaid_register_blueprints(register=register)
+    def no_desk(connector_id: str) -> Any:
+        raise AssertionError(f"the example asked for the order desk of {connector_id!r}")
+
+    plugins.hook.bluepaid_register_blueprints(register=register, orders=no_desk)
 
     answer = app.test_client().get("/acme/health")
     assert (answer.status_code, answer.json) == (200, {"status": "ok"})

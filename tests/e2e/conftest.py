@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,6 +42,21 @@ def browser() -> Iterator[Browser]:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture
+def shoot(page: Page, tmp_path: Path) -> object:
+    """``shoot(name)`` saves a full-page screenshot as ``name.png``, in ``$BLUEPAID_SCREENSHOTS``
+    when set (to be looked at), else in the test's folder."""
+    folder = Path(os.environ.get("BLUEPAID_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def take(name: str) -> Path:
+        path = folder / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
 
 
 @pytest.fixture

@@ -6,10 +6,6 @@ button, nothing wider than the screen."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-import pytest
 from playwright.sync_api import Page
 
 from sandbox.cards import TEST_CARDS, CardType, Scenario
@@ -18,19 +14,6 @@ from tests.e2e.conftest import Stack
 VISA = next(c for c in TEST_CARDS if c.scenario is Scenario.ACCEPTED and c.type is CardType.VISA)
 PHONE = {"width": 375, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
-
-
-@pytest.fixture
-def shoot(page: Page, tmp_path: Path) -> object:
-    folder = Path(os.environ.get("BLUEPAID_SCREENSHOTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-
-    def take(name: str) -> Path:
-        path = folder / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        return path
-
-    return take
 
 
 def fits_the_screen(page: Page) -> bool:

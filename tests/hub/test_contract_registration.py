@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import pytest
 
 from bluepaid_plugins import (
+    CONTRACT_VERSION,
     Capability,
     Connector,
     Order,
@@ -153,10 +154,10 @@ REFUSED = [
     (NoContract, "contract is not declared: the contract versions it was written for, like '>=1,<2'"),
     (
         NextContract,
-        "it was written for contract >=2,<3, and this hub speaks contract 1.0:"
+        f"it was written for contract >=2,<3, and this hub speaks contract {CONTRACT_VERSION}:"
         " install a version of the connector made for it",
     ),
-    (OldApply, "apply_event must take (self, event) in contract 1.0"),
+    (OldApply, f"apply_event must take (self, event) in contract {CONTRACT_VERSION}"),
     (
         UnknownStatus,
         "default_status_mapping: paid -> 'completed' is not a status of Unknown status (known: processing)",

@@ -440,7 +440,7 @@ def test_hook_gets_a_shop_view_without_secrets(make_driver: MakeDriver) -> None:
     driver = make_driver(Watcher())
     driver.client.get(driver.pay_path(driver.new_order()))
 
-    assert views == [ShopView("demo", "21573www", "demo", "payment_link", True)]
+    assert views == [ShopView("demo", "21573www", "demo", "payment_link", True, "FR")]
 
 
 # Coming back to pay again

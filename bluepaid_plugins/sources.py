@@ -1,0 +1,77 @@
+"""What the hub lends the pages of an order source: the built-in payment form and cart.
+
+An order source is a connector whose orders the hub keeps (its ``ownership`` is
+:attr:`~bluepaid_plugins.connector.Ownership.HUB_TOKEN`) and which also serves
+pages to buyers through :func:`~bluepaid_plugins.hookspecs.bluepaid_register_blueprints`.
+Those pages never import the hub: they get an :class:`OrderDesk` for their own
+connector from the hook's ``orders`` argument, and through it read the shop,
+store orders and send the buyer to the hub's pay URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from bluepaid_plugins.domain import Customer, LineItem, Order, ShopView
+from bluepaid_plugins.money import Money
+
+
+class OrderDesk(Protocol):
+    """The hub's counter for one order-source connector's shops.
+
+    Every method takes a shop's slug and answers only for shops whose connector
+    is the desk's: another shop is as unknown as a missing one, so a page of one
+    connector can neither read nor create orders of another's shops.
+    """
+
+    def shop(self, slug: str) -> ShopView | None:
+        """The shop ``slug``, or None when there is none of this desk's connector."""
+
+    def settings(self, slug: str) -> Mapping[str, Any]:
+        """The shop's connector settings, validated and typed; secret ones left out.
+
+        Raises :class:`~bluepaid_plugins.errors.NotFound` for a shop that
+        :meth:`shop` does not know.
+        """
+
+    def create_order(
+        self,
+        slug: str,
+        total: Money,
+        *,
+        description: str = "",
+        customer: Customer | None = None,
+        language: str = "",
+        lines: Sequence[LineItem] = (),
+        details: Mapping[str, str] | None = None,
+    ) -> str:
+        """Store a new open order of ``total`` in the hub's order store; return its ref.
+
+        ``total`` must have been computed on the server (never read from the
+        browser). ``language`` is a protocol code (``FR``, ``EN``) or empty;
+        ``customer.country`` ISO 3166 alpha-3. ``lines`` are informative;
+        ``details`` keeps what the buyer typed beyond :class:`Customer` (phone,
+        address...) for the merchant, by name. Raises
+        :class:`~bluepaid_plugins.errors.ValidationError` listing every problem
+        (a zero total, an over-long description, a bad e-mail) and
+        :class:`~bluepaid_plugins.errors.NotFound` for an unknown shop.
+        """
+
+    def pay_url(self, slug: str, ref: str) -> str:
+        """The hub's URL where the buyer pays order ``ref``, carrying a proof the hub
+        signed: the buyer's key to the order, for them only (never log it)."""
+
+    def order(self, slug: str, ref: str) -> Order | None:
+        """The stored order ``ref`` of the shop, or None."""
+
+
+class OrderDesks(Protocol):
+    """The ``orders`` argument of ``bluepaid_register_blueprints``: ``orders(connector_id)``
+    gives the :class:`OrderDesk` of that connector's shops.
+
+    Raises :class:`~bluepaid_plugins.errors.ConfigurationError` when the
+    connector is not registered or does not let the hub keep its orders.
+    """
+
+    def __call__(self, connector_id: str) -> OrderDesk: ...

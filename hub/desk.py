@@ -1,0 +1,107 @@
+"""The hub's :class:`~bluepaid_plugins.sources.OrderDesk`: what the pages of an order
+source (the payment form, the cart) may do with the hub, over its order store."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select
+
+from bluepaid_plugins.connector import Ownership
+from bluepaid_plugins.domain import Customer, LineItem, Order, ShopView
+from bluepaid_plugins.errors import ConfigurationError
+from bluepaid_plugins.money import Money
+from bluepaid_plugins.settings import Secret
+from bluepaid_plugins.sources import OrderDesks
+from hub.context import Hub
+from hub.models import Shop
+from hub.orders import HubOrderStore, create_link_order
+from hub.pay import unknown_order
+
+
+class HubOrderDesk:
+    """The desk of connector ``connector_id``: it sees that connector's shops only.
+
+    Each call reads the shop again, so a shop changed or removed by the
+    merchant is seen at once; no state is kept between calls.
+    """
+
+    def __init__(self, hub: Hub, connector_id: str) -> None:
+        self.hub = hub
+        self.connector_id = connector_id
+        # The refs of a source's orders start with its initial (P for the payment form):
+        # the merchant tells at a glance where an order came from.
+        self.prefix = connector_id[:1].upper()
+
+    def _find(self, slug: str) -> Shop | None:
+        with self.hub.db.transaction() as session:
+            found: Shop | None = session.scalar(
+                select(Shop).where(Shop.slug == slug, Shop.connector == self.connector_id)
+            )
+        return found
+
+    def _shop(self, slug: str) -> Shop:
+        found = self._find(slug)
+        if found is None:
+            raise unknown_order(slug, "")
+        return found
+
+    def shop(self, slug: str) -> ShopView | None:
+        found = self._find(slug)
+        return None if found is None else self.hub.shop_view(found)
+
+    def settings(self, slug: str) -> Mapping[str, Any]:
+        # The stored settings, never the vault's: secrets stay with the connector.
+        stored = self._shop(slug).connector_settings
+        return {name: value for name, value in stored.items() if not isinstance(value, Secret)}
+
+    def create_order(
+        self,
+        slug: str,
+        total: Money,
+        *,
+        description: str = "",
+        customer: Customer | None = None,
+        language: str = "",
+        lines: Sequence[LineItem] = (),
+        details: Mapping[str, str] | None = None,
+    ) -> str:
+        row = create_link_order(
+            self.hub.db,
+            self._shop(slug),
+            total,
+            now=self.hub.clock(),
+            description=description,
+            customer=customer,
+            language=language,
+            lines=lines,
+            details=details,
+            prefix=self.prefix,
+        )
+        return row.ref
+
+    def pay_url(self, slug: str, ref: str) -> str:
+        return self.hub.pay_url(self._shop(slug), ref)
+
+    def order(self, slug: str, ref: str) -> Order | None:
+        shop = self._find(slug)
+        if shop is None:
+            return None
+        return HubOrderStore(self.hub.db, shop.id, self.hub.clock).get(ref)
+
+
+def order_desks(hub: Hub) -> OrderDesks:
+    """The ``orders`` argument of ``bluepaid_register_blueprints`` for ``hub``."""
+
+    def desk(connector_id: str) -> HubOrderDesk:
+        cls = hub.plugins.connectors.get(connector_id)
+        if cls is None:
+            raise ConfigurationError(f"no connector {connector_id!r} is registered: it has no order desk")
+        if cls.ownership is not Ownership.HUB_TOKEN:
+            raise ConfigurationError(
+                f"connector {connector_id!r} keeps its orders in its shop: the hub has no order desk for it"
+            )
+        return HubOrderDesk(hub, connector_id)
+
+    return desk
