@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from bluepaid_plugins.domain import Customer, LineItem, Order, ShopView
+from bluepaid_plugins.connector import Connector, Ownership
+from bluepaid_plugins.domain import Customer, LineItem, Order, OrderStatus, PaymentEvent, ShopView
+from bluepaid_plugins.errors import OrderNotFound
 from bluepaid_plugins.money import Money
 
 
@@ -75,3 +77,33 @@ class OrderDesks(Protocol):
     """
 
     def __call__(self, connector_id: str) -> OrderDesk: ...
+
+
+class HubKeptOrders(Connector):
+    """A connector whose orders the hub keeps: payment links, the payment form, the cart.
+
+    Subclasses declare ``id``, ``label``, ``contract``, their statuses and
+    mapping (statuses are :class:`~bluepaid_plugins.domain.OrderStatus` values),
+    and their settings; the orders are read and moved in the hub's order store
+    (``context.orders``), and pay links carry a token the hub signs.
+    """
+
+    ownership = Ownership.HUB_TOKEN
+    #: How an order of this source is named in messages ("payment link").
+    order_noun = "order"
+
+    def fetch_order(self, ref: str) -> Order:
+        order = self.context.orders.get(ref)
+        if order is None:
+            raise OrderNotFound(f"no {self.order_noun} {ref!r} in shop {self.context.shop!r}")
+        return order
+
+    def apply_event(self, event: PaymentEvent) -> None:
+        """Move the stored order as the mapping says, its note written once; a late
+        failure never takes back an order another payment paid meanwhile."""
+        order = self.fetch_order(event.order_ref)
+        target = self.status_for(event)
+        status = OrderStatus(target) if target is not None else order.status
+        if order.status.paid and not status.paid:
+            status = order.status
+        self.context.orders.set_status(event.order_ref, status, event.note)

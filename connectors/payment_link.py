@@ -10,19 +10,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import ClassVar
 
-from bluepaid_plugins import Capability, Connector, Ownership, StatusEvent, hookimpl
-from bluepaid_plugins.domain import Order, OrderStatus, PaymentEvent
-from bluepaid_plugins.errors import OrderNotFound
+from bluepaid_plugins import Capability, Connector, StatusEvent, hookimpl
+from bluepaid_plugins.domain import OrderStatus
+from bluepaid_plugins.sources import HubKeptOrders
 
 
-class PaymentLinkConnector(Connector):
+class PaymentLinkConnector(HubKeptOrders):
     """Orders stored by the hub itself; nothing to configure."""
 
     id = "payment_link"
     label = "Payment links"
     version = "1.0"
     contract = ">=1.0,<2"
-    ownership = Ownership.HUB_TOKEN
+    order_noun = "payment link"
     capabilities = frozenset({Capability.REFUNDS, Capability.PARTIAL_REFUNDS, Capability.SUBSCRIPTIONS})
     statuses: ClassVar[Mapping[str, str]] = {
         OrderStatus.OPEN: "Open: waiting for payment",
@@ -43,21 +43,6 @@ class PaymentLinkConnector(Connector):
         StatusEvent.DEBIT_PAID: None,
         StatusEvent.DEBIT_REFUSED: None,
     }
-
-    def fetch_order(self, ref: str) -> Order:
-        order = self.context.orders.get(ref)
-        if order is None:
-            raise OrderNotFound(f"no payment link {ref!r} in shop {self.context.shop!r}")
-        return order
-
-    def apply_event(self, event: PaymentEvent) -> None:
-        order = self.fetch_order(event.order_ref)
-        target = self.status_for(event)
-        status = OrderStatus(target) if target is not None else order.status
-        # A failure never reopens a link that was paid by another payment meanwhile.
-        if order.status.paid and not status.paid:
-            status = order.status
-        self.context.orders.set_status(event.order_ref, status, event.note)
 
 
 @hookimpl

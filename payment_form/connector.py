@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from bluepaid_plugins import Capability, Connector, Money, Ownership, SettingField, StatusEvent
-from bluepaid_plugins.domain import Order, OrderStatus, PaymentEvent
-from bluepaid_plugins.errors import OrderNotFound, Problem, ValidationError
+from bluepaid_plugins import Capability, Money, SettingField, StatusEvent
+from bluepaid_plugins.domain import OrderStatus
+from bluepaid_plugins.errors import Problem, ValidationError
 from bluepaid_plugins.money import CURRENCIES
+from bluepaid_plugins.sources import HubKeptOrders
 
 # Offered amounts are written with a dot for the decimals, so a comma can never be
 # read as one: spaces or semicolons separate them ("10 25.50 50").
@@ -77,7 +78,7 @@ class FormSettings:
         )
 
 
-class PaymentFormConnector(Connector):
+class PaymentFormConnector(HubKeptOrders):
     """The built-in payment form: a page per shop where the buyer says what they pay."""
 
     id = "payment_form"
@@ -85,7 +86,7 @@ class PaymentFormConnector(Connector):
     version = "1.0"
     # 1.1: the pages need the hub's order desk.
     contract = ">=1.1,<2"
-    ownership = Ownership.HUB_TOKEN
+    order_noun = "payment-form order"
     capabilities = frozenset({Capability.REFUNDS, Capability.PARTIAL_REFUNDS})
     settings_schema = (
         SettingField(
@@ -161,21 +162,6 @@ class PaymentFormConnector(Connector):
         clean = super().validate_settings(raw)
         FormSettings.read(clean)
         return clean
-
-    def fetch_order(self, ref: str) -> Order:
-        order = self.context.orders.get(ref)
-        if order is None:
-            raise OrderNotFound(f"no payment-form order {ref!r} in shop {self.context.shop!r}")
-        return order
-
-    def apply_event(self, event: PaymentEvent) -> None:
-        order = self.fetch_order(event.order_ref)
-        target = self.status_for(event)
-        status = OrderStatus(target) if target is not None else order.status
-        # A late failure never takes back a payment that went through meanwhile.
-        if order.status.paid and not status.paid:
-            status = order.status
-        self.context.orders.set_status(event.order_ref, status, event.note)
 
 
 def offered_amount(settings: FormSettings, text: str) -> Money | None:
