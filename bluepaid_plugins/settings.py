@@ -233,3 +233,29 @@ def public_settings(schema: tuple[SettingField, ...], settings: Mapping[str, Any
     """``settings`` with every secret value masked, for display and logs."""
     secret = {f.name for f in schema if f.secret}
     return {k: (MASK if (k in secret or isinstance(v, Secret)) and v else v) for k, v in settings.items()}
+
+
+#: The two settings every connector that calls a shop over HTTP offers, as the
+#: merchant sees them: how long each answer may take, and whether the shop's TLS
+#: certificate is checked. Put them in a ``settings_schema``:
+#: ``(SettingField("base_url", ...), *SHOP_CALL_SETTINGS)``.
+SHOP_CALL_SETTINGS: tuple[SettingField, ...] = (
+    SettingField(
+        "timeout",
+        "Timeout (seconds)",
+        type="int",
+        required=False,
+        default=15,
+        minimum=1,
+        maximum=60,
+        help="How long to wait for each answer of the shop.",
+    ),
+    SettingField(
+        "verify_tls",
+        "Check the shop's TLS certificate",
+        type="bool",
+        required=False,
+        default=True,
+        help="Turn it off only for a test shop with a self-signed certificate.",
+    ),
+)

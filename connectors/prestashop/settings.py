@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from bluepaid_plugins.domain import OrderStatus, StatusEvent
 from bluepaid_plugins.errors import Problem, ValidationError
-from bluepaid_plugins.settings import SettingField
+from bluepaid_plugins.settings import SHOP_CALL_SETTINGS, SettingField
 
 #: The order states PrestaShop installs, by id.
 STATES: Mapping[str, str] = {
@@ -75,24 +75,7 @@ SCHEMA = (
         help="Advanced Parameters > Webservice > Add new webservice key (32 characters), with the "
         "permissions listed in the PrestaShop guide.",
     ),
-    SettingField(
-        "timeout",
-        "Timeout (seconds)",
-        type="int",
-        required=False,
-        default=15,
-        minimum=1,
-        maximum=60,
-        help="How long to wait for each answer of the webservice.",
-    ),
-    SettingField(
-        "verify_tls",
-        "Verify the TLS certificate",
-        type="bool",
-        required=False,
-        default=True,
-        help="Turn off only for a test shop with a self-signed certificate.",
-    ),
+    *SHOP_CALL_SETTINGS,
     SettingField(
         "payable_states",
         "States awaiting payment",

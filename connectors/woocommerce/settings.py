@@ -7,7 +7,7 @@ connector reads orders and writes payments, refunds and notes.
 
 from __future__ import annotations
 
-from bluepaid_plugins.settings import SettingField
+from bluepaid_plugins.settings import SHOP_CALL_SETTINGS, SettingField
 
 SETTINGS: tuple[SettingField, ...] = (
     SettingField(
@@ -38,24 +38,7 @@ SETTINGS: tuple[SettingField, ...] = (
         help="The Secret of the webhook made in WooCommerce > Settings > Advanced > Webhooks "
         "(topic Order updated). Without it every webhook is refused.",
     ),
-    SettingField(
-        "timeout",
-        "Timeout (seconds)",
-        type="int",
-        required=False,
-        default=15,
-        minimum=1,
-        maximum=60,
-        help="How long to wait for each answer of the shop.",
-    ),
-    SettingField(
-        "verify_tls",
-        "Check the shop's TLS certificate",
-        type="bool",
-        required=False,
-        default=True,
-        help="Turn it off only for a test shop with a self-signed certificate.",
-    ),
+    *SHOP_CALL_SETTINGS,
     SettingField(
         "keys_in_query",
         "Send the keys in the query string",
