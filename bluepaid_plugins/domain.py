@@ -58,6 +58,10 @@ class EventKind(StrEnum):
     #: under another transaction, or a subscription debit after its end. Told to
     #: event hooks and the merchant, never to the shop's order: refund it.
     OVERCHARGED = "overcharged"
+    #: A refund that gave back money the buyer did not owe (an ``overcharged``
+    #: charge): the payment and the shop's order are as they were. Told to event
+    #: hooks and the merchant, never to the shop.
+    OVERCHARGE_REFUNDED = "overcharge_refunded"
 
 
 class StatusEvent(StrEnum):
@@ -177,8 +181,9 @@ class PaymentEvent:
 
     @property
     def status_event(self) -> StatusEvent | None:
-        """The key of this event in a status mapping; None for ``pending`` and ``overcharged``."""
-        if self.kind in (EventKind.PENDING, EventKind.OVERCHARGED):
+        """The key of this event in a status mapping; None for ``pending`` and the events
+        of money not owed (``overcharged``, ``overcharge_refunded``)."""
+        if self.kind in (EventKind.PENDING, EventKind.OVERCHARGED, EventKind.OVERCHARGE_REFUNDED):
             return None
         if self.debit is not None and self.debit > 1:
             if self.kind is EventKind.PAID:

@@ -26,7 +26,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bluepaid_plugins.domain import EventKind
@@ -328,6 +328,19 @@ def _settle_refund(
         return None
     state = PaymentState(payment.state)
     amount = Money.from_minor(logged.amount_minor, payment.currency)
+    if "double_payment" not in payment.flags and 0 < logged.amount_minor <= _not_owed_minor(session, payment):
+        # The refund the merchant was told to make: it gives back money the buyer
+        # did not owe (a second charge, a debit after the end), not the order's.
+        logged.kind, logged.from_state, logged.to_state = (
+            EventKind.OVERCHARGE_REFUNDED.value,
+            state.value,
+            state.value,
+        )
+        logged.detail = "gave back money not owed; the order is as it was"
+        payment.updated_at = hub.clock()
+        event = event_of(logged, payment, EventKind.OVERCHARGE_REFUNDED, test="test" in payment.flags)
+        enqueue_effects(hub, session, shop, payment, event, to_shop=False)
+        return Verdict.ACCEPTED, f"refund of {amount}: {logged.detail}"
     move = decide_refund(state, payment.paid_minor, payment.refunded_minor, amount)
     if move.over_refund:
         if more_may_come(subscription):
@@ -342,6 +355,21 @@ def _settle_refund(
     event = event_of(logged, payment, move.kind, test="test" in payment.flags)
     enqueue_effects(hub, session, shop, payment, event, to_shop="double_payment" not in payment.flags)
     return Verdict.ACCEPTED, f"{state.value} -> {move.to_state.value}"
+
+
+def _not_owed_minor(session: Session, payment: Payment) -> int:
+    """What ``payment`` took that the buyer did not owe and has not had back yet, in
+    minor units: its ``overcharged`` events less its ``overcharge_refunded`` ones."""
+    rows = session.execute(
+        select(PaymentEventRow.kind, func.sum(PaymentEventRow.amount_minor))
+        .where(
+            PaymentEventRow.payment_id == payment.id,
+            PaymentEventRow.kind.in_([EventKind.OVERCHARGED.value, EventKind.OVERCHARGE_REFUNDED.value]),
+        )
+        .group_by(PaymentEventRow.kind)
+    ).all()
+    totals = {kind: int(total or 0) for kind, total in rows}
+    return totals.get(EventKind.OVERCHARGED.value, 0) - totals.get(EventKind.OVERCHARGE_REFUNDED.value, 0)
 
 
 def _replay_parked(

@@ -13,6 +13,7 @@ _SUBJECTS = {
     EventKind.PAID: "REGLEMENT ACCEPTE / payment accepted",
     EventKind.REFUSED: "REGLEMENT REFUSE / payment refused",
     EventKind.OVERCHARGED: "A REMBOURSER, DEBIT EN TROP / overcharged, refund it",
+    EventKind.OVERCHARGE_REFUNDED: "DEBIT EN TROP REMBOURSE / overcharge refunded",
 }
 
 

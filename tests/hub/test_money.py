@@ -58,6 +58,30 @@ def test_a_payment_accepted_again_under_another_transaction_is_flagged_and_told(
     assert told == [("paid", "T1"), ("overcharged", "T2")]
 
 
+def test_the_refund_of_a_second_charge_gives_back_what_was_not_owed_and_leaves_the_order_paid(
+    make_driver: MakeDriver,
+) -> None:
+    recorder = Recorder()
+    driver = make_driver(recorder)
+    started = driver.start(driver.new_order())
+    driver.post(driver.confirmation(started, id_trans="T1"))
+    driver.post(driver.confirmation(started, id_trans="T2"))
+    tasks = driver.tasks(APPLY_EVENT)
+
+    assert refund(driver, started, "36.60", "R1") == Verdict.ACCEPTED
+
+    payment = driver.payment(started.payment_id)
+    assert (payment.state, str(payment.refunded)) == ("paid", "0.00")
+    assert driver.tasks(APPLY_EVENT) == tasks  # the shop's order stays paid: it was paid once
+    # Once the money not owed is back, a refund is the order's again.
+    assert refund(driver, started, "10.00", "R2") == Verdict.ACCEPTED
+    assert driver.payment(started.payment_id).state == "partially_refunded"
+    assert driver.tasks(APPLY_EVENT) == tasks + 1
+    driver.run_worker()
+    told = [(event.kind.value, event.id_trans) for _shop, _view, event in recorder.calls]
+    assert told[-2:] == [("overcharge_refunded", "R1"), ("partially_refunded", "R2")]
+
+
 def test_the_same_second_charge_posted_again_is_a_duplicate(driver: HubDriver) -> None:
     started = driver.start(driver.new_order())
     driver.post(driver.confirmation(started, id_trans="T1"))
@@ -157,6 +181,20 @@ def test_a_debit_after_the_end_of_the_subscription_is_refused_and_flagged(driver
     payment = driver.payment(started.payment_id)
     assert "debit_after_end" in payment.flags
     assert str(payment.paid) == "14.90"  # the third debit is not counted as owed money
+    assert driver.tasks(APPLY_EVENT) == tasks
+
+
+def test_the_refund_of_a_debit_after_the_end_leaves_the_subscription_as_it_was(driver: HubDriver) -> None:
+    started = subscribe(driver, occurrences=2)
+    driver.post(driver.confirmation(started, id_trans="D1", num_abo="A0000000042"))
+    assert debit(driver, started, 2, fini="oui") == Verdict.ACCEPTED
+    assert debit(driver, started, 3) == Verdict.OVERCHARGED
+    tasks = driver.tasks(APPLY_EVENT)
+
+    assert refund(driver, started, "9.90", "R1") == Verdict.ACCEPTED
+
+    payment = driver.payment(started.payment_id)
+    assert (payment.state, str(payment.paid), str(payment.refunded)) == ("paid", "14.90", "0.00")
     assert driver.tasks(APPLY_EVENT) == tasks
 
 
