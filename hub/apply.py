@@ -318,7 +318,10 @@ def _settle_refund(
     """Apply the accepted refund ``logged`` (in the session) to ``payment``.
 
     None while it must wait: the payment is not paid, or has not taken the
-    amount yet and a debit of its subscription may still come. A refund beyond
+    amount yet and a debit of its subscription may still come. A refund no
+    larger than the money not owed still to give back (a second charge, a debit
+    after the end) gives it back: ``overcharge_refunded``, the payment and the
+    order as they were, the shop not told. A refund beyond
     what the payment took, with nothing more to come, is flagged
     ``amount_mismatch`` and not applied. Otherwise it is told to the shop,
     unless the payment's money never paid the shop's order (``double_payment``).
