@@ -60,14 +60,19 @@ class WebhookReply:
 class ShopChangeKind(StrEnum):
     """What a shop says happened to an order outside the hub.
 
-    ``cancelled``, ``paid_elsewhere`` and ``deleted`` close the order: its pay
-    link stops working, and a payment confirmed later is flagged for a refund.
-    ``reopened`` makes it payable again (a merchant who reverted a cancel).
+    ``cancelled``, ``paid_elsewhere``, ``deleted`` and ``refunded`` close the
+    order: its pay link stops working, and a payment confirmed later is flagged
+    for a refund. ``refunded``: refunded in the shop's own admin, which moves no
+    money at Bluepaid; a paid payment of the order not refunded there is flagged
+    ``refunded_in_shop`` for the merchant to refund it at Bluepaid if the buyer
+    is to be paid back. ``reopened`` makes it payable again (a merchant who
+    reverted a cancel).
     """
 
     CANCELLED = "cancelled"
     PAID_ELSEWHERE = "paid_elsewhere"
     DELETED = "deleted"
+    REFUNDED = "refunded"
     REOPENED = "reopened"
 
 

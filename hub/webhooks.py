@@ -33,7 +33,12 @@ MAX_BODY = 256 * 1024
 # Headers a webhook is verified with; cookies and credentials are not stored.
 _SKIPPED_HEADERS = {"cookie", "authorization", "proxy-authorization"}
 
-_CLOSING = {ShopChangeKind.CANCELLED, ShopChangeKind.PAID_ELSEWHERE, ShopChangeKind.DELETED}
+_CLOSING = {
+    ShopChangeKind.CANCELLED,
+    ShopChangeKind.PAID_ELSEWHERE,
+    ShopChangeKind.DELETED,
+    ShopChangeKind.REFUNDED,
+}
 
 
 class WebhookVerdict(StrEnum):
@@ -147,6 +152,28 @@ def _apply(hub: Hub, shop: Shop, changes: list[ShopChange]) -> None:
                 )
             for payment in _unpaid_payments(session, shop, ref):
                 payment.flag("order_closed")
+            if change.kind is ShopChangeKind.REFUNDED:
+                _refunded_in_shop(session, shop, ref)
+
+
+def _refunded_in_shop(session: Session, shop: Shop, order_ref: str) -> None:
+    """Flag the payments of ``order_ref`` that took money Bluepaid still holds: the shop
+    refunded the order in its own admin, which gives the buyer nothing back at Bluepaid."""
+    payments = session.scalars(
+        select(Payment).where(Payment.shop_id == shop.id, Payment.order_ref == order_ref).with_for_update()
+    )
+    for payment in payments:
+        if payment.state in PAID_STATES and payment.refunded_minor < payment.paid_minor:
+            payment.flag("refunded_in_shop")
+            log.warning(
+                "order %s of shop %s was refunded in the shop; payment %s still holds %s %s at Bluepaid: "
+                "refund it there if the buyer is to be paid back",
+                order_ref,
+                shop.slug,
+                payment.public_id,
+                payment.paid - payment.refunded,
+                payment.currency,
+            )
 
 
 def _unpaid_payments(session: Session, shop: Shop, order_ref: str) -> list[Payment]:

@@ -30,7 +30,7 @@ _PING = re.compile(rb"webhook_id=[0-9]{1,20}")
 # Bluepaid: the order is closed and the note says so, for the merchant to check.
 _CHANGES = {
     "cancelled": (ShopChangeKind.CANCELLED, "cancelled in WooCommerce"),
-    "refunded": (ShopChangeKind.CANCELLED, "refunded in WooCommerce (check the refund at Bluepaid)"),
+    "refunded": (ShopChangeKind.REFUNDED, "refunded in WooCommerce (check the refund at Bluepaid)"),
     "processing": (ShopChangeKind.PAID_ELSEWHERE, "paid in WooCommerce"),
     "completed": (ShopChangeKind.PAID_ELSEWHERE, "completed in WooCommerce"),
     "trash": (ShopChangeKind.DELETED, "moved to the trash in WooCommerce"),

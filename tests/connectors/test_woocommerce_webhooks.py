@@ -120,7 +120,7 @@ def _delivery(status: str, topic: str = "order.updated") -> WebhookRequest:
     ("status", "kind"),
     [
         ("cancelled", ShopChangeKind.CANCELLED),
-        ("refunded", ShopChangeKind.CANCELLED),
+        ("refunded", ShopChangeKind.REFUNDED),
         ("processing", ShopChangeKind.PAID_ELSEWHERE),
         ("completed", ShopChangeKind.PAID_ELSEWHERE),
         ("trash", ShopChangeKind.DELETED),

@@ -172,7 +172,7 @@ def test_a_webhook_that_is_not_a_post_is_refused(make_driver: MakeDriver) -> Non
 # Changes
 
 
-@pytest.mark.parametrize("kind", ["cancelled", "paid_elsewhere", "deleted"])
+@pytest.mark.parametrize("kind", ["cancelled", "paid_elsewhere", "deleted", "refunded"])
 def test_an_order_the_shop_closed_can_no_longer_be_paid_here(make_driver: MakeDriver, kind: str) -> None:
     driver, _ = hook_shop(make_driver)
 
@@ -195,6 +195,32 @@ def test_a_payment_of_an_order_the_shop_closed_is_flagged(make_driver: MakeDrive
     send(driver, change("cancelled"))
 
     assert "order_closed" in driver.payment(started.payment_id).flags
+
+
+def test_a_paid_order_refunded_in_the_shop_flags_the_money_still_held_at_bluepaid(
+    make_driver: MakeDriver,
+) -> None:
+    driver, _ = hook_shop(make_driver)
+    started = driver.start("A1", ORDER_KEY)
+    driver.post(driver.confirmation(started))
+
+    send(driver, change("refunded"))
+
+    payment = driver.payment(started.payment_id)
+    assert "refunded_in_shop" in payment.flags
+    assert payment.state == "paid"  # no money moved at Bluepaid
+    assert verdicts(driver) == [("accepted", "refunded A1")]
+
+
+def test_an_order_refunded_at_bluepaid_then_in_the_shop_is_not_flagged(make_driver: MakeDriver) -> None:
+    driver, _ = hook_shop(make_driver)
+    started = driver.start("A1", ORDER_KEY)
+    driver.post(driver.confirmation(started))
+    driver.post(driver.confirmation(started, mode="r", id_trans="R1"))
+
+    send(driver, change("refunded"))
+
+    assert "refunded_in_shop" not in driver.payment(started.payment_id).flags
 
 
 def test_an_order_the_shop_reopened_can_be_paid_again(make_driver: MakeDriver) -> None:
