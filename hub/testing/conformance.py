@@ -122,6 +122,8 @@ class GivenOrder:
     customer: Customer = field(default_factory=lambda: Customer("ada@example.com", "Ada", "Lovelace", "FRA"))
     items: tuple[LineItem, ...] = ()
     schedule: Schedule | None = None
+    #: The buyer's language, as the protocol writes it (``langue``).
+    language: str = "EN"
 
 
 class ConnectorConformance:
@@ -133,7 +135,9 @@ class ConnectorConformance:
     shop_url: ClassVar[str] = ""
     #: The folder of recorded examples of the shop's API, for ``api.example(name)``.
     examples: ClassVar[Path | None] = None
-    #: The order fields the shop keeps and the connector must read back.
+    #: The order fields the shop keeps and the connector must read back; add
+    #: ``"language"`` when the shop keeps the buyer's (the harness then writes
+    #: :attr:`GivenOrder.language`, ``EN``, in the shop's own form).
     order_fields: ClassVar[tuple[str, ...]] = (
         "total",
         "items",
@@ -312,7 +316,9 @@ class ConnectorConformance:
         given, _proof = self.place(bluepaid_kit)
         order = self.fetch(bluepaid_kit, given.ref)
         got = _order_fields(order)
-        want = _order_fields(Order(given.ref, given.total, customer=given.customer, items=given.items))
+        want = _order_fields(
+            Order(given.ref, given.total, customer=given.customer, items=given.items, language=given.language)
+        )
         checked = {k: got[k] for k in self.order_fields}
         expected = {k: want[k] for k in self.order_fields}
         assert checked == expected, f"fetch_order({given.ref!r}) read {checked}, the shop holds {expected}"
@@ -728,6 +734,7 @@ def _order_fields(order: Order) -> dict[str, Any]:
         "first_name": order.customer.first_name,
         "last_name": order.customer.last_name,
         "country": order.customer.country,
+        "language": order.language,
     }
 
 

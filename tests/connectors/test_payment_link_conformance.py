@@ -17,7 +17,7 @@ from hub.testing.kit import Kit
 class TestPaymentLinkConformance(ConnectorConformance):
     connector = PaymentLinkConnector
     # A payment link is an amount and a buyer's e-mail; it has no lines and no names.
-    order_fields: ClassVar[tuple[str, ...]] = ("total", "email")
+    order_fields: ClassVar[tuple[str, ...]] = ("total", "email", "language")
 
     def given_order(self, kit: Kit, order: GivenOrder) -> str:
         create_link_order(
@@ -28,6 +28,7 @@ class TestPaymentLinkConformance(ConnectorConformance):
             ref=order.ref,
             email=order.customer.email,
             schedule=order.schedule,
+            language=order.language,
         )
         if order.status is not OrderStatus.OPEN:
             with kit.hub.db.transaction() as session:

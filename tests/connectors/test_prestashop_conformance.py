@@ -31,6 +31,8 @@ class TestPrestaShopConformance(ConnectorConformance):
     shop_url = BASE
     # PrestaShop has no state for a partial refund and none that means "expired".
     states_given = tuple(STATE_OF)
+    # The fake webservice's only language is English (id 1), as the recorded order's.
+    order_fields = (*ConnectorConformance.order_fields, "language")
 
     def shop_api(self, api: ShopDouble) -> None:
         shop = FakePrestaShop()

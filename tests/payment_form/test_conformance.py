@@ -16,6 +16,8 @@ from payment_form import PaymentFormConnector
 class TestPaymentFormConformance(ConnectorConformance):
     connector = PaymentFormConnector
 
+    order_fields = (*ConnectorConformance.order_fields, "language")
+
     def given_order(self, kit: Kit, order: GivenOrder) -> str:
         # As the form's page stores it, through the hub's order desk.
         create_link_order(
@@ -26,6 +28,7 @@ class TestPaymentFormConformance(ConnectorConformance):
             ref=order.ref,
             customer=order.customer,
             lines=order.items,
+            language=order.language,
         )
         if order.status is not OrderStatus.OPEN:
             with kit.hub.db.transaction() as session:
