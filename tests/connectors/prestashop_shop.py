@@ -28,6 +28,8 @@ KEY = "ZQ88PRJX5VWQHCWE4EE7SQ7HPNX00RAJ"
 #: The states PrestaShop installs with ``paid`` set (an order_payments row follows).
 PAID_STATES = frozenset({"2", "3", "4", "5", "9", "11"})
 XML = "text/xml;charset=utf-8"
+#: The proof of the order :meth:`FakePrestaShop.add_awaiting_order` places.
+SECURE_KEY = "0f3c1a9d2b7e4c6a8d5f1e3b9c7a2d4e"
 
 
 def example(name: str) -> ET.Element:
@@ -110,6 +112,22 @@ class FakePrestaShop:
         id_ = str(len(self.records["currencies"]) + 1)
         self.add("currencies", id_, iso_code=iso_code)
         return id_
+
+    def add_awaiting_order(self) -> None:
+        """Order 42 of Ada Lovelace, 36.60 EUR of two lines, awaiting a bank wire (state 10):
+        the order the pipeline and end-to-end tests pay."""
+        self.add_order(
+            "42",
+            total=Decimal("36.60"),
+            currency="EUR",
+            state="10",
+            items=(LineItem("T-shirt", 2, Decimal("12.50")), LineItem("Mug", 1, Decimal("11.60"))),
+            email="ada@example.com",
+            first_name="Ada",
+            last_name="Lovelace",
+            country="FR",
+            secure_key=SECURE_KEY,
+        )
 
     def add_order(
         self,

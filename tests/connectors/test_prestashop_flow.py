@@ -6,24 +6,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import requests
 
-from bluepaid_plugins.domain import LineItem
 from connectors.prestashop.connector import PrestaShopConnector
 from hub.testing.shop_double import ShopDouble
 from hub.testing.stack import Stack, live_stack, pay_with_card
 from sandbox.cards import TEST_CARDS, Scenario
 from sandbox.delivery import deliver_due
-from tests.connectors.prestashop_shop import BASE, EXAMPLES, KEY, FakePrestaShop
+from tests.connectors.prestashop_shop import BASE, EXAMPLES, KEY, SECURE_KEY, FakePrestaShop
 
 pytestmark = pytest.mark.slow
 
 CARD = {card.scenario: card for card in reversed(TEST_CARDS)}
-SECURE_KEY = "0f3c1a9d2b7e4c6a8d5f1e3b9c7a2d4e"
 
 
 @pytest.fixture
@@ -36,18 +33,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Stack, FakePrestaShop]]:
         # The buyer's browser and the platform's confirmation reach the real servers.
         double.pass_through(stack.hub_url)
         double.pass_through(stack.sandbox_url)
-        fake.add_order(
-            "42",
-            total=Decimal("36.60"),
-            currency="EUR",
-            state="10",
-            items=(LineItem("T-shirt", 2, Decimal("12.50")), LineItem("Mug", 1, Decimal("11.60"))),
-            email="ada@example.com",
-            first_name="Ada",
-            last_name="Lovelace",
-            country="FR",
-            secure_key=SECURE_KEY,
-        )
+        fake.add_awaiting_order()
         with double.running():
             yield stack, fake
 

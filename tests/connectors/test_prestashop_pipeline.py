@@ -6,19 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
-from bluepaid_plugins.domain import LineItem
 from bluepaid_plugins.testing import Confirmations
 from connectors.prestashop.connector import PrestaShopConnector
 from hub.models import TaskState
 from hub.tasks import APPLY_EVENT
 from hub.testing.kit import Kit
 from hub.testing.shop_double import Reply
-from tests.connectors.prestashop_shop import BASE, KEY, XML, FakePrestaShop, error_body
+from tests.connectors.prestashop_shop import BASE, KEY, SECURE_KEY, XML, FakePrestaShop, error_body
 
-SECURE_KEY = "0f3c1a9d2b7e4c6a8d5f1e3b9c7a2d4e"
 PAID = [
     ("POST", "/api/order_histories"),
     ("PUT", "/api/order_payments/1"),
@@ -35,18 +32,7 @@ def setup(make_kit: Callable[..., Any]) -> tuple[Kit, FakePrestaShop, Confirmati
         shop_url=BASE,
         install=fake.install,
     )
-    fake.add_order(
-        "42",
-        total=Decimal("36.60"),
-        currency="EUR",
-        state="10",
-        items=(LineItem("T-shirt", 2, Decimal("12.50")), LineItem("Mug", 1, Decimal("11.60"))),
-        email="ada@example.com",
-        first_name="Ada",
-        last_name="Lovelace",
-        country="FR",
-        secure_key=SECURE_KEY,
-    )
+    fake.add_awaiting_order()
     started = kit.driver.start("42", SECURE_KEY)
     return kit, fake, Confirmations(started.fields)
 
