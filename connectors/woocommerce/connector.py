@@ -14,7 +14,8 @@ drops the Authorization header):
 - ``POST /orders/{id}/refunds`` with ``"api_refund": false``: records a refund
   Bluepaid made, without asking the order's gateway to refund it again;
 - ``POST /orders/{id}/notes``: the event's note, carrying ``id_trans``;
-- ``GET /system_status``: for ``check_connection``.
+- ``GET /system_status`` and ``POST /orders/0/notes`` (which writes nothing):
+  for ``check_connection``.
 
 A buyer proves they hold an order with its ``order_key`` (the ``key`` of
 WooCommerce's own order-pay and order-received URLs).
@@ -67,6 +68,11 @@ API_PATH = "/wp-json/wc/v3"
 PAID_BY_WOOCOMMERCE = "processing"
 
 _REFUNDS = (EventKind.PARTIALLY_REFUNDED, EventKind.REFUNDED)
+
+_KEY_NEEDED = (
+    "make a key with Read/Write permissions, for a shop manager or administrator, in "
+    "WooCommerce > Settings > Advanced > REST API"
+)
 
 
 class WooCommerceConnector(Connector):
@@ -150,34 +156,52 @@ class WooCommerceConnector(Connector):
             ).close()
 
     def check_connection(self) -> str:
-        """Call ``GET /system_status`` once and say which WooCommerce answered.
+        """Call ``GET /system_status``, then probe that the key may write; say which
+        WooCommerce answered.
 
         401 means a wrong key or secret, 403 a key whose user may not manage WooCommerce,
-        404 a wrong URL, WooCommerce not active or the REST API unreachable.
-        Whether the key may write is only known at the first payment: the
-        guide asks for Read/Write.
+        404 a wrong URL, WooCommerce not active or the REST API unreachable; then
+        :meth:`_check_writes` tells a Read-only key, or a user who may not edit
+        orders, from one that may mark orders paid.
         """
         what = "the shop's system status"
         try:
             data = self._get("/system_status", what, params={"_fields": "environment,settings"})
         except ShopAuthFailed as exc:
-            raise ShopAuthFailed(
-                f"{exc}. Check the consumer key and secret: a Read/Write key of a shop manager or "
-                "administrator, made in WooCommerce > Settings > Advanced > REST API"
-            ) from None
+            raise ShopAuthFailed(f"{exc}. Check the consumer key and secret: {_KEY_NEEDED}") from None
         except OrderNotFound as exc:
             raise OrderNotFound(
                 f"{exc}. No WooCommerce REST API at {safe_url(self._api_url(''))}: check the shop URL, "
                 "that WooCommerce is active, and that WordPress permalinks are not 'Plain'"
             ) from None
+        self._check_writes()
         environment, settings = (data.get(name) for name in ("environment", "settings"))
         environment = environment if isinstance(environment, dict) else {}
         settings = settings if isinstance(settings, dict) else {}
         version = str(environment.get("version") or "?")
         currency = str(settings.get("currency") or "?")
         return (
-            f"WooCommerce {version} at {safe_url(self._base_url)}: API key accepted, shop currency {currency}"
+            f"WooCommerce {version} at {safe_url(self._base_url)}: API key accepted for reading and "
+            f"writing orders, shop currency {currency}"
         )
+
+    def _check_writes(self) -> None:
+        """Probe, without writing anything, that the key may write orders.
+
+        ``POST /orders/0/notes``: WooCommerce checks the key's Read/Write permission
+        before it routes the request (401), then the user's right to create order
+        notes (403), and only then looks for order 0, which never exists (404). So
+        404 (or a 400 about the note) means the key may write, and nothing was
+        written.
+        """
+        try:
+            self._call(
+                "POST", "/orders/0/notes", "a write check", json={"note": "Bluepaid connection check"}
+            ).close()
+        except ShopAuthFailed as exc:
+            raise ShopAuthFailed(f"{exc}. The key may read but not write orders: {_KEY_NEEDED}") from None
+        except ShopRefused:  # order 0 not found, or the note refused: the key may write
+            return
 
     # Webhooks
 

@@ -532,9 +532,38 @@ def test_check_connection_names_the_woocommerce_that_answered(
     api: ShopDouble, connector: WooCommerceConnector
 ) -> None:
     found = connector.check_connection()
-    assert found == "WooCommerce 8.9.1 at https://shop.example: API key accepted, shop currency EUR"
-    [call] = api.calls
-    assert (call.method, call.path) == ("GET", f"{API}/system_status")
+    assert found == (
+        "WooCommerce 8.9.1 at https://shop.example: API key accepted for reading and writing orders, "
+        "shop currency EUR"
+    )
+    assert [(call.method, call.path) for call in api.calls] == [
+        ("GET", f"{API}/system_status"),
+        ("POST", f"{API}/orders/0/notes"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("permissions", "edits_orders", "says"),
+    [
+        ("read", True, "does not have write permissions"),
+        ("read_write", False, "not allowed to create resources"),
+    ],
+)
+def test_check_connection_says_a_key_that_may_not_write_orders(
+    shop: WooShop, connector: WooCommerceConnector, permissions: str, edits_orders: bool, says: str
+) -> None:
+    shop.key_permissions, shop.user_edits_orders = permissions, edits_orders
+    with pytest.raises(ShopAuthFailed, match=rf"{says}.*may read but not write orders.*Read/Write"):
+        connector.check_connection()
+    assert shop.notes == {}
+
+
+def test_check_connection_says_a_key_that_may_not_read(
+    shop: WooShop, connector: WooCommerceConnector
+) -> None:
+    shop.key_permissions = "write"
+    with pytest.raises(ShopAuthFailed, match=r"does not have read permissions.*Read/Write"):
+        connector.check_connection()
 
 
 def test_check_connection_says_a_refused_key_is_to_be_checked(

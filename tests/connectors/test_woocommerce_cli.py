@@ -62,7 +62,7 @@ def test_shop_add_checks_the_keys_and_prints_the_urls_to_register(bluepaid: obje
     assert code == 0, err
     code, out, err = bluepaid("shop", "check", "myshop")  # type: ignore[operator]
     assert code == 0, err
-    assert "WooCommerce 8.9.1 at https://shop.example: API key accepted, shop currency EUR" in out
+    assert "WooCommerce 8.9.1 at https://shop.example: API key accepted for reading and writing orders" in out
     code, out, _ = bluepaid("shop", "show", "myshop", "--json")  # type: ignore[operator]
     shown = json.loads(out)
     assert shown["pay_url_template"] == "https://hub.example/pay/myshop/{order_ref}?key={key}"

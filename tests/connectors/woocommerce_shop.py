@@ -90,6 +90,10 @@ class WooShop:
         self.notes: dict[str, list[dict[str, Any]]] = {}
         #: Failures armed for one call each: (method, path, answer), in order.
         self.faults: list[tuple[str, str, Reply | BaseException]] = []
+        #: The key's permissions as WooCommerce stores them: read, write or read_write.
+        self.key_permissions = "read_write"
+        #: Whether the key's user may edit orders (a shop manager or administrator).
+        self.user_edits_orders = True
         self._ids = iter(range(9000, 100000))
         basic = base64.b64encode(f"{CONSUMER_KEY}:{CONSUMER_SECRET}".encode()).decode()
         self._authorization = f"Basic {basic}"
@@ -178,6 +182,11 @@ class WooShop:
             in_query = in_query and call.query.get("consumer_secret") == CONSUMER_SECRET
             if call.headers.get("authorization") != self._authorization and not in_query:
                 return error(401, "woocommerce_rest_authentication_error", "Consumer key is invalid.")
+            # WooCommerce checks the key's permissions before it routes the request.
+            needed = "read" if call.method == "GET" else "write"
+            if self.key_permissions not in (needed, "read_write"):
+                message = f"The API key provided does not have {needed} permissions."
+                return error(401, "woocommerce_rest_authentication_error", message)
             for fault in self.faults:
                 if fault[:2] == (call.method, call.path):
                     self.faults.remove(fault)
@@ -232,6 +241,10 @@ class WooShop:
         return Reply(200, json=self.notes[match["id"]])
 
     def post_note(self, call: Call, match: Any) -> Reply:
+        if not self.user_edits_orders:
+            return error(
+                403, "woocommerce_rest_cannot_create", "Sorry, you are not allowed to create resources."
+            )
         if self._order(match) is None:
             return error(404, "woocommerce_rest_order_invalid_id", "Invalid order ID.")
         text = call.json().get("note")

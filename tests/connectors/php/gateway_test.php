@@ -66,5 +66,45 @@ $gateway->settings['pay_url_template'] = 'http://hub.example/pay/s/{order_ref}?k
 check( 'bad template', $gateway->process_payment( 727 ), array( 'result' => 'failure' ) );
 check( 'buyer told', count( $GLOBALS['stub_notices'] ), 2 );
 
+// The block checkout: nothing before WooCommerce Blocks is loaded, then the method
+// registered with the gateway's texts, never its pay URL template.
+do_action( 'woocommerce_blocks_loaded' );
+check( 'no blocks class without WooCommerce Blocks', class_exists( 'Bluepaid_Hub_Blocks', false ), false );
+require __DIR__ . '/blocks_stubs.php';
+do_action( 'woocommerce_blocks_loaded' );
+$registry = new Automattic\WooCommerce\Blocks\Payments\PaymentMethodRegistry();
+do_action( 'woocommerce_blocks_payment_method_type_registration', $registry );
+check( 'one block method', count( $registry->registered ), 1 );
+$blocks = $registry->registered[0];
+check( 'block method name', $blocks->get_name(), 'bluepaid' );
+$blocks->initialize();
+check( 'block script off while the method is off', $blocks->is_active(), false );
+$GLOBALS['stub_options']['woocommerce_bluepaid_settings'] = array(
+	'enabled'          => 'yes',
+	'title'            => 'Carte bancaire (Bluepaid)',
+	'description'      => 'Vous paierez sur la page sécurisée.',
+	'pay_url_template' => $template,
+);
+$blocks->initialize();
+check( 'block script on', $blocks->is_active(), true );
+check( 'block script', $blocks->get_payment_method_script_handles(), array( 'bluepaid-hub-blocks' ) );
+check(
+	'block script source',
+	$GLOBALS['stub_scripts']['bluepaid-hub-blocks'],
+	array(
+		'https://shop.example/wp-content/plugins/bluepaid-hub-gateway/assets/blocks.js',
+		array( 'wc-blocks-registry', 'wc-settings', 'wp-element', 'wp-html-entities' ),
+	)
+);
+check(
+	'block data',
+	$blocks->get_payment_method_data(),
+	array(
+		'title'       => 'Carte bancaire (Bluepaid)',
+		'description' => 'Vous paierez sur la page sécurisée.',
+		'supports'    => array( 'products' ),
+	)
+);
+
 echo $failures ? "{$failures} failed\n" : "all passed\n";
 exit( $failures ? 1 : 0 );

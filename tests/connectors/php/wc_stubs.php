@@ -10,6 +10,8 @@ $GLOBALS['stub_hooks']    = array();
 $GLOBALS['stub_notices']  = array();
 $GLOBALS['stub_orders']   = array();
 $GLOBALS['stub_currency'] = 'EUR';
+$GLOBALS['stub_options']  = array();
+$GLOBALS['stub_scripts']  = array();
 
 function add_action( $hook, $callback, $priority = 10 ) {
 	$GLOBALS['stub_hooks'][ $hook ][] = $callback;
@@ -19,9 +21,9 @@ function add_filter( $hook, $callback, $priority = 10 ) {
 	$GLOBALS['stub_hooks'][ $hook ][] = $callback;
 }
 
-function do_action( $hook ) {
+function do_action( $hook, ...$args ) {
 	foreach ( $GLOBALS['stub_hooks'][ $hook ] ?? array() as $callback ) {
-		call_user_func( $callback );
+		call_user_func_array( $callback, $args );
 	}
 }
 
@@ -30,6 +32,19 @@ function apply_filters( $hook, $value ) {
 		$value = call_user_func( $callback, $value );
 	}
 	return $value;
+}
+
+function get_option( $name, $default = false ) {
+	return $GLOBALS['stub_options'][ $name ] ?? $default;
+}
+
+function plugins_url( $path, $plugin_file ) {
+	return 'https://shop.example/wp-content/plugins/' . basename( dirname( $plugin_file ) ) . '/' . $path;
+}
+
+function wp_register_script( $handle, $src, $deps, $version, $in_footer ) {
+	$GLOBALS['stub_scripts'][ $handle ] = array( $src, $deps );
+	return true;
 }
 
 function wc_add_notice( $message, $type ) {

@@ -2,7 +2,7 @@
 /**
  * Plugin Name:          Bluepaid hub gateway
  * Description:          Sends the buyer from the WooCommerce checkout to the Bluepaid hub's pay URL of the order. The hub takes the payment and marks the order paid through the REST API.
- * Version:              1.0.0
+ * Version:              1.1.0
  * Requires at least:    5.6
  * Requires PHP:         7.4
  * Requires Plugins:     woocommerce
@@ -21,6 +21,9 @@
 if ( ! defined( 'ABSPATH' ) ) {
 	exit;
 }
+
+const BLUEPAID_HUB_GATEWAY_VERSION = '1.1.0';
+const BLUEPAID_HUB_GATEWAY_FILE    = __FILE__;
 
 /** The currencies the Bluepaid platform takes; the method is offered for no other. */
 const BLUEPAID_HUB_CURRENCIES = array( 'EUR', 'CHF', 'USD', 'GBP', 'JPY', 'CAD', 'AUD' );
@@ -156,17 +159,38 @@ add_action( 'plugins_loaded', 'bluepaid_hub_gateway_init', 11 );
 
 /**
  * Tells WooCommerce what this plugin works with: the order tables of either storage
- * (it only uses wc_get_order and the order's getters), and not the block checkout,
- * which shows only methods with a script of their own: the checkout page must be
- * the classic one ([woocommerce_checkout]).
+ * (it only uses wc_get_order and the order's getters) and the block checkout (see
+ * includes/class-bluepaid-hub-blocks.php).
  */
 function bluepaid_hub_gateway_declare_features() {
 	if ( class_exists( '\Automattic\WooCommerce\Utilities\FeaturesUtil' ) ) {
 		\Automattic\WooCommerce\Utilities\FeaturesUtil::declare_compatibility( 'custom_order_tables', __FILE__, true );
-		\Automattic\WooCommerce\Utilities\FeaturesUtil::declare_compatibility( 'cart_checkout_blocks', __FILE__, false );
+		\Automattic\WooCommerce\Utilities\FeaturesUtil::declare_compatibility( 'cart_checkout_blocks', __FILE__, true );
 	}
 }
 add_action( 'before_woocommerce_init', 'bluepaid_hub_gateway_declare_features' );
+
+/**
+ * Offers the method in the block checkout too, once WooCommerce Blocks is loaded
+ * (before 8.3 a shop may run without it: the classic checkout still works).
+ */
+function bluepaid_hub_gateway_blocks() {
+	if ( ! class_exists( '\Automattic\WooCommerce\Blocks\Payments\Integrations\AbstractPaymentMethodType' ) ) {
+		return;
+	}
+	require_once __DIR__ . '/includes/class-bluepaid-hub-blocks.php';
+	add_action( 'woocommerce_blocks_payment_method_type_registration', 'bluepaid_hub_gateway_register_blocks' );
+}
+add_action( 'woocommerce_blocks_loaded', 'bluepaid_hub_gateway_blocks' );
+
+/**
+ * Registers the block checkout's side of the method.
+ *
+ * @param \Automattic\WooCommerce\Blocks\Payments\PaymentMethodRegistry $registry The payment methods of the blocks.
+ */
+function bluepaid_hub_gateway_register_blocks( $registry ) {
+	$registry->register( new Bluepaid_Hub_Blocks() );
+}
 
 /**
  * Adds the gateway to WooCommerce's payment methods.
