@@ -20,6 +20,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from bluepaid_plugins.domain import OrderStatus
 from hub.testing.conformance import GivenOrder
 from hub.testing.shop_double import Call, Reply, ShopDouble
@@ -72,6 +74,7 @@ class PretixShop:
         self.event["currency"] = currency
         #: Answers kept per idempotency key: (status, body).
         self.kept: dict[str, tuple[int, Any]] = {}
+        self._lost: list[tuple[str, str]] = []
         routes = (
             ("GET", "/", self.get_event),
             ("GET", r"/orders/(?P<code>[A-Z0-9]+)/", self.get_order),
@@ -138,6 +141,11 @@ class PretixShop:
         ]
         return texts + [str(r["comment"]) for r in data["refunds"] if r.get("comment")]
 
+    def lose_answer_to(self, method: str, path: str) -> None:
+        """The next call to ``method`` ``path`` (exactly) is done, and its answer lost
+        on the way back: the caller sees a read timeout."""
+        self._lost.append((method, path))
+
     # Routes
 
     def _authenticated(self, handler: Any) -> Any:
@@ -154,6 +162,9 @@ class PretixShop:
             reply = handler(call, match)
             if reply.status not in _NOT_KEPT:
                 self.kept[key] = (reply.status, reply.json)
+            if (call.method, call.path) in self._lost:
+                self._lost.remove((call.method, call.path))
+                raise requests.ReadTimeout("the answer was lost on the way back")
             return reply
 
         return answer
@@ -200,7 +211,8 @@ class PretixShop:
             return detail(404, "No Order matches the given query.")
         body = call.json()
         problems = self._problems(body, _REFUND_STATES)
-        if body.get("payment") is not None and body["payment"] not in [p["local_id"] for p in data["payments"]]:
+        known = [p["local_id"] for p in data["payments"]]
+        if body.get("payment") is not None and body["payment"] not in known:
             problems["non_field_errors"] = ["Unknown payment ID."]
         if problems:
             return Reply(400, json=problems)
