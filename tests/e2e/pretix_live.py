@@ -197,7 +197,7 @@ class LivePretix:
             if self.process.poll() is not None:
                 raise PretixUnavailable(f"pretix stopped at start: {self.log.read_text()[-1500:]}")
             try:
-                if requests.get(f"{self.url}/healthcheck/", timeout=5).status_code == 200:
+                if requests.get(self.event_url, timeout=5).status_code == 200:
                     return
             except requests.RequestException:
                 pass
