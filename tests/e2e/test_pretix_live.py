@@ -11,6 +11,7 @@ a browser, on orders placed through pretix's API as its checkout places them.
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page
 from sqlalchemy import select, update
 
 from bluepaid_plugins.money import Money
@@ -35,6 +36,8 @@ from sandbox.delivery import deliver_due
 from sandbox.models import Delivery, Transaction
 from sandbox.refunds import refund
 from tests.e2e.pretix_live import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
     EVENT,
     ORGANIZER,
     LivePretix,
@@ -114,6 +117,14 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         template = pay_url_template(stack.hub, stack.shop)
         with running_pretix(install, folder, port, token, template) as pretix:
             yield Live(stack, pretix)
+
+
+@pytest.fixture
+def shoot_dir(tmp_path: Path) -> Path:
+    """Where screenshots go: ``$BLUEPAID_SCREENSHOTS`` when set, else the test's folder."""
+    folder = Path(os.environ.get("BLUEPAID_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def pay_on_the_sandbox(page: Page, number: str, card_type: str) -> None:
@@ -251,3 +262,39 @@ def test_pretix_stopped_during_delivery_gets_the_payment_once_back(live: Live) -
     order = live.order(code)
     assert order["status"] == "p"
     assert confirmed(order) == [("36.60", "bluepaid", live.payment(code).id_trans)]
+
+
+def test_the_organiser_sets_the_pay_url_in_pretixs_admin(
+    live: Live, page: Page, shoot: Callable[[str], Path]
+) -> None:
+    page.goto(f"{live.pretix.url}/control/login")
+    page.fill("input[name=email]", ADMIN_EMAIL)
+    page.fill("input[name=password]", ADMIN_PASSWORD)
+    page.locator("form button[type=submit]").first.click()
+    page.wait_for_url(f"{live.pretix.url}/control/**")
+    page.goto(f"{live.pretix.url}/control/event/{ORGANIZER}/{EVENT}/settings/payment/bluepaid")
+    field = page.locator("input[name=payment_bluepaid_pay_url]")
+    assert field.input_value() == pay_url_template(live.stack.hub, live.stack.shop)
+    shoot("pretix-admin-1-settings")
+
+    field.fill("http://hub.example/pay/demo/{order_ref}")
+    page.locator("form button[type=submit].btn-save, form button.btn-save").first.click()
+
+    assert "with {order_ref} and {key} once each" in page.inner_text("body")
+    shoot("pretix-admin-2-refused")
+
+
+def test_a_pending_order_offers_the_hubs_pay_link_in_the_buyers_language(
+    live: Live, browser: Browser, shoot_dir: Path
+) -> None:
+    code, secret = live.place_order()
+    context = browser.new_context(locale="fr-FR")
+    try:
+        page = context.new_page()
+        page.goto(live.order(code)["url"])
+        link = page.get_by_role("link", name="Payer par carte avec Bluepaid")
+
+        assert link.get_attribute("href") == live.stack.pay_url(code, secret)
+        page.screenshot(path=str(shoot_dir / "pretix-7-pending-fr.png"), full_page=True)
+    finally:
+        context.close()

@@ -74,8 +74,8 @@ class Bluepaid(BasePaymentProvider):
         fields["pay_url"] = forms.CharField(
             label=_("Pay URL template of the hub"),
             help_text=_(
-                "As `bluepaid shop show <shop>` prints it: "
-                "https://hub.example/pay/<shop>/{order_ref}?key={key}"
+                "As the hub's command bluepaid shop show prints it, for example "
+                "https://hub.example/pay/myshop/{order_ref}?key={key}"
             ),
             validators=[_check_template],
             required=True,
