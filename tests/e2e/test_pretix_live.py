@@ -11,6 +11,7 @@ a browser, on orders placed through pretix's API as its checkout places them.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from collections.abc import Callable, Iterator
@@ -143,7 +144,7 @@ def test_the_hub_reaches_the_event_and_its_plugin(live: Live) -> None:
 
 
 def test_a_buyer_pays_through_pretixs_own_checkout(
-    live: Live, page: Page, shoot: Callable[[str], Path]
+    live: Live, page: Page, shoot: Callable[[str], Path], shoot_dir: Path
 ) -> None:
     stack, pretix = live.stack, live.pretix
     page.goto(pretix.event_url)
@@ -173,6 +174,8 @@ def test_a_buyer_pays_through_pretixs_own_checkout(
     order = live.order(code)
     assert order["status"] == "p"
     assert confirmed(order) == [("36.60", "bluepaid", payment.id_trans)]
+    # pretix's own view of the paid order, kept beside the screenshots.
+    (shoot_dir / "pretix-paid-order.json").write_text(json.dumps(order, indent=2), encoding="utf-8")
     page.goto(order["url"])
     shoot("pretix-6-order-paid")
     assert "paid" in page.inner_text("body").lower()
