@@ -57,6 +57,7 @@ def test_the_wheel_declares_the_command_the_builtin_connector_and_the_pytest_plu
     assert "payment_link = connectors.payment_link" in text
     assert "woocommerce = connectors.woocommerce" in text
     assert "prestashop = connectors.prestashop" in text
+    assert "pretix = connectors.pretix" in text
     assert "payment_form = payment_form" in text
     assert "[pytest11]\nbluepaid = hub.testing.pytest_plugin" in text
 
@@ -68,6 +69,12 @@ def test_the_wheel_carries_the_modules_merchants_install_in_their_shops(wheel: z
     assert "connectors/prestashop/shop/bluepaid/bluepaid.php" in names
     assert "connectors/prestashop/shop/bluepaid/controllers/front/redirect.php" in names
     assert {
+        "connectors/pretix/shop/pretix-bluepaid/pyproject.toml",
+        "connectors/pretix/shop/pretix-bluepaid/pretix_bluepaid/payment.py",
+        "connectors/pretix/shop/pretix-bluepaid/pretix_bluepaid/locale/fr/LC_MESSAGES/django.mo",
+    } <= names
+    assert {
         "connectors/woocommerce/conformance/woocommerce.json",
         "connectors/prestashop/conformance/prestashop.json",
+        "connectors/pretix/conformance/pretix.json",
     } <= names

@@ -148,7 +148,8 @@ class ConnectorConformance:
     )
     #: The order states the harness can put an order in.
     states_given: ClassVar[tuple[OrderStatus, ...]] = tuple(OrderStatus)
-    #: A currency with 3 decimals the shop can hold.
+    #: A currency with 3 decimals the shop can hold; empty for a shop that keeps
+    #: amounts with two decimals at most (pretix): the suite then checks 0 and 2.
     three_decimal_currency: ClassVar[str] = "KWD"
 
     #: Behaviours that do not apply to this connector, with the reason (set for each subclass).
@@ -325,7 +326,8 @@ class ConnectorConformance:
 
     @behaviour("currencies with 0, 2 and 3 decimals")
     def test_amounts_are_exact_in_every_currency(self, bluepaid_kit: Kit) -> None:
-        for text, currency in (("3660", "JPY"), ("36.60", "EUR"), ("36.605", self.three_decimal_currency)):
+        amounts = [("3660", "JPY"), ("36.60", "EUR"), ("36.605", self.three_decimal_currency)]
+        for text, currency in (amount for amount in amounts if amount[1]):
             given, _proof = self.place(bluepaid_kit, total=Money.parse(text, currency))
             order = self.fetch(bluepaid_kit, given.ref)
             read = f"{order.total} {order.total.currency}"

@@ -183,6 +183,8 @@ class ConformanceReports:
                     reason = ""
                     if name == "order mapping" and cls.order_fields != ConnectorConformance.order_fields:
                         reason = f"the shop keeps: {', '.join(cls.order_fields)}"
+                    if name == "currencies with 0, 2 and 3 decimals" and not cls.three_decimal_currency:
+                        reason = "the shop keeps two decimals at most: 0 and 2 checked"
                     if (
                         name == "each event applied exactly once"
                         and Capability.IDEMPOTENCY_KEYS in capabilities

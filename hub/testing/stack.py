@@ -94,11 +94,14 @@ def live_stack(
     connector: type[Connector] | None = None,
     settings: Mapping[str, Any] | None = None,
     database_url: str = "",
+    allow_private_addresses: bool = False,
 ) -> Iterator[Stack]:
     """Serve a hub and the sandbox until the block ends; their databases go in ``folder``.
 
     With ``connector``, the shop uses it (registered as a plugin) with
     ``settings``; otherwise the built-in payment links.
+    ``allow_private_addresses`` lets the connector call a shop on loopback (a
+    real shop software served by the test, such as a live pretix).
     """
     hub_port, sandbox_port = free_port(), free_port()
     hub_url, sandbox_url = f"http://127.0.0.1:{hub_port}", f"http://127.0.0.1:{sandbox_port}"
@@ -119,6 +122,7 @@ def live_stack(
                 # The connector under test is given here: an installed copy of it (its
                 # package's entry point) must not clash with it.
                 load_plugins=frozenset() if connector else None,
+                allow_private_addresses=allow_private_addresses,
             ),
             extra_plugins=(ConnectorPlugin(connector),) if connector else (),
         )

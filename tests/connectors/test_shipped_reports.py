@@ -34,6 +34,12 @@ BUILT_IN = [
         "tests/connectors/test_prestashop_conformance.py",
     ),
     (
+        "pretix",
+        "connectors.pretix.connector",
+        "connectors/pretix/conformance",
+        "tests/connectors/test_pretix_conformance.py",
+    ),
+    (
         "payment_form",
         "payment_form.connector",
         "payment_form/conformance",
