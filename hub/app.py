@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import bluepaid_locales
 from bluepaid_locales import gettext
 from bluepaid_plugins.errors import ConfigurationError, PluginError, Problem
-from hub import inbox, redaction
+from hub import backoffice, inbox, redaction
 from hub.config import HubConfig
 from hub.context import Hub, build_hub
 from hub.desk import order_desks
@@ -57,6 +57,7 @@ def create_app(config: HubConfig | None = None, *, hub: Hub | None = None, recov
     csrf = CSRFProtect(app)
     bluepaid_locales.init_app(app)
     app.register_blueprint(bp)
+    backoffice.init_app(app, hub)
     app.register_error_handler(HTTPException, error_page)
     csrf.exempt(bp)  # its POST routes are server-to-server: the platform's confirmations, shops' webhooks
 
