@@ -43,7 +43,9 @@ class Browser:
     def get(self, path: str, **kwargs: object) -> TestResponse:
         return self.client.get(path, **kwargs)  # type: ignore[arg-type]
 
-    def post(self, path: str, data: dict[str, str] | None = None, page: str = "/backoffice/login") -> TestResponse:
+    def post(
+        self, path: str, data: dict[str, str] | None = None, page: str = "/backoffice/login"
+    ) -> TestResponse:
         """POST ``data`` with the CSRF token of ``page`` (any back-office page)."""
         token = csrf(self.client.get(page))
         return self.client.post(path, data={"csrf_token": token, **(data or {})})

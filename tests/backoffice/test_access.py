@@ -47,9 +47,7 @@ def test_a_login_without_csrf_token_is_refused(app: Flask, users: None) -> None:
     assert response.status_code == 400
 
 
-def test_logins_are_rate_limited_per_email_then_allowed_again(
-    browser: Browser, clock: FrozenClock
-) -> None:
+def test_logins_are_rate_limited_per_email_then_allowed_again(browser: Browser, clock: FrozenClock) -> None:
     for _ in range(MAX_FAILURES):
         assert browser.login(OWNER, "guess").status_code == 401
 
