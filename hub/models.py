@@ -112,6 +112,8 @@ class Shop(Base):
     # the proxy variables of the hub's environment are ignored.
     proxy_url: Mapped[str] = mapped_column(String(512), default="")
     created_at: Mapped[datetime]
+    # The merchant's Bluepaid offer ("start" or "pro"), for the statements' fee estimates.
+    plan: Mapped[str] = mapped_column(String(8), default="start")
 
 
 class ClosedOrder(Base):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import date
 from email.message import EmailMessage
 from typing import Any
 
@@ -45,7 +46,7 @@ from bluepaid_locales import (
 from bluepaid_plugins.errors import NotFound, ValidationError
 from bluepaid_plugins.money import Money
 from hub import mail
-from hub.backoffice import dashboard, payments, reconcile, subscriptions
+from hub.backoffice import dashboard, payments, reconcile, statements, subscriptions
 from hub.backoffice.session import SessionUser
 from hub.backoffice.users import (
     TooManyFailures,
@@ -406,3 +407,66 @@ def reconcile_fix(payment_id: str) -> ResponseReturnValue:
     except NotFound:
         abort(404)
     return redirect(url_for("backoffice.payment_page", payment_id=payment_id, done="fix"))
+
+
+# Statements
+
+
+def _my_shop(slug: str) -> Shop:
+    shop = next((s for s in _my_shops() if s.slug == slug), None)
+    if shop is None:
+        abort(404)
+    return shop
+
+
+@bp.get("/statements")
+def statements_page() -> ResponseReturnValue:
+    return render_template(
+        "backoffice/statements.html",
+        shops=_my_shops(),
+        months=statements.months(_hub().clock().date()),
+        plans=statements.PLANS,
+    )
+
+
+@bp.get("/statements/<slug>/<int:year>-<int:month>.<kind>")
+def statement_file(slug: str, year: int, month: int, kind: str) -> ResponseReturnValue:
+    """One month's statement of one shop, as CSV or PDF (one of the months offered)."""
+    shop = _my_shop(slug)
+    try:
+        first = date(year, month, 1)
+    except ValueError:
+        abort(404)
+    if first not in statements.months(_hub().clock().date()) or kind not in ("csv", "pdf"):
+        abort(404)
+    found = statements.statement(_hub(), shop.id, first)
+    name = f"statement-{slug}-{year:04d}-{month:02d}.{kind}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if kind == "csv":
+        return Response(statements.as_csv(found), mimetype="text/csv", headers=headers)
+    labels = {
+        "title": gettext("Statement"),
+        "plan": gettext("Plan"),
+        "totals": gettext("Totals"),
+        "payments": gettext("payments"),
+        "refusals": gettext("refusals"),
+        "refunds": gettext("refunds"),
+        "fees": gettext("estimated fees"),
+        "estimate": gettext("Fees are estimated from the plan; Bluepaid's invoice is the reference."),
+    }
+    return Response(statements.as_pdf(found, labels), mimetype="application/pdf", headers=headers)
+
+
+@bp.post("/statements/<slug>/plan")
+def statement_plan(slug: str) -> ResponseReturnValue:
+    """Set the shop's plan (owners), for the fee estimates."""
+    shop = _my_shop(slug)
+    _require_owner(shop.id)
+    plan = request.form.get("plan", "")
+    if plan not in statements.PLANS:
+        abort(400)
+    with _hub().db.transaction() as db:
+        row = db.get(Shop, shop.id)
+        assert row is not None
+        row.plan = plan
+    return redirect(url_for("backoffice.statements_page"))

@@ -105,3 +105,20 @@ def test_bluepaid_reconcile_and_user_commands(driver: HubDriver, hub: Hub, clock
     assert reconciled.exit_code == 0, reconciled.output
     assert started.payment_id in reconciled.output
     assert driver.payment(started.payment_id).state == "cancelled"
+
+
+def test_a_shop_order_not_marked_paid_is_listed_and_fixed_in_one_click(
+    owner: Browser, driver: HubDriver
+) -> None:
+    payment = paid_payment(driver)
+    tasks_before = driver.tasks("apply_event")
+
+    listed = owner.get("/backoffice/reconcile").text
+    fixed = owner.post(f"/backoffice/reconcile/{payment}/fix", page="/backoffice/")
+    driver.run_worker()
+
+    assert f"/backoffice/payments/{payment}" in listed
+    assert fixed.status_code == 302
+    assert driver.tasks("apply_event") == tasks_before + 1
+    assert f"/backoffice/payments/{payment}" not in owner.get("/backoffice/reconcile").text
+    assert "reconcile_fix" in owner.get(f"/backoffice/payments/{payment}").text
