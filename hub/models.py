@@ -402,3 +402,18 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime]
+
+
+class ApiToken(Base):
+    """A JSON API token of one shop, kept as its SHA-256 digest (hub/api/tokens.py)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    name: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    # The token's first characters, to tell tokens apart in a list.
+    shown: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

@@ -1,4 +1,4 @@
-"""The back office: users, their shops and roles, login failures, the audit log;
+"""The back office: users, their shops and roles, login failures, the audit log, API tokens;
 the request sent per payment; the shop's plan; subscriptions ended or deleted in the hub
 
 Revision ID: 0010
@@ -55,6 +55,16 @@ def upgrade() -> None:
         sa.Column("at", sa.DateTime(), nullable=False),
     )
     op.create_index("ix_bo_audit_payment", "bo_audit", ["payment_id"])
+    op.create_table(
+        "api_tokens",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("shop_id", sa.Integer(), sa.ForeignKey("shops.id"), nullable=False),
+        sa.Column("name", sa.String(64), nullable=False),
+        sa.Column("digest", sa.String(64), nullable=False, unique=True),
+        sa.Column("shown", sa.String(16), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(), nullable=True),
+    )
     with op.batch_alter_table("payments") as batch:
         batch.add_column(sa.Column("request_fields", sa.JSON(), nullable=True))
     with op.batch_alter_table("shops") as batch:
@@ -74,6 +84,7 @@ def downgrade() -> None:
         batch.drop_column("plan")
     with op.batch_alter_table("payments") as batch:
         batch.drop_column("request_fields")
+    op.drop_table("api_tokens")
     op.drop_index("ix_bo_audit_payment", "bo_audit")
     op.drop_table("bo_audit")
     op.drop_index("ix_bo_login_failures_email_at", "bo_login_failures")
