@@ -417,3 +417,15 @@ class ApiToken(Base):
     shown: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class AlertMail(Base):
+    """An alert already mailed to its shop (hub/backoffice/alert_mail.py): mailed once."""
+
+    __tablename__ = "bo_alert_mails"
+    __table_args__ = (UniqueConstraint("shop_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    key: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[datetime]

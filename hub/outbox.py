@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
 
 from bluepaid_plugins.errors import BluepaidError, ConnectorError, NotFound, PluginBug, PluginError
+from hub.backoffice.alert_mail import mail_alerts
 from hub.backoffice.reconcile import EXPIRE_EVERY, expire_stale
 from hub.context import Hub
 from hub.inbox import process_unfinished
@@ -123,11 +124,13 @@ class Worker:
 
     def _expire_stale(self) -> None:
         """Expire the payments left pending (the reconciliation's part that calls no
-        shop), at most every :data:`~hub.backoffice.reconcile.EXPIRE_EVERY`."""
+        shop) and mail the new alerts, at most every
+        :data:`~hub.backoffice.reconcile.EXPIRE_EVERY`."""
         now = self.hub.clock()
         if self._expired_at is None or now - self._expired_at >= EXPIRE_EVERY:
             self._expired_at = now
             expire_stale(self.hub)
+            mail_alerts(self.hub)
 
     def run_forever(
         self, stop: threading.Event, idle: float = 1.0, on_outcome: Callable[[Outcome], None] | None = None

@@ -1,4 +1,4 @@
-"""The back office: users, their shops and roles, login failures, the audit log, API tokens;
+"""The back office: users, their shops and roles, login failures, the audit log, alerts mailed, API tokens;
 the request sent per payment; the shop's plan; subscriptions ended or deleted in the hub
 
 Revision ID: 0010
@@ -56,6 +56,14 @@ def upgrade() -> None:
     )
     op.create_index("ix_bo_audit_payment", "bo_audit", ["payment_id"])
     op.create_table(
+        "bo_alert_mails",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("shop_id", sa.Integer(), sa.ForeignKey("shops.id"), nullable=False),
+        sa.Column("key", sa.String(64), nullable=False),
+        sa.Column("sent_at", sa.DateTime(), nullable=False),
+        sa.UniqueConstraint("shop_id", "key"),
+    )
+    op.create_table(
         "api_tokens",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("shop_id", sa.Integer(), sa.ForeignKey("shops.id"), nullable=False),
@@ -85,6 +93,7 @@ def downgrade() -> None:
     with op.batch_alter_table("payments") as batch:
         batch.drop_column("request_fields")
     op.drop_table("api_tokens")
+    op.drop_table("bo_alert_mails")
     op.drop_index("ix_bo_audit_payment", "bo_audit")
     op.drop_table("bo_audit")
     op.drop_index("ix_bo_login_failures_email_at", "bo_login_failures")
