@@ -46,7 +46,7 @@ from bluepaid_locales import (
 from bluepaid_plugins.errors import NotFound, ValidationError
 from bluepaid_plugins.money import Money
 from hub import mail
-from hub.backoffice import dashboard, payments, reconcile, statements, subscriptions
+from hub.backoffice import dashboard, doctor, payments, reconcile, statements, subscriptions
 from hub.backoffice.session import SessionUser
 from hub.backoffice.users import (
     TooManyFailures,
@@ -470,3 +470,51 @@ def statement_plan(slug: str) -> ResponseReturnValue:
         assert row is not None
         row.plan = plan
     return redirect(url_for("backoffice.statements_page"))
+
+
+# Shops: mode and the go-live check
+
+#: Where a test replaces how the go-live check posts to the confirmation URL.
+DOCTOR_POST = "bluepaid.doctor_post"
+
+
+def _poster() -> doctor.Poster:
+    poster: doctor.Poster = current_app.extensions.get(DOCTOR_POST, doctor.post_over_http)
+    return poster
+
+
+@bp.get("/shops")
+def shops_page() -> ResponseReturnValue:
+    return render_template("backoffice/shops.html", shops=_my_shops())
+
+
+@bp.route("/shops/<slug>/go-live", methods=["GET", "POST"])
+def go_live_page(slug: str) -> ResponseReturnValue:
+    """The go-live check; its POST (owners) switches the shop to production when
+    every check passes."""
+    shop = _my_shop(slug)
+    hub = _hub()
+    if request.method == "POST":
+        _require_owner(shop.id)
+        checks = doctor.go_live(hub, slug, _user().account.email, _poster())
+    else:
+        checks = doctor.doctor(hub, slug, _poster())
+    return render_template(
+        "backoffice/golive.html",
+        shop=_my_shop(slug),
+        checks=checks,
+        passed=all(c.ok for c in checks),
+        can_act=_user().account.can_act(shop.id),
+        names=_check_names(),
+    )
+
+
+def _check_names() -> dict[str, str]:
+    return {
+        "confirmation_url": gettext("The confirmation URL answers a POST"),
+        "secrets": gettext("Secrets are set"),
+        "allowed_ips": gettext("The platform's addresses are allowed"),
+        "return_url": gettext("The return URL is set"),
+        "credentials": gettext("The shop accepts the connector's credentials"),
+        "test_payments": gettext("Test payments refused, or one went through"),
+    }

@@ -1,5 +1,5 @@
-"""``bluepaid user`` and ``bluepaid reconcile``: back-office accounts, and putting
-payments and shop orders in agreement."""
+"""``bluepaid user``, ``bluepaid reconcile`` and ``bluepaid doctor``: back-office accounts,
+putting payments and shop orders in agreement, and the go-live check."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import timedelta
 import click
 
 from bluepaid_plugins.errors import ValidationError
+from hub.backoffice.doctor import doctor as run_doctor
 from hub.backoffice.reconcile import PENDING_MAX_AGE, disagreements, expire_stale
 from hub.backoffice.users import add_user, set_password
 from hub.cli.base import cli, emit, hub_of, json_option
@@ -97,3 +98,19 @@ def reconcile(ctx: click.Context, older_than: int, no_shops: bool, as_json: bool
         return "\n".join(lines)
 
     emit(data, as_json, text)
+
+
+@cli.command()
+@click.argument("slug")
+@json_option
+@click.pass_context
+def doctor(ctx: click.Context, slug: str, as_json: bool) -> None:
+    """The go-live check of a shop: exit code 1 when a check fails."""
+    checks = run_doctor(hub_of(ctx), slug)
+    emit(
+        [{"check": c.name, "ok": c.ok, "detail": c.detail} for c in checks],
+        as_json,
+        lambda rows: "\n".join(f"{'ok  ' if r['ok'] else 'FAIL'} {r['check']}: {r['detail']}" for r in rows),
+    )
+    if not all(c.ok for c in checks):
+        ctx.exit(1)
