@@ -114,6 +114,8 @@ class Shop(Base):
     created_at: Mapped[datetime]
     # The merchant's Bluepaid offer ("start" or "pro"), for the statements' fee estimates.
     plan: Mapped[str] = mapped_column(String(8), default="start")
+    # In production the payment settings are locked; an owner unlocks them until then.
+    unlocked_until: Mapped[datetime | None]
 
 
 class ClosedOrder(Base):

@@ -47,6 +47,7 @@ from bluepaid_plugins.errors import NotFound, ValidationError
 from bluepaid_plugins.money import Money
 from hub import mail
 from hub.backoffice import dashboard, doctor, payments, reconcile, statements, subscriptions
+from hub.backoffice import settings as shop_settings
 from hub.backoffice.session import SessionUser
 from hub.backoffice.users import (
     TooManyFailures,
@@ -518,3 +519,41 @@ def _check_names() -> dict[str, str]:
         "credentials": gettext("The shop accepts the connector's credentials"),
         "test_payments": gettext("Test payments refused, or one went through"),
     }
+
+
+@bp.route("/shops/<slug>/settings", methods=["GET", "POST"])
+def settings_page(slug: str) -> ResponseReturnValue:
+    """The shop's settings: every user reads them, owners change them."""
+    shop = _my_shop(slug)
+    hub = _hub()
+    error, status, saved = "", 200, False
+    if request.method == "POST":
+        _require_owner(shop.id)
+        try:
+            shop_settings.save(hub, shop.id, request.form, _user().account.email)
+            saved = True
+        except ValidationError as exc:
+            error, status = "; ".join(f"{p.field}: {p.message}" for p in exc.problems) or str(exc), 400
+        shop = _my_shop(slug)
+    cls = hub.plugins.connector(shop.connector)
+    return render_template(
+        "backoffice/settings.html",
+        shop=shop,
+        fields=cls.settings_schema,
+        values=shop_settings.form_values(hub, shop),
+        locked=shop_settings.locked(hub, shop),
+        can_act=_user().account.can_act(shop.id),
+        error=error,
+        saved=saved,
+    ), status
+
+
+@bp.post("/shops/<slug>/unlock")
+def unlock_settings(slug: str) -> ResponseReturnValue:
+    shop = _my_shop(slug)
+    _require_owner(shop.id)
+    try:
+        shop_settings.unlock(_hub(), shop.id, _user().account.email, request.form.get("reason", ""))
+    except ValidationError:
+        abort(400)
+    return redirect(url_for("backoffice.settings_page", slug=slug))

@@ -1,5 +1,5 @@
 """The back office: users, their shops and roles, login failures, the audit log, alerts mailed, API tokens;
-the request sent per payment; the shop's plan; subscriptions ended or deleted in the hub
+the request sent per payment; the shop's plan and its settings' unlock; subscriptions ended or deleted in the hub
 
 Revision ID: 0010
 Revises: 0008
@@ -77,6 +77,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("request_fields", sa.JSON(), nullable=True))
     with op.batch_alter_table("shops") as batch:
         batch.add_column(sa.Column("plan", sa.String(8), nullable=False, server_default="start"))
+        batch.add_column(sa.Column("unlocked_until", sa.DateTime(), nullable=True))
     with op.batch_alter_table("subscriptions") as batch:
         batch.add_column(sa.Column("ended_at", sa.DateTime(), nullable=True))
         batch.add_column(sa.Column("ended_by", sa.String(254), nullable=False, server_default=""))
@@ -89,6 +90,7 @@ def downgrade() -> None:
         batch.drop_column("ended_by")
         batch.drop_column("ended_at")
     with op.batch_alter_table("shops") as batch:
+        batch.drop_column("unlocked_until")
         batch.drop_column("plan")
     with op.batch_alter_table("payments") as batch:
         batch.drop_column("request_fields")
