@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from datetime import timedelta
 
 from flask import Flask
 from sqlalchemy import update
@@ -14,6 +15,7 @@ from hub.context import Hub
 from hub.models import OutboxTask, Shop
 from hub.testing.driver import HubDriver
 from tests.backoffice.conftest import OWNER, Browser, paid_payment
+from tests.conftest import FrozenClock
 from tests.sandbox.backoffice_fixtures import SmtpSink, free_port
 
 
@@ -80,3 +82,24 @@ def test_the_password_reset_mail_carries_a_working_link(hub: Hub, app: Flask, us
     assert link is not None
     assert browser.post(link.group(1), {"password": "a brand new password"}).status_code == 302
     assert browser.login(OWNER, "a brand new password").status_code == 302
+
+
+def test_the_merchants_sale_mail_survives_an_smtp_outage(
+    hub: Hub, driver: HubDriver, clock: FrozenClock
+) -> None:
+    with hub.db.transaction() as db:
+        db.execute(update(Shop).where(Shop.id == driver.shop.id).values(notify_email="boss@shop.test"))
+    hub.config = dataclasses.replace(hub.config, smtp_host="127.0.0.1", smtp_port=free_port())
+    driver.shop.notify_email = "boss@shop.test"
+    paid_payment(driver)
+
+    during = {o.state.value for o in driver.run_worker() if o.error}
+    clock.advance(timedelta(hours=7))
+    with SmtpSink.running() as sink:
+        hub.config = dataclasses.replace(hub.config, smtp_port=sink.port)
+        driver.run_worker()
+
+    assert during == {"pending"}
+    sale = next(m for m in sink.received if "REGLEMENT ACCEPTE" in m.subject)
+    assert sale.rcpt_tos == ["boss@shop.test"]
+    assert "TEST" in sale.subject
