@@ -4,7 +4,7 @@ the server (no script), and the alerts a merchant must act on."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from xml.sax.saxutils import escape
@@ -90,10 +90,13 @@ def summarize(hub: Hub, shop_ids: Collection[int]) -> Summary:
     return Summary(totals_today, totals_month, test_month, currency, days)
 
 
-def chart_svg(days: list[Day], currency: str, labels: dict[str, str]) -> str:
+def chart_svg(
+    days: list[Day], currency: str, labels: dict[str, str], money: Callable[[Money], str] = str
+) -> str:
     """An SVG bar chart: per day, accepted (green) and refused (red) live amounts, test
-    payments as a thin grey bar. ``labels`` names the series and the chart in the
-    page's language. Self-contained markup: no script, no external resource."""
+    payments in grey. ``labels`` names the series and the chart, ``money`` writes an
+    amount, in the page's language. Self-contained markup: no script, no external
+    resource."""
     width, height, pad = 640, 220, 30
     top = max([max(d.accepted, d.refused, d.test_accepted) for d in days] + [1])
     slot = (width - 2 * pad) / max(len(days), 1)
@@ -111,7 +114,7 @@ def chart_svg(days: list[Day], currency: str, labels: dict[str, str]) -> str:
         ):
             h = (height - 2 * pad) * value / top
             series = labels[("accepted", "refused", "test")[j]]
-            tip = f"{d.day.isoformat()} {escape(series)}: {Money.from_minor(value, currency)} {currency}"
+            tip = f"{d.day.isoformat()} {escape(series)}: {escape(money(Money.from_minor(value, currency)))}"
             parts.append(
                 f'<rect x="{x + j * bar:.1f}" y="{height - pad - h:.1f}" width="{bar:.1f}" height="{h:.1f}" '
                 f'fill="{color}"><title>{tip}</title></rect>'
@@ -120,7 +123,7 @@ def chart_svg(days: list[Day], currency: str, labels: dict[str, str]) -> str:
             parts.append(
                 f'<text x="{x:.1f}" y="{height - 10}" font-size="10">{d.day.strftime("%d/%m")}</text>'
             )
-    top_label = f"{Money.from_minor(top, currency)} {currency}"
+    top_label = money(Money.from_minor(top, currency))
     parts.append(f'<text x="{pad}" y="{pad - 8}" font-size="10">{escape(top_label)}</text>')
     parts.append("</svg>")
     return "".join(parts)

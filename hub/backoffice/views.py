@@ -242,7 +242,7 @@ def dashboard_page() -> ResponseReturnValue:
         "test": gettext("test"),
     }
     # The chart is our own markup, every text in it escaped: safe to embed.
-    chart = Markup(dashboard.chart_svg(summary.days, summary.currency, labels))  # noqa: S704
+    chart = Markup(dashboard.chart_svg(summary.days, summary.currency, labels, _money))  # noqa: S704
     return render_template(
         "backoffice/dashboard.html",
         summary=summary,

@@ -1,5 +1,5 @@
 """The merchant's back office in a real browser: log in, the dashboard, the payments,
-one payment's timeline, statements, on a desktop and on a phone, with screenshots."""
+one payment's timeline, statements, settings, on a desktop and on a phone, with screenshots."""
 
 from __future__ import annotations
 
@@ -57,8 +57,13 @@ def test_the_main_back_office_path(stack: Stack, merchant: str, page: Page, shoo
     assert page.get_by_role("link", name="PDF").count() == 6
     shoot("backoffice-statements")  # type: ignore[operator]
 
+    page.get_by_role("link", name="Shops").click()
+    page.get_by_role("link", name="Settings").click()
+    assert page.get_by_label("Return URL").is_visible()
+    shoot("backoffice-settings")  # type: ignore[operator]
+
     page.get_by_role("button", name="Français").click()
-    assert page.inner_text("h1") == "Relevés"
+    assert page.inner_text("h1").startswith("Réglages")
 
 
 def test_the_back_office_on_a_phone_in_french(stack: Stack, merchant: str, page: Page, shoot: object) -> None:
