@@ -77,10 +77,11 @@ def save(hub: Hub, shop_id: int, form: Mapping[str, str], actor: str) -> list[st
         shop = session.get(Shop, shop_id)
         assert shop is not None
         session.expunge(shop)
+    # A field the form did not send keeps its value: only what was sent changes.
     payment = {
-        "return_url": form.get("return_url", "").strip(),
+        "return_url": form.get("return_url", shop.return_url).strip(),
         "redirect_method": form.get("redirect_method", shop.redirect_method),
-        "allowed_ips": _ips(form.get("allowed_ips", "")),
+        "allowed_ips": _ips(form["allowed_ips"]) if "allowed_ips" in form else list(shop.allowed_ips),
     }
     if payment["redirect_method"] not in ("get", "post"):
         raise ValidationError([Problem("redirect_method", "get or post")], "not saved")

@@ -106,3 +106,12 @@ def test_read_only_and_other_shops(browser: Browser) -> None:
     browser.post("/backoffice/logout", page="/backoffice/")
     browser.login("owner@other.test")
     assert browser.get(SETTINGS).status_code == 404
+
+
+def test_a_field_not_sent_keeps_its_value(owner: Browser, hub: Hub) -> None:
+    owner.post(SETTINGS, {"notify_email": "boss@shop.test"}, page=SETTINGS)
+
+    with hub.db.transaction() as db:
+        shop = db.scalars(select(Shop).where(Shop.slug == "demo")).one()
+    assert shop.allowed_ips == ["127.0.0.1"]
+    assert shop.notify_email == "boss@shop.test"
