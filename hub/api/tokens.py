@@ -50,19 +50,22 @@ def create(hub: Hub, shop_slug: str, name: str) -> tuple[TokenInfo, str]:
         return TokenInfo(row.id, shop.slug, row.name, row.shown, row.created_at, None), token
 
 
-def revoke(hub: Hub, token_id: int) -> None:
+def revoke(hub: Hub, token_id: int, shop_id: int | None = None) -> None:
+    """Revoke a token (of ``shop_id`` only, when given): it opens nothing from now on."""
     with hub.db.transaction() as session:
         row = session.get(ApiToken, token_id)
-        if row is None:
+        if row is None or (shop_id is not None and row.shop_id != shop_id):
             raise NotFound(f"no API token {token_id}")
         row.revoked_at = row.revoked_at or hub.clock()
 
 
-def list_tokens(hub: Hub) -> list[TokenInfo]:
+def list_tokens(hub: Hub, shop_id: int | None = None) -> list[TokenInfo]:
+    """Every token (of ``shop_id`` only, when given), oldest first."""
+    query = select(ApiToken, Shop.slug).join(Shop, ApiToken.shop_id == Shop.id).order_by(ApiToken.id)
+    if shop_id is not None:
+        query = query.where(ApiToken.shop_id == shop_id)
     with hub.db.transaction() as session:
-        rows = session.execute(
-            select(ApiToken, Shop.slug).join(Shop, ApiToken.shop_id == Shop.id).order_by(ApiToken.id)
-        )
+        rows = session.execute(query)
         return [TokenInfo(t.id, slug, t.name, t.shown, t.created_at, t.revoked_at) for t, slug in rows]
 
 

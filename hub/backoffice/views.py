@@ -46,6 +46,7 @@ from bluepaid_locales import (
 from bluepaid_plugins.errors import NotFound, ValidationError
 from bluepaid_plugins.money import Money
 from hub import mail
+from hub.api import tokens as api_tokens
 from hub.backoffice import dashboard, doctor, payments, reconcile, statements, subscriptions
 from hub.backoffice import settings as shop_settings
 from hub.backoffice.session import SessionUser
@@ -522,7 +523,7 @@ def _check_names() -> dict[str, str]:
 
 
 @bp.route("/shops/<slug>/settings", methods=["GET", "POST"])
-def settings_page(slug: str) -> ResponseReturnValue:
+def settings_page(slug: str, new_token: str = "") -> ResponseReturnValue:
     """The shop's settings: every user reads them, owners change them."""
     shop = _my_shop(slug)
     hub = _hub()
@@ -545,6 +546,8 @@ def settings_page(slug: str) -> ResponseReturnValue:
         can_act=_user().account.can_act(shop.id),
         error=error,
         saved=saved,
+        tokens=api_tokens.list_tokens(hub, shop.id),
+        new_token=new_token,
     ), status
 
 
@@ -556,4 +559,24 @@ def unlock_settings(slug: str) -> ResponseReturnValue:
         shop_settings.unlock(_hub(), shop.id, _user().account.email, request.form.get("reason", ""))
     except ValidationError:
         abort(400)
+    return redirect(url_for("backoffice.settings_page", slug=slug))
+
+
+@bp.post("/shops/<slug>/tokens")
+def create_token(slug: str) -> ResponseReturnValue:
+    """A new API token of the shop (owners), shown once on the page it answers."""
+    shop = _my_shop(slug)
+    _require_owner(shop.id)
+    _info, token = api_tokens.create(_hub(), slug, request.form.get("name", "").strip())
+    return settings_page(slug, new_token=token)
+
+
+@bp.post("/shops/<slug>/tokens/<int:token_id>/revoke")
+def revoke_token(slug: str, token_id: int) -> ResponseReturnValue:
+    shop = _my_shop(slug)
+    _require_owner(shop.id)
+    try:
+        api_tokens.revoke(_hub(), token_id, shop.id)
+    except NotFound:
+        abort(404)
     return redirect(url_for("backoffice.settings_page", slug=slug))

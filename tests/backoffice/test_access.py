@@ -8,6 +8,7 @@ import pytest
 from flask import Flask
 
 from hub.backoffice.users import MAX_FAILURES, reset_token
+from hub.backoffice.views import DOCTOR_POST
 from hub.context import Hub
 from hub.testing.driver import HubDriver
 from tests.backoffice.conftest import OWNER, PASSWORD, READER, STRANGER, Browser, paid_payment
@@ -123,3 +124,49 @@ def test_the_chosen_language_is_remembered_with_the_user(owner: Browser, app: Fl
     fresh.login(OWNER)
 
     assert '<html lang="fr">' in fresh.get("/backoffice/").text
+
+
+def shop_pages(driver: HubDriver) -> list[str]:
+    """Every back-office page of one shop's things (a payment, its shop's settings...)."""
+    payment = paid_payment(driver)
+    return [
+        f"/backoffice/payments/{payment}",
+        "/backoffice/shops/demo/settings",
+        "/backoffice/shops/demo/go-live",
+        "/backoffice/statements/demo/2026-11.csv",
+        "/backoffice/statements/demo/2026-11.pdf",
+    ]
+
+
+SHOP_ACTIONS = [
+    "/backoffice/shops/demo/settings",
+    "/backoffice/shops/demo/unlock",
+    "/backoffice/shops/demo/go-live",
+    "/backoffice/statements/demo/plan",
+]
+
+
+def test_every_page_of_a_shop_is_hidden_from_anonymous_and_other_shops(
+    app: Flask, browser: Browser, driver: HubDriver
+) -> None:
+    app.extensions[DOCTOR_POST] = lambda url: 403
+    pages = shop_pages(driver)
+    anonymous = Browser(app.test_client())
+    browser.login(STRANGER)
+
+    for path in pages:
+        assert anonymous.get(path).status_code == 302, path
+        assert browser.get(path).status_code == 404, path
+    for path in SHOP_ACTIONS:
+        assert anonymous.post(path).status_code == 302, path
+        assert browser.post(path, page="/backoffice/").status_code == 404, path
+
+
+def test_no_shop_action_for_a_read_only_user(browser: Browser, app: Flask) -> None:
+    app.extensions[DOCTOR_POST] = lambda url: 403
+    browser.login(READER)
+
+    for path in SHOP_ACTIONS:
+        assert browser.post(path, {"reason": "x", "plan": "pro"}, page="/backoffice/").status_code == 403, (
+            path
+        )

@@ -3,6 +3,9 @@ status mapping, and the production lock an owner lifts with a reason."""
 
 from __future__ import annotations
 
+import re
+
+from flask import Flask
 from sqlalchemy import select, update
 
 from hub.context import Hub
@@ -115,3 +118,20 @@ def test_a_field_not_sent_keeps_its_value(owner: Browser, hub: Hub) -> None:
         shop = db.scalars(select(Shop).where(Shop.slug == "demo")).one()
     assert shop.allowed_ips == ["127.0.0.1"]
     assert shop.notify_email == "boss@shop.test"
+
+
+def test_an_owner_creates_an_api_token_shown_once_then_revokes_it(owner: Browser, app: Flask) -> None:
+    created = owner.post("/backoffice/shops/demo/tokens", {"name": "accounting"}, page=SETTINGS)
+    token = re.search(r"<code>(bp_[^<]+)</code>", created.text)
+    assert token is not None
+    api = app.test_client()
+    headers = {"Authorization": f"Bearer {token.group(1)}"}
+    assert api.get("/api/v1/payments", headers=headers).status_code == 200
+
+    again = owner.get(SETTINGS).text
+    token_id = re.search(r"/tokens/(\d+)/revoke", again)
+    assert token_id is not None
+    owner.post(f"/backoffice/shops/demo/tokens/{token_id.group(1)}/revoke", page=SETTINGS)
+
+    assert token.group(1) not in again
+    assert api.get("/api/v1/payments", headers=headers).status_code == 401
