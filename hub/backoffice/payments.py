@@ -330,10 +330,7 @@ def _messages(session: Session, payment: Payment) -> list[InboxMessage]:
 
 def _message_fields(message: InboxMessage) -> list[tuple[str, str]]:
     content_type = next((v for k, v in message.headers.items() if k.lower() == "content-type"), "")
-    try:
-        return inbox.form_fields(message.body, content_type)
-    except Exception:
-        return [("body", redact(message.body[:2000].decode("utf-8", "replace")))]
+    return inbox.form_fields(message.body, content_type)
 
 
 def show(hub: Hub, shop_ids: Collection[int], public_id: str) -> Detail:

@@ -13,7 +13,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from bluepaid_plugins.errors import NotFound
 from bluepaid_plugins.money import Money
@@ -69,7 +69,7 @@ def _row(sub: Subscription, payment: Payment, shop: Shop) -> SubscriptionRow:
     )
 
 
-def _query(shop_ids: Collection[int]):  # type: ignore[no-untyped-def]
+def _query(shop_ids: Collection[int]) -> Select[Subscription, Payment, Shop]:
     return (
         select(Subscription, Payment, Shop)
         .join(Payment, Subscription.payment_id == Payment.id)
