@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from flask import Flask, Response, request
+from flask.typing import ResponseReturnValue
 from flask_wtf import CSRFProtect  # type: ignore[import-untyped]
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -13,7 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import bluepaid_locales
 from bluepaid_locales import gettext
 from bluepaid_plugins.errors import ConfigurationError, PluginError, Problem
-from hub import inbox, redaction
+from hub import api, backoffice, inbox, redaction
 from hub.config import HubConfig
 from hub.context import Hub, build_hub
 from hub.desk import order_desks
@@ -57,6 +58,9 @@ def create_app(config: HubConfig | None = None, *, hub: Hub | None = None, recov
     csrf = CSRFProtect(app)
     bluepaid_locales.init_app(app)
     app.register_blueprint(bp)
+    backoffice.init_app(app, hub)
+    api.init_app(app)
+    csrf.exempt(api.bp)  # token-authenticated, no cookies: no cross-site request can use it
     app.register_error_handler(HTTPException, error_page)
     csrf.exempt(bp)  # its POST routes are server-to-server: the platform's confirmations, shops' webhooks
 
@@ -89,11 +93,14 @@ def create_app(config: HubConfig | None = None, *, hub: Hub | None = None, recov
     return app
 
 
-def error_page(error: HTTPException) -> tuple[str, int]:
+def error_page(error: HTTPException) -> ResponseReturnValue:
     """The page of an HTTP error (an unexpected exception arrives as a 500): what
     happened in the buyer's words, and the status. (Flask hands routing redirects,
-    the only HTTP exceptions below 400, to the browser before any handler.)"""
+    the only HTTP exceptions below 400, to the browser before any handler.) Under
+    the JSON API's prefix, JSON: a script asked."""
     status = error.code or 500
+    if request.path.startswith(api.PREFIX):
+        return api.error_response(error)
     if status == 404:
         return message_page(
             404, gettext("Page not found."), gettext("Check the address, or go back to the shop's site.")

@@ -112,6 +112,10 @@ class Shop(Base):
     # the proxy variables of the hub's environment are ignored.
     proxy_url: Mapped[str] = mapped_column(String(512), default="")
     created_at: Mapped[datetime]
+    # The merchant's Bluepaid offer ("start" or "pro"), for the statements' fee estimates.
+    plan: Mapped[str] = mapped_column(String(8), default="start")
+    # In production the payment settings are locked; an owner unlocks them until then.
+    unlocked_until: Mapped[datetime | None]
 
 
 class ClosedOrder(Base):
@@ -194,6 +198,9 @@ class Payment(Base):
     language: Mapped[str] = mapped_column(String(2), default="FR")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # The variables last sent to the platform for this payment, secrets masked
+    # (hub/redaction.py): what the back office's timeline shows as the request.
+    request_fields: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     @property
     def amount(self) -> Money:
@@ -238,6 +245,13 @@ class Subscription(Base):
     # a debit numbered past it (or past ``occurrences``) is money not owed.
     last_debit: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime]
+    # Stopped in the hub by the merchant ("fini") or by the buyer's cancel link: when,
+    # and who ("buyer", or the back-office user's e-mail). The platform's own end of
+    # the schedule is ``finished``.
+    ended_at: Mapped[datetime | None]
+    ended_by: Mapped[str] = mapped_column(String(254), default="")
+    # Deleted by the merchant: hidden from the lists, kept for the payments and statements.
+    deleted_at: Mapped[datetime | None]
 
 
 class InboxMessage(Base):
@@ -330,3 +344,90 @@ class WebhookMessage(Base):
     processed_at: Mapped[datetime | None]
     verdict: Mapped[str | None] = mapped_column(String(24))
     reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class Role(StrEnum):
+    """What a back-office user may do in one shop."""
+
+    OWNER = "owner"
+    READ_ONLY = "read_only"
+
+
+class User(Base):
+    """A merchant's back-office user; ``password_hash`` is werkzeug's scrypt hash."""
+
+    __tablename__ = "bo_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    # The language the user chose for the back office ("" until they choose).
+    language: Mapped[str] = mapped_column(String(8), default="")
+    created_at: Mapped[datetime]
+
+
+class Membership(Base):
+    """A user's access to one shop, with a role."""
+
+    __tablename__ = "bo_memberships"
+    __table_args__ = (UniqueConstraint("user_id", "shop_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("bo_users.id"), index=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    role: Mapped[str] = mapped_column(String(16))
+
+
+class LoginFailure(Base):
+    """A failed login, by e-mail: the rate limit counts the recent ones in the database,
+    so every hub process sees the same count."""
+
+    __tablename__ = "bo_login_failures"
+    __table_args__ = (Index("ix_bo_login_failures_email_at", "email", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    remote_addr: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """Something a person did from the back office (or a buyer's cancel link), and who."""
+
+    __tablename__ = "bo_audit"
+    __table_args__ = (Index("ix_bo_audit_payment", "payment_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime]
+
+
+class ApiToken(Base):
+    """A JSON API token of one shop, kept as its SHA-256 digest (hub/api/tokens.py)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    name: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    # The token's first characters, to tell tokens apart in a list.
+    shown: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class AlertMail(Base):
+    """An alert already mailed to its shop (hub/backoffice/alert_mail.py): mailed once."""
+
+    __tablename__ = "bo_alert_mails"
+    __table_args__ = (UniqueConstraint("shop_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    key: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[datetime]

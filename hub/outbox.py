@@ -23,6 +23,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
 
 from bluepaid_plugins.errors import BluepaidError, ConnectorError, NotFound, PluginBug, PluginError
+from hub.backoffice.alert_mail import mail_alerts
+from hub.backoffice.reconcile import EXPIRE_EVERY, expire_stale
 from hub.context import Hub
 from hub.inbox import process_unfinished
 from hub.models import OutboxTask, TaskState
@@ -72,6 +74,7 @@ class Worker:
         self.hub = hub
         self.batch = batch
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self._expired_at: datetime | None = None
 
     def claim(self, limit: int | None = None) -> list[int]:
         """Mark up to ``limit`` (default ``batch``) due tasks as running for
@@ -110,6 +113,7 @@ class Worker:
         """Process confirmations left without a verdict, then run up to ``batch``
         due tasks, one claim at a time; return what happened to each task."""
         process_unfinished(self.hub, older_than=UNFINISHED_AFTER)
+        self._expire_stale()
         outcomes = []
         for _ in range(self.batch):
             claimed = self._claim(1)
@@ -117,6 +121,16 @@ class Worker:
                 break
             outcomes.append(self._run(*claimed[0]))
         return outcomes
+
+    def _expire_stale(self) -> None:
+        """Expire the payments left pending (the reconciliation's part that calls no
+        shop) and mail the new alerts, at most every
+        :data:`~hub.backoffice.reconcile.EXPIRE_EVERY`."""
+        now = self.hub.clock()
+        if self._expired_at is None or now - self._expired_at >= EXPIRE_EVERY:
+            self._expired_at = now
+            expire_stale(self.hub)
+            mail_alerts(self.hub)
 
     def run_forever(
         self, stop: threading.Event, idle: float = 1.0, on_outcome: Callable[[Outcome], None] | None = None

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from bluepaid_locales import buyer_languages, negotiate
@@ -38,6 +38,7 @@ from hub.context import Hub
 from hub.models import PAID_STATES, Payment, PaymentState, Shop, Subscription
 from hub.orders import subscription_request
 from hub.plugins import guarded
+from hub.redaction import redact
 from hub.shops import get_shop
 from hub.urls import confirmation_url, return_urls
 from hub.webhooks import is_closed
@@ -154,7 +155,19 @@ def start_payment(hub: Hub, shop_slug: str, order_ref: str, proof: str) -> Redir
         raise ValidationError(problems, "payment request after plugins")
     action = request.action(shop.platform_url)
     url = f"{action}?{urlencode(fields)}"
+    _keep_request(hub, payment.id, fields)
     return Redirect(shop.redirect_method, url, action, fields, payment.public_id)
+
+
+def _keep_request(hub: Hub, payment_id: int, fields: dict[str, str]) -> None:
+    """Keep what the platform is sent, for the back office's timeline; the secret
+    confirmation URL (``url_retour_bo``) is masked like every secret."""
+    with hub.db.transaction() as session:
+        session.execute(
+            update(Payment)
+            .where(Payment.id == payment_id)
+            .values(request_fields={name: redact(value) for name, value in fields.items()})
+        )
 
 
 def _refusal(hub: Hub, shop: Shop, order: Order) -> NotPayable | None:

@@ -1,0 +1,83 @@
+"""The merchant's back office in a real browser: log in, the dashboard, the payments,
+one payment's timeline, statements, settings, on a desktop and on a phone, with screenshots."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page
+
+from hub.backoffice.users import add_user
+from hub.models import Role
+from hub.testing.stack import pay_with_card
+from tests.e2e.conftest import Stack
+from tests.e2e.test_screens import DESKTOP, PHONE, VISA, fits_the_screen
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def merchant(stack: Stack) -> str:
+    add_user(stack.hub, "owner@shop.test", PASSWORD, {stack.shop.slug: Role.OWNER})
+    return "owner@shop.test"
+
+
+def log_in(page: Page, stack: Stack, email: str) -> None:
+    page.goto(f"{stack.hub_url}/backoffice/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+
+def test_the_main_back_office_path(stack: Stack, merchant: str, page: Page, shoot: object) -> None:
+    ref = stack.new_order("36.60")
+    pay_with_card(stack, stack.pay_url(ref), VISA)
+    stack.run_worker()
+    page.set_extra_http_headers({"Accept-Language": "en"})
+    page.set_viewport_size(DESKTOP)
+
+    log_in(page, stack, merchant)
+    assert page.inner_text("h1") == "Dashboard"
+    assert page.locator("svg.chart rect").count() == 90
+    shoot("backoffice-dashboard")  # type: ignore[operator]
+
+    page.get_by_role("link", name="Payments").first.click()
+    page.get_by_label("Search").fill(ref)
+    page.get_by_role("button", name="Filter").click()
+    assert "1 payment" in page.inner_text("main")
+    shoot("backoffice-payments")  # type: ignore[operator]
+
+    page.get_by_role("link", name=ref).click()
+    timeline = page.inner_text("ol.timeline")
+    assert "Request sent to the platform" in timeline
+    assert "Confirmation received from 127.0.0.1" in timeline
+    assert stack.shop.confirm_token not in page.content()
+    shoot("backoffice-payment-timeline")  # type: ignore[operator]
+
+    page.get_by_role("link", name="Statements").click()
+    assert page.get_by_role("link", name="PDF").count() == 6
+    shoot("backoffice-statements")  # type: ignore[operator]
+
+    page.get_by_role("link", name="Shops").click()
+    page.get_by_role("link", name="Settings").click()
+    assert page.get_by_label("Return URL").is_visible()
+    shoot("backoffice-settings")  # type: ignore[operator]
+
+    page.get_by_role("button", name="Français").click()
+    assert page.inner_text("h1").startswith("Réglages")
+
+
+def test_the_back_office_on_a_phone_in_french(stack: Stack, merchant: str, page: Page, shoot: object) -> None:
+    pay_with_card(stack, stack.pay_url(stack.new_order("12.50")), VISA)
+    page.set_extra_http_headers({"Accept-Language": "fr-FR,fr;q=0.9"})
+    page.set_viewport_size(PHONE)
+
+    page.goto(f"{stack.hub_url}/backoffice/login")
+    page.get_by_label("E-mail").fill(merchant)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+
+    assert page.inner_text("h1") == "Tableau de bord"
+    assert fits_the_screen(page)
+    shoot("backoffice-dashboard-phone-fr")  # type: ignore[operator]
+    page.goto(f"{stack.hub_url}/backoffice/payments")
+    shoot("backoffice-payments-phone-fr")  # type: ignore[operator]
