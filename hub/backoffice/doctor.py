@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
 from sqlalchemy import String, cast, select
@@ -36,8 +37,10 @@ class Check:
     detail: str
 
 
-def doctor(hub: Hub, slug: str, post: Poster = post_over_http) -> list[Check]:
-    """Every go-live check of the shop, each with what to fix when it fails."""
+def doctor(hub: Hub, slug: str, post: Poster | None = None) -> list[Check]:
+    """Every go-live check of the shop, each with what to fix when it fails; ``post``
+    reaches the confirmation URL (by default over HTTP, :func:`post_over_http`)."""
+    post = post or post_over_http
     shop = get_shop(hub, slug)
     url = confirmation_url(hub, shop)
     checks = []
@@ -47,7 +50,12 @@ def doctor(hub: Hub, slug: str, post: Poster = post_over_http) -> list[Check]:
         # any HTTP answer from the hub proves the URL reaches it.
         checks.append(Check("confirmation_url", True, f"answered HTTP {status}"))
     except (OSError, requests.RequestException) as exc:
-        checks.append(Check("confirmation_url", False, f"no answer from the confirmation URL: {exc}"))
+        # The error names the URL, whose token is secret: say what failed, and where, only.
+        detail = (
+            f"no answer from the confirmation URL at {urlsplit(url).netloc} ({type(exc).__name__}): "
+            "check BLUEPAID_PUBLIC_URL and that the hub is reachable there"
+        )
+        checks.append(Check("confirmation_url", False, detail))
     checks.append(
         Check(
             "secrets",
@@ -95,7 +103,7 @@ def _test_payments(hub: Hub, shop: Shop) -> Check:
     return Check("test_payments", True, "a test payment went through")
 
 
-def go_live(hub: Hub, slug: str, actor: str, post: Poster = post_over_http) -> list[Check]:
+def go_live(hub: Hub, slug: str, actor: str, post: Poster | None = None) -> list[Check]:
     """Switch the shop to production if every check passes (recorded); the checks."""
     checks = doctor(hub, slug, post)
     if all(c.ok for c in checks):

@@ -29,7 +29,8 @@ def through_the_app(app: Flask) -> Callable[[str], int]:
 
 
 def unreachable(url: str) -> int:
-    raise OSError(f"connection refused: {url.split('/confirm/')[0]}")
+    # As requests says it: with the whole URL, secret token included.
+    raise OSError(f"Connection refused: {url}")
 
 
 @pytest.fixture
@@ -51,13 +52,18 @@ def test_a_good_setup_passes_and_goes_live(owner: Browser, hub: Hub, ready: None
         assert db.query(Shop).filter_by(slug="demo").one().test_mode is False
 
 
-def test_a_broken_setup_says_what_to_fix_and_stays_in_test(owner: Browser, hub: Hub, app: Flask) -> None:
+def test_a_broken_setup_says_what_to_fix_and_stays_in_test(
+    owner: Browser, hub: Hub, app: Flask, driver: HubDriver
+) -> None:
     app.extensions[DOCTOR_POST] = unreachable
 
     checks = {c.name: c for c in doctor(hub, "demo", unreachable)}
     owner.post("/backoffice/shops/demo/go-live", page="/backoffice/")
 
-    assert not checks["confirmation_url"].ok and "connection refused" in checks["confirmation_url"].detail
+    found = checks["confirmation_url"]
+    assert not found.ok
+    assert found.detail.startswith("no answer from the confirmation URL at hub.test (OSError)")
+    assert driver.shop.confirm_token not in found.detail
     assert not checks["return_url"].ok
     assert not checks["test_payments"].ok
     assert checks["allowed_ips"].ok and checks["secrets"].ok
@@ -80,9 +86,12 @@ def test_a_read_only_user_cannot_go_live(browser: Browser, ready: None) -> None:
     assert browser.post("/backoffice/shops/demo/go-live", page="/backoffice/").status_code == 403
 
 
-def test_bluepaid_doctor_exits_1_on_a_failing_check(hub: Hub, shop: Shop) -> None:
+def test_bluepaid_doctor_exits_1_on_a_failing_check(
+    hub: Hub, shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
     holder = HubHolder(hub.config, hub.plugins)
     holder._hub = hub
+    monkeypatch.setattr("hub.backoffice.doctor.post_over_http", unreachable)
 
     result = CliRunner().invoke(cli, ["doctor", "demo"], obj=holder)
 
