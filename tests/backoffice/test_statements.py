@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from pypdf import PdfReader
 
+from hub.backoffice.pdf import LINES_PER_PAGE, text_pdf
 from hub.backoffice.statements import PLANS, fee
 from hub.testing.driver import HubDriver
 from tests.backoffice.conftest import Browser, paid_payment
@@ -65,3 +66,14 @@ def test_only_the_last_six_months_are_offered(owner: Browser) -> None:
     assert owner.get("/backoffice/statements/demo/2026-06.csv").status_code == 200
     assert owner.get("/backoffice/statements/demo/2026-05.csv").status_code == 404
     assert "2026-11" in owner.get("/backoffice/statements").text
+
+
+def test_the_pdf_keeps_accents_and_the_euro_sign_and_pages_long_statements() -> None:
+    lines = [f"Relevé ligne {n} : 36,60 €" for n in range(LINES_PER_PAGE + 1)]
+
+    reader = PdfReader(io.BytesIO(text_pdf(lines, title="Relevé 2026-11")))
+
+    assert len(reader.pages) == 2
+    assert "Relevé ligne 0 : 36,60 €" in reader.pages[0].extract_text()
+    assert reader.pages[1].extract_text().strip() == f"Relevé ligne {LINES_PER_PAGE} : 36,60 €"
+    assert reader.metadata is not None and reader.metadata.title == "Relevé 2026-11"
