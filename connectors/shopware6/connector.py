@@ -347,4 +347,3 @@ def _shopware_error(response: requests.Response) -> str:
     text = str(first.get("detail") or first.get("title") or "")
     code = str(first.get("code") or "")
     return f"{text} ({code})" if text and code else text
-

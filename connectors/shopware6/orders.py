@@ -103,7 +103,11 @@ def read_order(ref: str, data: Any) -> ShopwareOrder:
             country=_country(data),
         )
         lines = sorted(
-            (line for line in data.get("lineItems") or () if isinstance(line, dict) and not line.get("parentId")),
+            (
+                line
+                for line in data.get("lineItems") or ()
+                if isinstance(line, dict) and not line.get("parentId")
+            ),
             key=lambda line: int(line.get("position") or 0),
         )
         items = tuple(

@@ -58,7 +58,12 @@ TRANSITIONS: dict[str, dict[str, str]] = {
         "process": "in_progress",
         "authorize": "authorized",
     },
-    "in_progress": {"paid": "paid", "paid_partially": "paid_partially", "cancel": "cancelled", "fail": "failed"},
+    "in_progress": {
+        "paid": "paid",
+        "paid_partially": "paid_partially",
+        "cancel": "cancelled",
+        "fail": "failed",
+    },
     "reminded": {"paid": "paid", "paid_partially": "paid_partially", "cancel": "cancelled"},
     "failed": {"reopen": "open"},
     "cancelled": {"reopen": "open"},
@@ -125,7 +130,9 @@ class ShopwareShop:
         code = f"deep-link-{number}-k3y"
         order_state, transaction_state = SHOPWARE_STATES[given.status]
         c = given.customer
-        data.update(id=order_id, orderNumber=number, deepLinkCode=code, amountTotal=_money(given.total.amount))
+        data.update(
+            id=order_id, orderNumber=number, deepLinkCode=code, amountTotal=_money(given.total.amount)
+        )
         data["price"]["totalPrice"] = _money(given.total.amount)
         data["currency"]["isoCode"] = given.total.currency
         data["orderCustomer"].update(email=c.email, firstName=c.first_name, lastName=c.last_name)
@@ -171,7 +178,10 @@ class ShopwareShop:
         body = example("shopware-webhook-product-written.json")
         body["data"] = {"payload": {"order": {"orderNumber": number}}, "event": event}
         raw = json.dumps(body).encode()
-        return {"Content-Type": "application/json", "shopware-shop-signature": signature(raw, APP_SECRET)}, raw
+        return {
+            "Content-Type": "application/json",
+            "shopware-shop-signature": signature(raw, APP_SECRET),
+        }, raw
 
     # Routes
 
