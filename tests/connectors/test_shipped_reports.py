@@ -34,6 +34,12 @@ BUILT_IN = [
         "tests/connectors/test_prestashop_conformance.py",
     ),
     (
+        "shopware6",
+        "connectors.shopware6.connector",
+        "connectors/shopware6/conformance",
+        "tests/connectors/test_shopware_conformance.py",
+    ),
+    (
         "payment_form",
         "payment_form.connector",
         "payment_form/conformance",
