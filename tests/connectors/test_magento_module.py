@@ -1,6 +1,5 @@
 """The Magento side: the Bluepaid_Hub payment module in PHP, linted by Debian's ``php -l``
-and its redirect logic run against stubs of the Magento classes it uses; and the
-Shopware app's manifest, well formed, with the placeholders the guide names."""
+and its redirect logic run against stubs of the Magento classes it uses."""
 
 from __future__ import annotations
 
@@ -12,10 +11,8 @@ from pathlib import Path
 import pytest
 
 import connectors.magento2
-import connectors.shopware6
 
 MODULE = Path(connectors.magento2.__file__).parent / "shop" / "Bluepaid" / "Hub"
-MANIFEST = Path(connectors.shopware6.__file__).parent / "app" / "BluepaidPayment" / "manifest.xml"
 TESTS = Path(__file__).parent / "php" / "magento"
 PHP = shutil.which("php")
 
@@ -50,16 +47,3 @@ def test_the_module_declares_its_payment_method() -> None:
     config = ET.parse(MODULE / "etc" / "config.xml").getroot()
     assert config.findtext("default/payment/bluepaid_hub/model") == "Bluepaid\\Hub\\Model\\Payment"
     assert config.findtext("default/payment/bluepaid_hub/active") == "0"
-
-
-def test_the_shopware_manifest_declares_an_asynchronous_payment_method() -> None:
-    root = ET.parse(MANIFEST).getroot()
-    assert root.findtext("meta/name") == "BluepaidPayment"
-    method = root.find("payments/payment-method")
-    assert method is not None and method.findtext("identifier") == "bluepaid"
-    # A pay URL and no finalize URL: Shopware sends the buyer where the hub's answer says.
-    assert method.findtext("pay-url") == "HUB_WEBHOOK_URL" and method.find("finalize-url") is None
-    events = {hook.get("event") for hook in root.iter("webhook")}
-    assert events == {"state_enter.order.state.cancelled", "state_enter.order.state.open"}
-    fields = [field.get("name") for field in root.iter("text-area")]
-    assert fields == ["bluepaid_notes"]

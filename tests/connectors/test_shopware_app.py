@@ -5,12 +5,15 @@ app's webhooks, each also through the hub's webhook URL of the shop."""
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+import connectors.shopware6
 from bluepaid_plugins.connector import ConnectorContext
 from bluepaid_plugins.domain import OrderStatus
 from bluepaid_plugins.http import shop_session
@@ -28,6 +31,7 @@ from tests.connectors.woocommerce_shop import NoOrders
 VECTORS = json.loads((EXAMPLES / "shopware-webhook-signature-vectors.json").read_text("utf-8"))["cases"]
 POST_VECTOR = next(case for case in VECTORS if case.get("header") == SHOP_SIGNATURE)
 PAY_BODY = (EXAMPLES / "shopware-app-payment-pay.json").read_bytes()
+MANIFEST = Path(connectors.shopware6.__file__).parent / "app" / "BluepaidPayment" / "manifest.xml"
 PRODUCT_WRITTEN = (EXAMPLES / "shopware-webhook-product-written.json").read_bytes()
 
 
@@ -189,3 +193,19 @@ def test_a_cancel_webhook_through_the_hub_closes_the_order(kit: Kit) -> None:
     answer = kit.driver.client.post(f"/webhooks/kit/{kit.shop.webhook_token}", data=body, headers=headers)
     assert answer.status_code == 200
     assert is_closed(kit.hub, kit.shop.id, "10078")
+
+
+# The app's manifest
+
+
+def test_the_shopware_manifest_declares_an_asynchronous_payment_method() -> None:
+    root = ET.parse(MANIFEST).getroot()
+    assert root.findtext("meta/name") == "BluepaidPayment"
+    method = root.find("payments/payment-method")
+    assert method is not None and method.findtext("identifier") == "bluepaid"
+    # A pay URL and no finalize URL: Shopware sends the buyer where the hub's answer says.
+    assert method.findtext("pay-url") == "HUB_WEBHOOK_URL" and method.find("finalize-url") is None
+    events = {hook.get("event") for hook in root.iter("webhook")}
+    assert events == {"state_enter.order.state.cancelled", "state_enter.order.state.open"}
+    fields = [field.get("name") for field in root.iter("text-area")]
+    assert fields == ["bluepaid_notes"]
