@@ -34,6 +34,12 @@ BUILT_IN = [
         "tests/connectors/test_prestashop_conformance.py",
     ),
     (
+        "magento2",
+        "connectors.magento2.connector",
+        "connectors/magento2/conformance",
+        "tests/connectors/test_magento_conformance.py",
+    ),
+    (
         "shopware6",
         "connectors.shopware6.connector",
         "connectors/shopware6/conformance",
