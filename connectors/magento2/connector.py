@@ -1,10 +1,11 @@
 """The Magento 2 connector: orders read and moved through the REST API.
 
-Calls, under ``<base_url>/rest/<store_code>/V1``, each with a bearer token:
-an integration's access token, or an admin token the connector asks for with
-the admin user's name and password (``POST /integration/admin/token``; it
-lives 4 hours: cached across connector instances, renewed shortly before it
-expires and once when the shop answers 401):
+Calls, under ``<base_url>/rest/<store_code>/V1``, each authenticated one of
+three ways: signed with an integration's OAuth 1.0a keys (HMAC-SHA256); with
+the integration's access token as a bearer token; or with an admin token the
+connector asks for with the admin user's name and password
+(``POST /integration/admin/token``; it lives 4 hours: cached across connector
+instances, renewed shortly before it expires and once when the shop answers 401):
 
 - ``GET /orders/{id}``: the order (total, currency, state, ``protect_code``,
   buyer, lines, refunds, comments);
@@ -32,6 +33,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 import requests
+from requests_oauthlib import OAuth1  # type: ignore[import-untyped]
 
 from bluepaid_plugins import (
     Capability,
@@ -55,6 +57,7 @@ from connectors.magento2.settings import SETTINGS
 ADMIN_TOKEN_LIFETIME = 4 * 3600.0
 
 CANCELED = "canceled"
+_OAUTH_KEYS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
 _REFUNDS = (EventKind.PARTIALLY_REFUNDED, EventKind.REFUNDED)
 
 
@@ -93,9 +96,17 @@ class MagentoConnector(Connector):
         if not str(clean["base_url"]).lower().startswith("https://"):
             problems.append(Problem("base_url", "the API credentials travel over HTTPS only: use https://"))
         admin = bool(clean.get("username")) and bool(clean.get("password"))
-        if bool(clean.get("access_token")) == admin:
+        oauth = all(clean.get(name) for name in _OAUTH_KEYS)
+        bearer = bool(clean.get("access_token")) and not any(
+            clean.get(name) for name in _OAUTH_KEYS if name != "access_token"
+        )
+        if [admin, oauth, bearer].count(True) != 1 or (admin and clean.get("access_token")):
             problems.append(
-                Problem("access_token", "give either an integration access token, or a username and password")
+                Problem(
+                    "access_token",
+                    "give either the integration's four OAuth keys, or its access token alone, "
+                    "or an admin username and password",
+                )
             )
         if problems:
             raise ValidationError(problems, f"settings of connector {cls.id}")
@@ -217,7 +228,7 @@ class MagentoConnector(Connector):
         return f"{self._base_url}/rest/{self.settings['store_code']}/V1{path}"
 
     def _tokens(self) -> BearerTokens | None:
-        """The admin token's keeper; None with an integration access token, which does not expire."""
+        """The admin token's keeper; None with an integration's keys, which do not expire."""
         if self.settings.get("access_token"):
             return None
         password: Secret = self.settings["password"]
@@ -225,6 +236,20 @@ class MagentoConnector(Connector):
             "\n".join((self._base_url, str(self.settings["username"]), password.reveal())).encode()
         ).hexdigest()
         return BearerTokens(self.context.tokens, f"{self.id}:{self.context.shop}:{digest}", self._admin_token)
+
+    def _oauth(self) -> OAuth1:
+        """The integration's OAuth 1.0a signature: over the method, the URL and its query
+        (a JSON body is not signed, as the standard says), with HMAC-SHA256."""
+        consumer: Secret = self.settings["consumer_secret"]
+        token: Secret = self.settings["access_token"]
+        token_secret: Secret = self.settings["access_token_secret"]
+        return OAuth1(
+            str(self.settings["consumer_key"]),
+            client_secret=consumer.reveal(),
+            resource_owner_key=token.reveal(),
+            resource_owner_secret=token_secret.reveal(),
+            signature_method="HMAC-SHA256",
+        )
 
     def _admin_token(self) -> tuple[str, float]:
         password: Secret = self.settings["password"]
@@ -239,6 +264,8 @@ class MagentoConnector(Connector):
         """One REST call with the bearer token; with an admin token refused by a 401, the
         token is renewed and the call made once more."""
         tokens = self._tokens()
+        if tokens is None and self.settings.get("access_token_secret"):
+            return self._send(method, path, what, None, auth=self._oauth(), **kwargs)
         if tokens is None:
             access: Secret = self.settings["access_token"]
             return self._send(method, path, what, access.reveal(), **kwargs)

@@ -221,7 +221,11 @@ class ShopDouble:
             method=(request.method or "GET").upper(),
             path=parts.path[len(base_path) :] or "/",
             query=dict(parse_qsl(parts.query, keep_blank_values=True)),
-            headers={k.lower(): v for k, v in request.headers.items()},
+            # As a server reads them: text, whatever the client built (requests-oauthlib gives bytes).
+            headers={
+                k.lower(): v.decode("latin-1") if isinstance(v, bytes) else v
+                for k, v in request.headers.items()
+            },
             body=body.encode() if isinstance(body, str) else body,
             timeout=getattr(request, "req_kwargs", {}).get("timeout"),
         )

@@ -19,6 +19,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from oauthlib.common import Request as OAuthRequest
+from oauthlib.oauth1.rfc5849 import signature
+
 from bluepaid_plugins.domain import OrderStatus
 from hub.testing.conformance import GivenOrder
 from hub.testing.shop_double import Call, Reply, ShopDouble
@@ -30,6 +33,15 @@ ACCESS_TOKEN = "0wm5e0s0ld1a7h3q7uwnnqh0hqc7cd6x"
 ADMIN_USER, ADMIN_PASSWORD = "bluepaid-hub", "Adm1n-pa55word-n0t-s33n"
 SETTINGS: dict[str, Any] = {"base_url": BASE_URL, "access_token": ACCESS_TOKEN}
 ADMIN_SETTINGS: dict[str, Any] = {"base_url": BASE_URL, "username": ADMIN_USER, "password": ADMIN_PASSWORD}
+CONSUMER_KEY, CONSUMER_SECRET = "ckx3v6dmbrxo4yhkwsqa8tjvqh2fl1m0", "csb7w0e1t3pnn0z6k9cuq4yrxd5ga2hf"
+TOKEN_SECRET = "tsd9c2k5m8q1v4x7z0b3e6h9j2n5r8u1"
+OAUTH_SETTINGS: dict[str, Any] = {
+    "base_url": BASE_URL,
+    "consumer_key": CONSUMER_KEY,
+    "consumer_secret": CONSUMER_SECRET,
+    "access_token": ACCESS_TOKEN,
+    "access_token_secret": TOKEN_SECRET,
+}
 
 #: The state and status an order the suite asks for is written with.
 MAGENTO_STATES = {
@@ -147,14 +159,34 @@ class MagentoShop:
 
     def _authenticated(self, handler: Any) -> Any:
         def checked(call: Call, match: Any) -> Reply:
-            token = call.headers.get("authorization", "").removeprefix("Bearer ")
-            if token != ACCESS_TOKEN and token not in self.admin_tokens:
+            authorization = call.headers.get("authorization", "")
+            token = authorization.removeprefix("Bearer ")
+            if authorization.startswith("OAuth "):
+                if not self.signed(call):
+                    return error(401, "The signature is invalid. Verify and try again.")
+            elif token != ACCESS_TOKEN and token not in self.admin_tokens:
                 return error(
                     401, "The consumer isn't authorized to access %resources.", {"resources": "self"}
                 )
             return handler(call, match)
 
         return checked
+
+    def signed(self, call: Call) -> bool:
+        """Whether an OAuth 1.0a call is signed with the integration's keys, as Magento
+        checks it (HMAC-SHA256 over the method, the URL and the query; not a JSON body)."""
+        headers = {"Authorization": call.headers["authorization"]}
+        oauth = dict(signature.collect_parameters(headers=headers, exclude_oauth_signature=False))
+        if (oauth.get("oauth_consumer_key"), oauth.get("oauth_token")) != (CONSUMER_KEY, ACCESS_TOKEN):
+            return False
+        if oauth.get("oauth_signature_method") != "HMAC-SHA256":
+            return False
+        query = "&".join(f"{k}={v}" for k, v in call.query.items())
+        url = f"{BASE_URL}{call.path}" + (f"?{query}" if query else "")
+        request = OAuthRequest(url, call.method, None, headers)
+        request.params = signature.collect_parameters(uri_query=query, headers=headers)
+        request.signature = oauth["oauth_signature"]
+        return bool(signature.verify_hmac_sha256(request, CONSUMER_SECRET, TOKEN_SECRET))
 
     def admin_token(self, call: Call, match: Any) -> Reply:
         body = call.json()

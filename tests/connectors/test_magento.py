@@ -35,6 +35,7 @@ from tests.connectors.magento_shop import (
     ADMIN_SETTINGS,
     API,
     BASE_URL,
+    OAUTH_SETTINGS,
     SETTINGS,
     MagentoShop,
     error,
@@ -230,6 +231,27 @@ def test_an_admin_token_refused_with_401_is_renewed_once(
     assert len(api.calls_to("POST", TOKEN_PATH)) == 2
 
 
+def test_calls_signed_with_the_integrations_oauth_keys_are_accepted(
+    api: ShopDouble, shop: MagentoShop, make_connector: MakeConnector
+) -> None:
+    given(shop)
+    connector = make_connector(base=OAUTH_SETTINGS)
+    assert connector.fetch_order(REF).ref == REF
+    connector.apply_event(event(EventKind.PAID))
+    assert shop.status(REF) == "processing"
+    assert all(c.headers["authorization"].startswith("OAuth ") for c in api.calls)
+    assert api.calls_to("POST", TOKEN_PATH) == []
+
+
+def test_a_wrong_oauth_secret_is_auth_failed_and_never_shown(
+    shop: MagentoShop, make_connector: MakeConnector
+) -> None:
+    given(shop)
+    with pytest.raises(ShopAuthFailed, match="The signature is invalid") as caught:
+        make_connector(base=OAUTH_SETTINGS, access_token_secret="wr0ng-s3cret").fetch_order(REF)
+    assert "wr0ng-s3cret" not in str(caught.value)
+
+
 def test_a_refused_integration_token_is_not_retried(
     api: ShopDouble, shop: MagentoShop, make_connector: MakeConnector
 ) -> None:
@@ -253,10 +275,12 @@ def test_a_wrong_admin_password_is_auth_failed_and_never_shown(
         {"base_url": BASE_URL},
         {**SETTINGS, "username": "admin", "password": "x"},
         {"base_url": BASE_URL, "username": "admin"},
+        {**OAUTH_SETTINGS, "consumer_secret": ""},
+        {**OAUTH_SETTINGS, "username": "admin", "password": "x"},
     ],
 )
 def test_exactly_one_way_in_is_required(settings: dict[str, Any]) -> None:
-    with pytest.raises(ValidationError, match="either an integration access token"):
+    with pytest.raises(ValidationError, match="either the integration's four OAuth keys"):
         MagentoConnector.validate_settings(settings)
 
 
