@@ -8,6 +8,11 @@ kinds reach the hub's webhook URL of the shop:
   holds ``source``, ``order`` and ``orderTransaction``; the hub answers
   ``{"redirectUrl": ...}``, its pay URL for the order with the order's
   ``deepLinkCode`` as proof, signed back with ``shopware-app-signature``;
+- the ``finalize`` call, when a buyer comes back to the shop's ``returnUrl``
+  (``source``, ``orderTransaction``, ``queryParameters``, no order): answered
+  with no status, which leaves the payment as it is. A return is no proof of
+  payment: the hub moves the payment through the Admin API once Bluepaid
+  confirms it;
 - the app's webhooks (``{"data": {"event": ..., "payload": ...}, "source": ...}``):
   an order cancelled or reopened in the admin.
 """
@@ -17,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bluepaid_plugins.webhooks import ShopChange, ShopChangeKind, WebhookReply, WebhookRequest
@@ -63,7 +68,13 @@ def pay_call(request: WebhookRequest) -> tuple[str, str] | None:
     return str(order.get("orderNumber") or ""), str(order.get("deepLinkCode") or "")
 
 
-def signed_reply(status: int, answer: dict[str, str], secret: str) -> WebhookReply:
+def is_finalize_call(request: WebhookRequest) -> bool:
+    """Whether ``request`` is the ``finalize`` call of the asynchronous payment flow."""
+    data = _decoded(request) if request.method == "POST" else {}
+    return isinstance(data.get("orderTransaction"), dict) and "order" not in data and "source" in data
+
+
+def signed_reply(status: int, answer: Mapping[str, str], secret: str) -> WebhookReply:
     """A JSON answer to the app's call, signed with ``shopware-app-signature`` as Shopware
     checks it."""
     body = json.dumps(answer)

@@ -166,19 +166,23 @@ class ShopwareConnector(Connector):
     # The app: its payment calls and webhooks
 
     def handshake(self, request: WebhookRequest) -> WebhookReply | None:
-        """Answer the ``pay`` call of the app's payment method with the hub's pay URL.
+        """Answer the ``pay`` call of the app's payment method with the hub's pay URL,
+        and its ``finalize`` call with no status (a return proves nothing).
 
-        The call is signed like a webhook; an unsigned or wrongly signed one is
+        Both calls are signed like a webhook; an unsigned or wrongly signed one is
         answered 401 and sends nobody anywhere. The answer names the order by
         number and carries its ``deepLinkCode`` as proof: the hub reads the
         order from the shop when the buyer arrives, as for any pay link.
         """
         called = app.pay_call(request)
-        if called is None:
+        finalize = called is None and app.is_finalize_call(request)
+        if called is None and not finalize:
             return None
         secret = self._app_secret()
         if not app.is_signed_by(request, secret):
             return WebhookReply(401, "signature missing or wrong")
+        if called is None:
+            return app.signed_reply(200, {}, secret)
         number, proof = called
         if not number or not proof:
             answer = {"message": "the order has no number or deep link code"}

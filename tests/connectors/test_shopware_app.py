@@ -124,6 +124,19 @@ def test_an_unsigned_pay_call_sends_nobody_anywhere(make_connector: Any) -> None
     assert "redirectUrl" not in reply.body
 
 
+def test_a_finalize_call_is_answered_with_no_status_signed(make_connector: Any) -> None:
+    # What Shopware sends when the buyer comes back to its returnUrl: no order, the transaction.
+    body = json.loads(PAY_BODY)
+    del body["order"]
+    body["queryParameters"] = {}
+    raw = json.dumps(body).encode()
+    reply = make_connector().handshake(request(raw, {SHOP_SIGNATURE: signature(raw, APP_SECRET)}))
+    assert reply is not None and (reply.status, json.loads(reply.body)) == (200, {})
+    assert reply.headers[APP_SIGNATURE] == signature(reply.body.encode(), APP_SECRET)
+    unsigned = make_connector().handshake(request(raw))
+    assert unsigned is not None and unsigned.status == 401
+
+
 def test_a_webhook_is_no_pay_call(make_connector: Any) -> None:
     signed = {SHOP_SIGNATURE: signature(PRODUCT_WRITTEN, APP_SECRET)}
     assert make_connector().handshake(request(PRODUCT_WRITTEN, signed)) is None
@@ -203,8 +216,8 @@ def test_the_shopware_manifest_declares_an_asynchronous_payment_method() -> None
     assert root.findtext("meta/name") == "BluepaidPayment"
     method = root.find("payments/payment-method")
     assert method is not None and method.findtext("identifier") == "bluepaid"
-    # A pay URL and no finalize URL: Shopware sends the buyer where the hub's answer says.
-    assert method.findtext("pay-url") == "HUB_WEBHOOK_URL" and method.find("finalize-url") is None
+    # A finalize URL makes it asynchronous: Shopware sends the buyer where the pay answer says.
+    assert method.findtext("pay-url") == method.findtext("finalize-url") == "HUB_WEBHOOK_URL"
     events = {hook.get("event") for hook in root.iter("webhook")}
     assert events == {"state_enter.order.state.cancelled", "state_enter.order.state.open"}
     fields = [field.get("name") for field in root.iter("text-area")]
