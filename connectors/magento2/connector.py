@@ -135,6 +135,9 @@ class MagentoConnector(Connector):
         ref = found.order.ref
         key = event.status_event
         now = found.order.status
+        # As for every connector: a payment or a refusal moves only an order still waiting
+        # for its payment, a refund only a paid one; otherwise the note alone is added.
+        applies = now.paid if event.kind in _REFUNDS or key is StatusEvent.DEBIT_PAID else now.payable
         if key is StatusEvent.PAID and now.payable:
             body = {"capture": False, "notify": False}
             self._call("POST", f"/order/{ref}/invoice", f"an invoice of order {ref}", json=body).close()
@@ -143,7 +146,7 @@ class MagentoConnector(Connector):
         elif self.status_for(event) == CANCELED and now.payable:
             self._call("POST", f"/orders/{ref}/cancel", f"the cancel of order {ref}").close()
         if event.note not in found.comments:
-            self._comment(found, event)
+            self._comment(found, event, applies)
 
     def check_connection(self) -> str:
         """Call ``GET /store/storeConfigs`` once and say which store answered.
@@ -189,7 +192,7 @@ class MagentoConnector(Connector):
         }
         self._call("POST", f"/order/{ref}/refund", f"a credit memo of order {ref}", json=body).close()
 
-    def _comment(self, found: MagentoOrder, event: PaymentEvent) -> None:
+    def _comment(self, found: MagentoOrder, event: PaymentEvent, with_status: bool) -> None:
         ref = found.order.ref
         history: dict[str, Any] = {
             "comment": event.note,
@@ -198,7 +201,7 @@ class MagentoConnector(Connector):
             "parent_id": int(ref),
         }
         target = self.status_for(event)
-        if target is not None and target != CANCELED:
+        if with_status and target is not None and target not in (CANCELED, found.status):
             history["status"] = target
         what = f"a comment on order {ref}"
         self._call("POST", f"/orders/{ref}/comments", what, json={"statusHistory": history}).close()

@@ -305,6 +305,16 @@ def test_a_payment_is_an_invoice_without_capture_then_a_comment(
     assert shop.status(REF) == "processing"
 
 
+def test_a_late_payment_on_an_order_put_on_hold_only_adds_the_comment(
+    api: ShopDouble, shop: MagentoShop, connector: MagentoConnector
+) -> None:
+    given(shop, OrderStatus.ON_HOLD)
+    connector.apply_event(event(EventKind.PAID))
+    assert [path for _, path, _ in writes(api)] == [f"/orders/{REF}/comments"]
+    assert "status" not in writes(api)[0][2]["statusHistory"]
+    assert shop.status(REF) == "holded"
+
+
 def test_a_refusal_is_a_comment_and_the_order_stays_payable(
     api: ShopDouble, shop: MagentoShop, connector: MagentoConnector
 ) -> None:

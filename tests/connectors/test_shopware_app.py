@@ -23,7 +23,6 @@ from connectors.shopware6 import ShopwareConnector
 from connectors.shopware6.app import APP_SIGNATURE, SHOP_SIGNATURE, signature
 from hub.testing.conformance import GivenOrder
 from hub.testing.kit import Kit
-from hub.testing.shop_double import ShopDouble
 from hub.webhooks import is_closed
 from tests.connectors.shopware_shop import APP_SECRET, BASE_URL, EXAMPLES, SETTINGS, ShopwareShop
 from tests.connectors.woocommerce_shop import NoOrders
@@ -167,16 +166,21 @@ def test_an_order_state_webhook_tells_the_hub(make_connector: Any, event: str, k
 
 
 @pytest.fixture
-def kit(bluepaid_make_kit: Any) -> Kit:
-    def install(api: ShopDouble) -> None:
-        api.shop = ShopwareShop(api)  # type: ignore[attr-defined]
+def hub_and_shop(bluepaid_make_kit: Any) -> tuple[Kit, ShopwareShop]:
+    shops: list[ShopwareShop] = []
+    kit: Kit = bluepaid_make_kit(
+        ShopwareConnector,
+        settings=SETTINGS,
+        shop_url=BASE_URL,
+        install=lambda api: shops.append(ShopwareShop(api)),
+    )
+    return kit, shops[0]
 
-    made: Kit = bluepaid_make_kit(ShopwareConnector, settings=SETTINGS, shop_url=BASE_URL, install=install)
-    return made
 
-
-def test_the_pay_call_through_the_hub_leads_the_buyer_to_the_platform(kit: Kit) -> None:
-    shop: ShopwareShop = kit.api.shop  # type: ignore[union-attr]
+def test_the_pay_call_through_the_hub_leads_the_buyer_to_the_platform(
+    hub_and_shop: tuple[Kit, ShopwareShop],
+) -> None:
+    kit, shop = hub_and_shop
     proof = shop.add(GivenOrder("10077", Money.parse("395.01", "EUR"), OrderStatus.OPEN))
     body = json.loads(PAY_BODY)
     body["order"]["deepLinkCode"] = proof
@@ -192,15 +196,18 @@ def test_the_pay_call_through_the_hub_leads_the_buyer_to_the_platform(kit: Kit) 
     assert len(kit.driver.payments_of("10077")) == 1
 
 
-def test_a_pay_call_signed_with_another_secret_is_refused_by_the_hub(kit: Kit) -> None:
+def test_a_pay_call_signed_with_another_secret_is_refused_by_the_hub(
+    hub_and_shop: tuple[Kit, ShopwareShop],
+) -> None:
+    kit, _shop = hub_and_shop
     path = f"/webhooks/kit/{kit.shop.webhook_token}"
     answer = kit.driver.client.post(path, data=PAY_BODY, headers={SHOP_SIGNATURE: signature(PAY_BODY, "x")})
     assert answer.status_code == 401
     assert "redirectUrl" not in answer.text
 
 
-def test_a_cancel_webhook_through_the_hub_closes_the_order(kit: Kit) -> None:
-    shop: ShopwareShop = kit.api.shop  # type: ignore[union-attr]
+def test_a_cancel_webhook_through_the_hub_closes_the_order(hub_and_shop: tuple[Kit, ShopwareShop]) -> None:
+    kit, shop = hub_and_shop
     shop.add(GivenOrder("10078", Money.parse("36.60", "EUR")))
     headers, body = shop.webhook("10078", "state_enter.order.state.cancelled")
     answer = kit.driver.client.post(f"/webhooks/kit/{kit.shop.webhook_token}", data=body, headers=headers)
