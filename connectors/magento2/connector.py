@@ -67,7 +67,7 @@ class MagentoConnector(Connector):
     id = "magento2"
     label = "Magento 2"
     version = "1.0"
-    contract = ">=1.1,<2"
+    contract = ">=1.2,<2"
     settings_schema = SETTINGS
     ownership = Ownership.SHOP_SECRET
     capabilities = frozenset({Capability.REFUNDS, Capability.PARTIAL_REFUNDS})

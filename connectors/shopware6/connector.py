@@ -85,7 +85,7 @@ class ShopwareConnector(Connector):
     id = "shopware6"
     label = "Shopware 6"
     version = "1.0"
-    contract = ">=1.1,<2"
+    contract = ">=1.2,<2"
     settings_schema = SETTINGS
     ownership = Ownership.SHOP_SECRET
     capabilities = frozenset({Capability.REFUNDS, Capability.PARTIAL_REFUNDS, Capability.WEBHOOKS})
