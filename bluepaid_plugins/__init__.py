@@ -26,8 +26,10 @@ from bluepaid_plugins.sources import OrderDesk, OrderDesks
 from bluepaid_plugins.webhooks import ShopChange, ShopChangeKind, WebhookReply, WebhookRequest
 
 #: The version of the connector contract (hooks, Connector, domain types). 1.1 added the
-#: order desk (:mod:`bluepaid_plugins.sources`), the ``orders`` of ``bluepaid_register_blueprints``.
-CONTRACT_VERSION = "1.1"
+#: order desk (:mod:`bluepaid_plugins.sources`), the ``orders`` of ``bluepaid_register_blueprints``;
+#: 1.2 the access tokens kept between instances (:mod:`bluepaid_plugins.tokens`,
+#: ``ConnectorContext.tokens``) and exact JSON amounts (:func:`~bluepaid_plugins.money.loads_exact`).
+CONTRACT_VERSION = "1.2"
 
 __all__ = [
     "CONTRACT_VERSION",

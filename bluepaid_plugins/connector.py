@@ -24,6 +24,7 @@ from bluepaid_plugins.domain import Order, OrderStatus, PaymentEvent, StatusEven
 from bluepaid_plugins.errors import ConfigurationError
 from bluepaid_plugins.http import ShopSession
 from bluepaid_plugins.settings import SettingField, public_settings, validate_settings
+from bluepaid_plugins.tokens import MemoryTokenCache, TokenCache
 from bluepaid_plugins.webhooks import ShopChange, WebhookReply, WebhookRequest
 
 
@@ -97,6 +98,9 @@ class ConnectorContext:
     is the shop's mapping (the connector's defaults with the merchant's
     changes). ``pay_url(order_ref, proof)`` builds the URL a buyer opens to
     pay; with :attr:`Ownership.HUB_TOKEN` and no ``proof`` the hub signs one.
+    ``tokens`` keeps the access tokens a shop hands out (see
+    :mod:`bluepaid_plugins.tokens`) from one instance to the next: the hub
+    lends one cache per process, shared by all its shops (key them by shop).
     """
 
     shop: str
@@ -104,6 +108,7 @@ class ConnectorContext:
     orders: OrderStore
     status_mapping: Mapping[StatusEvent, str | None] = field(default_factory=dict)
     pay_url: PayUrl = field(default_factory=lambda: _no_hub)
+    tokens: TokenCache = field(default_factory=MemoryTokenCache)
 
 
 class Connector:

@@ -9,9 +9,11 @@ only :data:`CURRENCIES` can be paid on the platform (:func:`check_currency`).
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from babel.numbers import get_currency_precision, list_currencies
 
@@ -113,3 +115,28 @@ class Money:
     def _same_currency(self, other: Money) -> None:
         if self.currency != other.currency:
             raise ValidationError(Problem("devise", f"cannot combine {self.currency} and {other.currency}"))
+
+
+def loads_exact(text: str | bytes) -> Any:
+    """Decode JSON whose amounts are JSON numbers (Magento's ``165.5``, Shopware's ``395.01``)
+    with every number that has a fraction or an exponent read as a Decimal, digit for digit.
+
+    ``json.loads`` would make them floats, and ``Decimal(395.01)`` is not
+    ``Decimal("395.01")``. Integers stay ints. Raises ValueError for text that
+    is not JSON.
+    """
+    return json.loads(text, parse_float=Decimal)
+
+
+def json_amount(value: object, field: str) -> Decimal:
+    """An amount read by :func:`loads_exact` (a Decimal or an int) or sent as a decimal
+    string, as a finite Decimal; ValidationError naming ``field`` for anything else
+    (a float, which has already lost the exact amount, a bool, a null)."""
+    if isinstance(value, Decimal | int | str) and not isinstance(value, bool):
+        try:
+            number = Decimal(value.strip() if isinstance(value, str) else value)
+        except InvalidOperation:
+            number = Decimal("NaN")
+        if number.is_finite():
+            return number
+    raise ValidationError(Problem(field, f"{str(value)[:40]!r} is not an exact amount"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +14,7 @@ from bluepaid_plugins.domain import ShopView, StatusEvent
 from bluepaid_plugins.http import shop_session
 from bluepaid_plugins.paylink import pay_url, sign_pay_token
 from bluepaid_plugins.settings import Secret
+from bluepaid_plugins.tokens import MemoryTokenCache
 from hub import redaction
 from hub.config import HubConfig
 from hub.models import Shop
@@ -37,6 +38,11 @@ class Hub:
     plugins: Plugins
     vault: Vault
     clock: Clock = utcnow
+    #: The access tokens shops handed out, lent to every connector instance of this process.
+    tokens: MemoryTokenCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tokens = MemoryTokenCache(self.clock)
 
     @contextmanager
     def connector(self, shop: Shop) -> Iterator[Connector]:
@@ -59,6 +65,7 @@ class Hub:
                 orders=HubOrderStore(self.db, shop.id, self.clock),
                 status_mapping=status_mapping_of(shop),
                 pay_url=pay_url_of,
+                tokens=self.tokens,
             )
             settings = self.connector_settings(shop)
             # The connector puts its secrets where the shop wants them (a header, a query,

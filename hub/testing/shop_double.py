@@ -90,13 +90,22 @@ class ShopDouble:
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._faults: list[_Fault] = []
         self._passthru: list[str] = []
+        self._reads: list[tuple[str, re.Pattern[str]]] = []
 
     # Routes and examples
 
-    def route(self, method: str, path: str, handler: Handler) -> None:
+    def route(self, method: str, path: str, handler: Handler, *, reads: bool = False) -> None:
         """Answer ``method`` on paths matching the regular expression ``path`` (anchored,
-        relative to the base URL's path) with ``handler(call, match)``."""
-        self._routes.append((method.upper(), re.compile(f"^{path}$"), handler))
+        relative to the base URL's path) with ``handler(call, match)``.
+
+        ``reads``: the route changes nothing in the shop although its method may
+        (a search sent as a POST, as Shopware's ``/api/search/...``; a token
+        request): its calls are not counted in :attr:`writes`.
+        """
+        pattern = re.compile(f"^{path}$")
+        self._routes.append((method.upper(), pattern, handler))
+        if reads:
+            self._reads.append((method.upper(), pattern))
 
     def example(self, name: str) -> Any:
         """A recorded example: ``<examples>/<name>``, JSON decoded when it ends in ``.json``."""
@@ -179,8 +188,14 @@ class ShopDouble:
 
     @property
     def writes(self) -> list[Call]:
-        """The calls that may change the shop (anything but GET, HEAD, OPTIONS)."""
-        return [call for call in self.calls if call.method not in READ_METHODS]
+        """The calls that may change the shop: anything but GET, HEAD, OPTIONS and the
+        calls to routes declared ``reads``."""
+        return [
+            call
+            for call in self.calls
+            if call.method not in READ_METHODS
+            and not any(m == call.method and p.match(call.path) for m, p in self._reads)
+        ]
 
     def calls_to(self, method: str, path: str) -> list[Call]:
         pattern = re.compile(f"^{path}$")
@@ -206,7 +221,11 @@ class ShopDouble:
             method=(request.method or "GET").upper(),
             path=parts.path[len(base_path) :] or "/",
             query=dict(parse_qsl(parts.query, keep_blank_values=True)),
-            headers={k.lower(): v for k, v in request.headers.items()},
+            # As a server reads them: text, whatever the client built (requests-oauthlib gives bytes).
+            headers={
+                k.lower(): v.decode("latin-1") if isinstance(v, bytes) else v
+                for k, v in request.headers.items()
+            },
             body=body.encode() if isinstance(body, str) else body,
             timeout=getattr(request, "req_kwargs", {}).get("timeout"),
         )

@@ -40,6 +40,18 @@ BUILT_IN = [
         "tests/connectors/test_pretix_conformance.py",
     ),
     (
+        "magento2",
+        "connectors.magento2.connector",
+        "connectors/magento2/conformance",
+        "tests/connectors/test_magento_conformance.py",
+    ),
+    (
+        "shopware6",
+        "connectors.shopware6.connector",
+        "connectors/shopware6/conformance",
+        "tests/connectors/test_shopware_conformance.py",
+    ),
+    (
         "payment_form",
         "payment_form.connector",
         "payment_form/conformance",

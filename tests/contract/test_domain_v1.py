@@ -23,7 +23,7 @@ from bluepaid_plugins import (
 )
 from bluepaid_plugins.errors import ValidationError
 from bluepaid_plugins.http import shop_session
-from bluepaid_plugins.money import check_currency
+from bluepaid_plugins.money import check_currency, json_amount, loads_exact
 
 EUR = Money.parse("36.60", "EUR")
 
@@ -186,3 +186,21 @@ def test_a_webhook_body_is_read_as_a_form_only_when_it_says_so() -> None:
 
     assert form.form() == {"webhook_id": "7"}
     assert other.form() == {}
+
+
+def test_json_numbers_are_read_digit_for_digit() -> None:
+    data = loads_exact(b'{"total": 395.01, "tax": 197.505, "qty": 3, "big": 1e2, "text": "36.60"}')
+    assert [json_amount(data[k], k) for k in ("total", "tax", "qty", "big", "text")] == [
+        Decimal("395.01"),
+        Decimal("197.505"),
+        Decimal(3),
+        Decimal("1e2"),
+        Decimal("36.60"),
+    ]
+    assert repr(data["total"]) == "Decimal('395.01')"
+
+
+@pytest.mark.parametrize("value", [395.01, True, None, "NaN", "Infinity", "12,5", [1]])
+def test_anything_but_an_exact_amount_is_refused(value: object) -> None:
+    with pytest.raises(ValidationError, match=r"price: .* is not an exact amount"):
+        json_amount(value, "price")
