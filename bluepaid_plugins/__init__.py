@@ -26,8 +26,9 @@ from bluepaid_plugins.sources import OrderDesk, OrderDesks
 from bluepaid_plugins.webhooks import ShopChange, ShopChangeKind, WebhookReply, WebhookRequest
 
 #: The version of the connector contract (hooks, Connector, domain types). 1.1 added the
-#: order desk (:mod:`bluepaid_plugins.sources`), the ``orders`` of ``bluepaid_register_blueprints``.
-CONTRACT_VERSION = "1.1"
+#: order desk (:mod:`bluepaid_plugins.sources`), the ``orders`` of ``bluepaid_register_blueprints``;
+#: 1.2 the desk's :meth:`~bluepaid_plugins.sources.OrderDesk.database`, for a source's own tables.
+CONTRACT_VERSION = "1.2"
 
 __all__ = [
     "CONTRACT_VERSION",

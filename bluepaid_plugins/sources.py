@@ -11,12 +11,16 @@ store orders and send the buyer to the hub's pay URL.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bluepaid_plugins.connector import Connector, Ownership
 from bluepaid_plugins.domain import Customer, LineItem, Order, OrderStatus, PaymentEvent, ShopView
 from bluepaid_plugins.errors import OrderNotFound
 from bluepaid_plugins.money import Money
+
+if TYPE_CHECKING:
+    # Only named in a signature: the contract itself stays importable without SQLAlchemy loaded.
+    from bluepaid_plugins.db import Database
 
 
 class OrderDesk(Protocol):
@@ -66,6 +70,15 @@ class OrderDesk(Protocol):
 
     def order(self, slug: str, ref: str) -> Order | None:
         """The stored order ``ref`` of the shop, or None."""
+
+    def database(self) -> Database:
+        """The hub's database, for the source's own tables (the built-in cart's catalog).
+
+        Added in contract 1.2. The tables are created by the hub's migrations, never
+        by the source; a source reads and writes only its own tables and reaches the
+        hub's orders through this desk. Rows must name their shop by slug, and every
+        query must be limited to the shop at hand.
+        """
 
 
 class OrderDesks(Protocol):

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bluepaid_plugins.connector import Ownership
+from bluepaid_plugins.db import Database
 from bluepaid_plugins.domain import Customer, LineItem, Order, ShopView
 from bluepaid_plugins.errors import ConfigurationError
 from bluepaid_plugins.money import Money
@@ -89,6 +90,9 @@ class HubOrderDesk:
         if shop is None:
             return None
         return HubOrderStore(self.hub.db, shop.id, self.hub.clock).get(ref)
+
+    def database(self) -> Database:
+        return self.hub.db
 
 
 def order_desks(hub: Hub) -> OrderDesks:

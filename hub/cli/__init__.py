@@ -16,14 +16,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bluepaid_plugins.errors import BluepaidError, PluginError
 from hub import redaction
-from hub.cli import keys, links, payments, plugins, scaffold, serve, shops
+from hub.cli import catalog, keys, links, payments, plugins, scaffold, serve, shops
 from hub.cli.base import HubHolder, cli
 from hub.config import HubConfig
 from hub.plugins import Plugins, make_plugins
 from sandbox.cli import sandbox
 
 # The command groups register themselves on ``cli`` when imported.
-_GROUPS = (keys, links, payments, plugins, scaffold, serve, shops)
+_GROUPS = (catalog, keys, links, payments, plugins, scaffold, serve, shops)
 
 cli.add_command(sandbox)
 
