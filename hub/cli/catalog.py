@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,7 @@ def catalog_import(ctx: click.Context, /, path: Path, slug: str, as_json: bool) 
     try:
         if len(lines) > PROGRESS_FROM and not as_json:
             with click.progressbar(
-                length=len(lines) - 1, label=f"reading {path.name}", file=click.get_text_stream("stderr")
+                length=len(lines) - 1, label=f"reading {path.name}", file=sys.stderr
             ) as bar:
                 rows = parse_catalog(lines, settings.currency, on_row=lambda: bar.update(1))
         else:
