@@ -58,6 +58,7 @@ def test_the_wheel_declares_the_command_the_builtin_connector_and_the_pytest_plu
     assert "woocommerce = connectors.woocommerce" in text
     assert "prestashop = connectors.prestashop" in text
     assert "payment_form = payment_form" in text
+    assert "cart = cart" in text
     assert "[pytest11]\nbluepaid = hub.testing.pytest_plugin" in text
 
 
@@ -70,4 +71,6 @@ def test_the_wheel_carries_the_modules_merchants_install_in_their_shops(wheel: z
     assert {
         "connectors/woocommerce/conformance/woocommerce.json",
         "connectors/prestashop/conformance/prestashop.json",
+        "cart/conformance/cart.json",
+        "cart/templates/cart/checkout.html",
     } <= names
