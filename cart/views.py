@@ -308,7 +308,6 @@ def cart_blueprint(desk: OrderDesk) -> Blueprint:
         stock.attach(desk.database(), shop, holds, ref)
         _finish_claim(desk, shop, token, ref)
         _remember_order(shop, ref)
-        session.pop(f"cart:{shop}:checkout", None)
         return redirect(desk.pay_url(shop, ref), 303)
 
     def checkout_page(

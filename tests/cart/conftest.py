@@ -23,6 +23,7 @@ from hub.config import HubConfig
 from hub.context import Hub, build_hub
 from hub.models import LinkOrder
 from hub.shops import add_shop
+from hub.testing.driver import PLATFORM_IP
 from tests.conftest import FrozenClock
 
 PUBLIC = "http://hub.test"
@@ -70,7 +71,9 @@ class Buyer:
         data = dict(fields)
         if csrf:
             data["csrf_token"] = self.token()
-        return self.client.post(f"/cart/{self.slug}{path}", data=data, headers={"Accept-Language": self.language})
+        return self.client.post(
+            f"/cart/{self.slug}{path}", data=data, headers={"Accept-Language": self.language}
+        )
 
     def product_id(self, sku: str) -> int:
         with self.hub.db.transaction() as session:
@@ -124,7 +127,15 @@ def make_buyer(tmp_path: Path) -> Iterator[MakeBuyer]:
         hub = build_hub(config, clock=FrozenClock())
         hubs.append(hub)
         migrate.upgrade(hub.db)
-        add_shop(hub, slug="shop", id_boutique="21573www", name="Atelier <Lilas>", connector="cart", settings=settings)
+        add_shop(
+            hub,
+            slug="shop",
+            id_boutique="21573www",
+            name="Atelier <Lilas>",
+            connector="cart",
+            settings=settings,
+            allowed_ips=[PLATFORM_IP],
+        )
         import_catalog(hub.db, "shop", parse_catalog(catalog.splitlines(keepends=True), "EUR"))
         return Buyer(hub, create_app(hub=hub).test_client())
 

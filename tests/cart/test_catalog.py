@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from bluepaid_plugins.errors import ValidationError
 from cart.catalog import import_catalog, parse_catalog, products
+from hub.cli import main
 from tests.cart.conftest import Buyer, MakeBuyer
 
 HEADER = "sku,name,description,price,vat_rate,image,stock,active\n"
@@ -26,7 +27,9 @@ def problems(text: str) -> list[str]:
 
 
 def test_a_good_file_gives_every_value_typed() -> None:
-    (row,) = parse_catalog(read(HEADER + 'CUP-1,"Tasse, grande",Belle,"7,50",5.5,https://x.example/a.png,12,non\n'), "EUR")
+    (row,) = parse_catalog(
+        read(HEADER + 'CUP-1,"Tasse, grande",Belle,"7,50",5.5,https://x.example/a.png,12,non\n'), "EUR"
+    )
 
     assert (row.sku, row.name, str(row.price), row.vat_rate, row.image_url, row.stock, row.active) == (
         "CUP-1",
@@ -91,10 +94,11 @@ def test_an_import_creates_then_updates_by_sku(buyer: Buyer) -> None:
 
 
 def run(buyer: Buyer, *args: str) -> tuple[int, str, str]:
-    from hub.cli import main
-
     runner = CliRunner()
-    env = {"BLUEPAID_DATABASE_URL": buyer.hub.config.database_url, "BLUEPAID_SETTINGS_KEYS": buyer.hub.config.settings_keys[0]}
+    env = {
+        "BLUEPAID_DATABASE_URL": buyer.hub.config.database_url,
+        "BLUEPAID_SETTINGS_KEYS": buyer.hub.config.settings_keys[0],
+    }
     with runner.isolation(env=env) as (out, err, _):
         code = main(list(args))
         return code, out.getvalue().decode(), err.getvalue().decode()
@@ -104,7 +108,7 @@ def test_the_command_reports_every_bad_row_and_imports_nothing(buyer: Buyer, tmp
     csv = tmp_path / "products.csv"
     csv.write_text(HEADER + "NEW,Nouveau,,1.00,20,,,\nX,,,1.00,20,,,\nY,Why,,abc,20,,,\n", encoding="utf-8")
 
-    code, out, err = run(buyer, "catalog", "import", str(csv), "--shop", "shop")
+    code, _, err = run(buyer, "catalog", "import", str(csv), "--shop", "shop")
 
     assert code == 1
     assert "products.csv: line 3, column name: empty" in err
@@ -113,9 +117,13 @@ def test_the_command_reports_every_bad_row_and_imports_nothing(buyer: Buyer, tmp
     assert "NEW" not in {product.sku for product in products(buyer.hub.db, "shop")}
 
 
-def test_the_command_imports_a_long_file_with_a_progress_bar_and_lists_it(buyer: Buyer, tmp_path: Path) -> None:
+def test_the_command_imports_a_long_file_with_a_progress_bar_and_lists_it(
+    buyer: Buyer, tmp_path: Path
+) -> None:
     csv = tmp_path / "products.csv"
-    csv.write_text(HEADER + "".join(f"P{n},Produit {n},,1.{n % 100:02d},20,,,\n" for n in range(1500)), encoding="utf-8")
+    csv.write_text(
+        HEADER + "".join(f"P{n},Produit {n},,1.{n % 100:02d},20,,,\n" for n in range(1500)), encoding="utf-8"
+    )
 
     code, out, err = run(buyer, "catalog", "import", str(csv), "--shop", "shop")
     listed = run(buyer, "catalog", "list", "--shop", "shop")
