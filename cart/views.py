@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
@@ -30,6 +31,7 @@ from bluepaid_locales import (
     buyer_languages,
     current_language,
     format_currency,
+    format_number,
     gettext,
     language_name,
     languages,
@@ -73,8 +75,9 @@ def _money(amount: Money) -> str:
     return format_currency(amount.amount, amount.currency)
 
 
-def _rate(rate: Any) -> str:
-    return format(rate.normalize(), "f")
+def _rate(rate: Decimal) -> str:
+    """A VAT rate for the page: ``5,5`` in French."""
+    return format_number(rate.normalize())
 
 
 def shown(found: Totals) -> Shown:
