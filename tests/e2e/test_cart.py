@@ -6,16 +6,23 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
+import pytest
+import requests
 from playwright.sync_api import Page
 
 from cart.catalog import import_catalog, parse_catalog
 from hub.shops import add_shop
+from hub.testing.stack import free_port, pay_with_card
 from hub.urls import confirmation_url
 from sandbox.accounts import add_account
 from sandbox.cards import TEST_CARDS, CardType, Scenario
 from tests.e2e.conftest import Stack
-from tests.e2e.test_screens import PHONE, fits_the_screen, pay_with_visa
+from tests.e2e.test_screens import PHONE, VISA, fits_the_screen, pay_with_visa
+from tests.hub.shop_stub import wait_until
+from tests.hub.test_demo import SCRIPT, demo_process, newcomer_environment
 
 CART_BOUTIQUE = "CART5678"
 REFUSED = next(card for card in TEST_CARDS if card.scenario is Scenario.REFUSED_CEILING)
@@ -147,3 +154,72 @@ def test_the_cart_pages_never_hold_a_card_field(stack: Stack, page: Page, tmp_pa
             "input, select, textarea", "els => els.map(e => [e.name, e.id, e.autocomplete].join(' '))"
         )
         assert not [name for name in names if re.search(r"card|cc-|cvv|cvc|expir", str(name), re.I)], path
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+#: The README's second command of the first sale from a CSV of products.
+FIRST_SALE = ".venv/bin/bluepaid demo --catalog products.csv"
+
+
+def details(csrf: str) -> dict[str, str]:
+    return {
+        "csrf_token": csrf,
+        "email": "ada@example.com",
+        "last_name": "Lovelace",
+        "first_name": "Ada",
+        "phone": "01 23 45 67 89",
+        "address": "12 rue des Lilas",
+        "postcode": "75011",
+        "city": "Paris",
+        "country": "FR",
+    }
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert found, "the page has no CSRF token"
+    return found.group(1)
+
+
+@pytest.mark.slow
+def test_the_readmes_two_commands_make_a_first_sale_in_the_merchants_own_cart(tmp_path: Path) -> None:
+    lines = [line.strip() for line in README.read_text(encoding="utf-8").splitlines()]
+    assert FIRST_SALE in lines, "the README no longer shows the first sale's command"
+    (tmp_path / "products.csv").write_text(PRODUCTS, encoding="utf-8")
+    venv = tmp_path / ".venv" / "bin"
+    venv.mkdir(parents=True)
+    # The first command made .venv here; this test's virtualenv stands in for it.
+    (venv / "bluepaid").symlink_to(SCRIPT)
+    hub_port, sandbox_port = free_port(), free_port()
+    hub_url, sandbox_url = f"http://127.0.0.1:{hub_port}", f"http://127.0.0.1:{sandbox_port}"
+    # Exactly the README's command, on free ports: the machine may be running another demo.
+    command = ["bash", "-c", f"exec {FIRST_SALE} --port {hub_port} --sandbox-port {sandbox_port}"]
+
+    with demo_process(command, tmp_path, newcomer_environment(), (hub_port, sandbox_port)) as served:
+        assert f"your cart        : {hub_url}/cart/boutique" in served.printed()
+        with requests.Session() as buyer:
+            buyer.headers["Accept-Language"] = "en"
+            products = buyer.get(f"{hub_url}/cart/boutique", timeout=10).text
+            add = re.search(r'action="(/cart/boutique/basket/add/\d+)"', products)
+            assert add, products
+            buyer.post(
+                f"{hub_url}{add.group(1)}",
+                data={"csrf_token": csrf_of(products), "quantity": "2"},
+                timeout=10,
+            )
+            checkout = buyer.get(f"{hub_url}/cart/boutique/checkout", timeout=10).text
+            sent = buyer.post(
+                f"{hub_url}/cart/boutique/checkout",
+                data=details(csrf_of(checkout)),
+                allow_redirects=False,
+                timeout=10,
+            )
+            assert sent.status_code == 303, sent.text
+            stack = SimpleNamespace(hub_url=hub_url, sandbox_url=sandbox_url)
+            paid = pay_with_card(cast(Stack, stack), sent.headers["Location"], VISA)
+            assert paid.status_code == 200
+
+            def shown_paid() -> bool:
+                return "Paid" in buyer.get(f"{hub_url}/cart/boutique/orders", timeout=10).text
+
+            wait_until(shown_paid, "the order to show paid in the cart", timeout=30)
