@@ -11,16 +11,13 @@ store orders and send the buyer to the hub's pay URL.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from bluepaid_plugins.connector import Connector, Ownership
+from bluepaid_plugins.db import Database
 from bluepaid_plugins.domain import Customer, LineItem, Order, OrderStatus, PaymentEvent, ShopView
 from bluepaid_plugins.errors import OrderNotFound
 from bluepaid_plugins.money import Money
-
-if TYPE_CHECKING:
-    # Only named in a signature: the contract itself stays importable without SQLAlchemy loaded.
-    from bluepaid_plugins.db import Database
 
 
 class OrderDesk(Protocol):
