@@ -39,7 +39,7 @@ from bluepaid_locales import (
     use_language,
 )
 from bluepaid_plugins.domain import LineItem, Order, OrderStatus, ShopView
-from bluepaid_plugins.errors import ValidationError
+from bluepaid_plugins.errors import RateLimited, ValidationError
 from bluepaid_plugins.money import Money
 from bluepaid_plugins.sources import OrderDesk
 from cart import catalog, stock
@@ -302,7 +302,15 @@ def cart_blueprint(desk: OrderDesk) -> Blueprint:
                     ),
                 ],
                 details=form.details(),
+                client=request.remote_addr or "",
             )
+        except RateLimited:
+            stock.release(desk.database(), shop, holds)
+            _unclaim(desk, shop, token)
+            notice = gettext(
+                "Too many payments were started from your connection. Try again in a few minutes."
+            )
+            return checkout_page(view, settings, form, found, 429, notice)
         except ValidationError as exc:
             stock.release(desk.database(), shop, holds)
             _unclaim(desk, shop, token)

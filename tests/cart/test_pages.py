@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from hub.desk import ORDERS_PER_CLIENT
 from hub.shops import get_shop
 from hub.testing.driver import HubDriver
 from tests.cart.conftest import GOOD, PLATFORM, PUBLIC, Buyer, errors
@@ -256,3 +257,17 @@ def test_no_redirect_goes_where_the_request_says(buyer: Buyer) -> None:
         assert answer.status_code == 303
         assert answer.headers["Location"].startswith("/cart/shop/")
     assert PLATFORM not in "".join(answer.headers["Location"] for answer in answers)
+
+
+def test_too_many_checkouts_from_one_address_are_refused_and_hold_nothing(buyer: Buyer) -> None:
+    buyer.add("BOOK")
+    for _ in range(ORDERS_PER_CLIENT):
+        assert buyer.checkout().status_code == 303
+    buyer.add("TEE")
+
+    refused = buyer.checkout()
+
+    assert refused.status_code == 429
+    assert "Too many payments were started from your connection" in refused.text
+    assert len(buyer.orders()) == ORDERS_PER_CLIENT
+    assert buyer.stock("TEE") == 5

@@ -1,4 +1,5 @@
-"""cart_products, cart_holds, cart_checkouts: the built-in cart's catalog and stock
+"""cart_products, cart_holds, cart_checkouts: the built-in cart's catalog and stock;
+link_orders.client: the orders of one client, limited
 
 The cart's tables (``cart.models``) live in the hub's database and are created
 here, with the hub's own, so one ``bluepaid db upgrade`` brings both in line.
@@ -20,6 +21,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("link_orders") as batch:
+        batch.add_column(sa.Column("client", sa.String(64), nullable=True))
+        batch.create_index("ix_link_orders_client", ["shop_id", "client", "created_at"])
     op.create_table(
         "cart_products",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -67,3 +71,6 @@ def downgrade() -> None:
     op.drop_table("cart_holds")
     op.drop_index("ix_cart_products_shop", "cart_products")
     op.drop_table("cart_products")
+    with op.batch_alter_table("link_orders") as batch:
+        batch.drop_index("ix_link_orders_client")
+        batch.drop_column("client")
