@@ -27,7 +27,8 @@ from bluepaid_plugins.webhooks import ShopChange, ShopChangeKind, WebhookReply, 
 
 #: The version of the connector contract (hooks, Connector, domain types). 1.1 added the
 #: order desk (:mod:`bluepaid_plugins.sources`), the ``orders`` of ``bluepaid_register_blueprints``;
-#: 1.2 the desk's :meth:`~bluepaid_plugins.sources.OrderDesk.database`, for a source's own tables.
+#: 1.2 the desk's :meth:`~bluepaid_plugins.sources.OrderDesk.database`, for a source's own tables,
+#: ``client`` and ``once`` of its ``create_order``, and the connector context's ``mail``.
 CONTRACT_VERSION = "1.2"
 
 __all__ = [

@@ -86,6 +86,22 @@ def _no_hub(order_ref: str, proof: str = "") -> str:
     raise ConfigurationError("this connector context has no hub to build pay URLs")
 
 
+class Mailer(Protocol):
+    """The hub's mail (``context.mail``; contract 1.2): ``mail(to, subject, body)``.
+
+    Hands a plain-text message from the hub's sender address to its mail server.
+    Returns False, sending nothing, when the hub has no mail server; raises
+    OSError when the server is away (the hub's task is retried). Meant for an
+    order source telling its own buyer; never put a secret or card detail in it.
+    """
+
+    def __call__(self, to: str, subject: str, body: str) -> bool: ...
+
+
+def _no_mail(to: str, subject: str, body: str) -> bool:
+    return False
+
+
 @dataclass(frozen=True)
 class ConnectorContext:
     """What the hub lends a connector instance for one shop.
@@ -97,6 +113,8 @@ class ConnectorContext:
     is the shop's mapping (the connector's defaults with the merchant's
     changes). ``pay_url(order_ref, proof)`` builds the URL a buyer opens to
     pay; with :attr:`Ownership.HUB_TOKEN` and no ``proof`` the hub signs one.
+    ``mail`` is the hub's :class:`Mailer` (by default, outside a hub, one that
+    sends nothing).
     """
 
     shop: str
@@ -104,6 +122,7 @@ class ConnectorContext:
     orders: OrderStore
     status_mapping: Mapping[StatusEvent, str | None] = field(default_factory=dict)
     pay_url: PayUrl = field(default_factory=lambda: _no_hub)
+    mail: Mailer = field(default_factory=lambda: _no_mail)
 
 
 class Connector:

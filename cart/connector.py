@@ -17,11 +17,12 @@ from typing import Any, ClassVar
 
 from bluepaid_plugins import Capability, Money, SettingField, StatusEvent
 from bluepaid_plugins.countries import alpha3
-from bluepaid_plugins.domain import OrderStatus
+from bluepaid_plugins.domain import OrderStatus, PaymentEvent
 from bluepaid_plugins.errors import Problem, ValidationError
 from bluepaid_plugins.money import CURRENCIES
 from bluepaid_plugins.sources import HubKeptOrders
 from cart.basket import Rounding
+from cart.mail import buyer_mail
 
 _WORDS = re.compile(r"[\s,;]+")
 _RATE = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,2})?")
@@ -129,6 +130,14 @@ class CartConnector(HubKeptOrders):
             '("FR BE CH"); a buyer elsewhere is told so before paying. Empty: every country.',
         ),
         SettingField(
+            "buyer_mail_name",
+            "Name in buyer mails",
+            required=False,
+            default="",
+            help="Your shop's name in the mail each buyer gets when their payment is accepted or "
+            "refused (sent through the hub's mail server); empty: buyers get no mail.",
+        ),
+        SettingField(
             "hold_minutes",
             "Stock hold",
             type="int",
@@ -156,6 +165,20 @@ class CartConnector(HubKeptOrders):
         StatusEvent.PARTIALLY_REFUNDED: OrderStatus.PARTIALLY_REFUNDED,
         StatusEvent.REFUNDED: OrderStatus.REFUNDED,
     }
+
+    def apply_event(self, event: PaymentEvent) -> None:
+        """Move the order as the mapping says; the first time an event moves it to paid
+        or to cancelled, the buyer is told by mail first (see :mod:`cart.mail`), so a
+        mail server away makes the hub retry the whole event, and a repeated event
+        mails no one."""
+        order = self.fetch_order(event.order_ref)
+        target = self.status_for(event)
+        moves = target is not None and target != order.status and not order.status.paid
+        name = str(self.settings.get("buyer_mail_name") or "")
+        written = buyer_mail(name, order, event) if moves and name else None
+        if written is not None:
+            self.context.mail(order.customer.email, *written)
+        super().apply_event(event)
 
     @classmethod
     def validate_settings(cls, raw: Mapping[str, Any]) -> dict[str, Any]:

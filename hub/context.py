@@ -14,7 +14,7 @@ from bluepaid_plugins.domain import ShopView, StatusEvent
 from bluepaid_plugins.http import shop_session
 from bluepaid_plugins.paylink import pay_url, sign_pay_token
 from bluepaid_plugins.settings import Secret
-from hub import redaction
+from hub import mail, redaction
 from hub.config import HubConfig
 from hub.models import Shop
 from hub.orders import HubOrderStore
@@ -59,6 +59,7 @@ class Hub:
                 orders=HubOrderStore(self.db, shop.id, self.clock),
                 status_mapping=status_mapping_of(shop),
                 pay_url=pay_url_of,
+                mail=mail.mailer(self.config),
             )
             settings = self.connector_settings(shop)
             # The connector puts its secrets where the shop wants them (a header, a query,

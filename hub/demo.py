@@ -204,7 +204,7 @@ def _cart_shop(hub: Hub, sandbox_url: str) -> Shop:
         name=CART_NAME,
         id_boutique=CART_ID_BOUTIQUE,
         connector="cart",
-        settings={"shipping_fee": "4.90", "shipping_vat_rate": "20"},
+        settings={"shipping_fee": "4.90", "shipping_vat_rate": "20", "buyer_mail_name": CART_NAME},
         test_mode=True,
         allowed_ips=["127.0.0.1", "::1"],
         platform_url=sandbox_url,

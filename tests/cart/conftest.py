@@ -116,13 +116,16 @@ def make_buyer(tmp_path: Path) -> Iterator[MakeBuyer]:
     """A hub with a cart shop ``shop`` of the given settings and :data:`CATALOG`."""
     hubs: list[Hub] = []
 
-    def make(database_url: str = "", catalog: str = CATALOG, **settings: Any) -> Buyer:
+    def make(database_url: str = "", catalog: str = CATALOG, smtp_port: int = 0, **settings: Any) -> Buyer:
         config = HubConfig(
             database_url=database_url or f"sqlite:///{tmp_path / f'hub{len(hubs)}.sqlite3'}",
             secret_key="k" * 32,
             public_url=PUBLIC,
             platform_url=PLATFORM,
             settings_keys=(SETTINGS_KEY,),
+            smtp_host="127.0.0.1" if smtp_port else "",
+            smtp_port=smtp_port or 25,
+            mail_from="boutique@hub.test",
         )
         hub = build_hub(config, clock=FrozenClock())
         hubs.append(hub)

@@ -10,7 +10,8 @@ import pytest
 from hub.desk import ORDERS_PER_CLIENT
 from hub.shops import get_shop
 from hub.testing.driver import HubDriver
-from tests.cart.conftest import GOOD, PLATFORM, PUBLIC, Buyer, errors
+from tests.cart.conftest import GOOD, PLATFORM, PUBLIC, Buyer, MakeBuyer, errors
+from tests.sandbox.backoffice_fixtures import SmtpSink
 
 XSS = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
 
@@ -271,3 +272,44 @@ def test_too_many_checkouts_from_one_address_are_refused_and_hold_nothing(buyer:
     assert "Too many payments were started from your connection" in refused.text
     assert len(buyer.orders()) == ORDERS_PER_CLIENT
     assert buyer.stock("TEE") == 5
+
+
+def test_the_buyer_is_told_by_mail_in_their_language_once(make_buyer: MakeBuyer) -> None:
+    with SmtpSink.running() as smtp:
+        buyer = make_buyer(smtp_port=smtp.port, buyer_mail_name="Atelier des Lilas")
+        buyer.language = "fr"
+        buyer.add("TEE", 2)
+        buyer.checkout()
+        (order,) = buyer.orders()
+
+        driver = HubDriver(buyer.hub, buyer.client, get_shop(buyer.hub, "shop"))
+        confirmation = driver.confirmation(driver.start(order.ref))
+        driver.post(confirmation)
+        driver.run_worker()
+        driver.post(confirmation)
+        driver.run_worker()
+
+    (mail,) = smtp.received
+    assert mail.rcpt_tos == ["ada@example.com"]
+    assert mail.message["Subject"] == f"[Atelier des Lilas] Commande {order.ref} payée"
+    body = mail.message.get_content()
+    assert "2 × T-shirt <bio> — 19.90 EUR" in body
+    assert "Total\u00a0: 39.80 EUR" in body
+
+
+def test_a_refused_payment_is_told_too_and_without_a_mail_server_nothing_is_sent(
+    make_buyer: MakeBuyer,
+) -> None:
+    with SmtpSink.running() as smtp:
+        told = make_buyer(smtp_port=smtp.port, buyer_mail_name="Atelier")
+        told.add("BOOK")
+        told.checkout()
+        pay(told, told.orders()[0].ref, etat="ko")
+    quiet = make_buyer(buyer_mail_name="Atelier")
+    quiet.add("BOOK")
+    quiet.checkout()
+    pay(quiet, quiet.orders()[0].ref, etat="ko")
+
+    (mail,) = smtp.received
+    assert mail.message["Subject"] == f"[Atelier] Order {told.orders()[0].ref} not paid"
+    assert quiet.orders()[0].status == "cancelled"
