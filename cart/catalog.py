@@ -11,7 +11,7 @@ column          required  value
 ``description`` no        at most 2000 characters
 ``price``       yes       VAT included, more than zero, a dot or a comma for decimals
 ``vat_rate``    yes       a percentage from 0 to 100, at most 2 decimals (``5.5``)
-``image``       no        an ``https://`` or ``http://`` URL of at most 500 characters
+``image``       no        an ``https://`` URL of at most 500 characters (the pages load no other)
 ``stock``       no        how many are for sale (empty: not counted)
 ``active``      no        ``yes``/``no`` (also ``oui``/``non``, ``1``/``0``, ``true``/``false``); empty: yes
 =============== ========= ==========================================================
@@ -95,7 +95,11 @@ def parse_catalog(
         raise ValidationError(problems, "the catalog's header is wrong")
     found: list[ProductRow] = []
     first_line: dict[str, int] = {}
-    for number, cells in enumerate(csv.reader(rows, delimiter=delimiter), start=2):
+    reader = csv.reader(rows, delimiter=delimiter)
+    # A quoted cell may span lines: a row is named by the file line it starts on.
+    ended = 1
+    for cells in reader:
+        number, ended = ended + 1, reader.line_num + 1
         if on_row is not None:
             on_row()
         if not any(cell.strip() for cell in cells):
@@ -126,13 +130,15 @@ def _row(number: int, values: dict[str, str], currency: str, problems: list[Prob
     def bad(column: str, reason: str) -> None:
         problems.append(Problem(_where(number, column), reason))
 
-    def text(column: str, longest: int, required: bool = False) -> str:
+    def text(column: str, longest: int, required: bool = False, lines: bool = False) -> str:
         value = values.get(column, "")
+        # A description may run over several lines of its (quoted) cell; nothing else may.
+        shown = " ".join(value.splitlines()) if lines else value
         if required and not value:
             bad(column, "empty")
         elif len(value) > longest:
             bad(column, f"longer than {longest} characters")
-        elif unprintable(value):
+        elif unprintable(shown):
             bad(column, "holds invisible or control characters")
         return value
 
@@ -140,12 +146,12 @@ def _row(number: int, values: dict[str, str], currency: str, problems: list[Prob
     if not _SKU.fullmatch(sku):
         bad("sku", "1 to 64 letters, digits, dots, dashes or underscores")
     name = text("name", NAME_MAX, required=True)
-    description = text("description", DESCRIPTION_MAX)
+    description = text("description", DESCRIPTION_MAX, lines=True)
     price = _price(values.get("price", ""), currency, bad)
     vat_rate = _vat_rate(values.get("vat_rate", ""), bad)
     image = text("image", IMAGE_MAX)
-    if image and not image.startswith(("https://", "http://")):
-        bad("image", "not an http(s) URL")
+    if image and not image.startswith("https://"):
+        bad("image", "not an https:// URL")
     stock = _stock(values.get("stock", ""), bad)
     active = values.get("active", "").lower()
     if active not in _YES | _NO:

@@ -64,7 +64,7 @@ def test_every_bad_cell_is_reported_with_its_line_and_column() -> None:
         "line 3, column name: empty",
         "line 3, column price: not an amount: '-3'",
         "line 3, column vat_rate: more than 100",
-        "line 3, column image: not an http(s) URL",
+        "line 3, column image: not an https:// URL",
         "line 3, column stock: a whole number from 0 to 1000000",
         "line 3, column active: yes or no",
         "line 4, column price: 1.005 has more than 2 decimals for EUR",
@@ -144,3 +144,12 @@ def test_the_command_refuses_a_shop_that_is_not_a_cart(make_buyer: MakeBuyer, tm
 
     assert code == 1
     assert "no shop 'nope'" in err
+
+
+def test_a_description_may_hold_lines_and_a_name_may_not() -> None:
+    (row,) = parse_catalog(read(HEADER + 'A,Alpha,"Ligne 1\nLigne 2",1.00,20,,,\n'), "EUR")
+
+    assert row.description == "Ligne 1\nLigne 2"
+    assert problems(HEADER + 'A,Alpha,"Ligne 1\nLigne 2",1.00,20,,,\nB,"Be\nta",,1.00,20,,,\n') == [
+        "line 4, column name: holds invisible or control characters"
+    ]
