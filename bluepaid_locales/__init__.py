@@ -174,6 +174,11 @@ def format_currency(number: Decimal, currency: str) -> str:
     return str(flask_babel.format_currency(number, currency))
 
 
+def format_number(number: Decimal) -> str:
+    """A number the request's language's way: ``5,5`` in French, ``5.5`` in English."""
+    return str(flask_babel.format_decimal(number))
+
+
 def format_datetime(moment: datetime, format: str = "medium") -> str:
     """A moment the request's language's way, in UTC (a naive one is taken as UTC)."""
     return str(flask_babel.format_datetime(moment, format))

@@ -28,7 +28,9 @@ from bluepaid_plugins.webhooks import ShopChange, ShopChangeKind, WebhookReply, 
 #: The version of the connector contract (hooks, Connector, domain types). 1.1 added the
 #: order desk (:mod:`bluepaid_plugins.sources`), the ``orders`` of ``bluepaid_register_blueprints``;
 #: 1.2 the access tokens kept between instances (:mod:`bluepaid_plugins.tokens`,
-#: ``ConnectorContext.tokens``) and exact JSON amounts (:func:`~bluepaid_plugins.money.loads_exact`).
+#: ``ConnectorContext.tokens``), exact JSON amounts (:func:`~bluepaid_plugins.money.loads_exact`),
+#: the desk's :meth:`~bluepaid_plugins.sources.OrderDesk.database` for a source's own tables,
+#: ``client`` and ``once`` of its ``create_order``, and the connector context's ``mail``.
 CONTRACT_VERSION = "1.2"
 
 __all__ = [

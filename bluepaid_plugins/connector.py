@@ -87,6 +87,22 @@ def _no_hub(order_ref: str, proof: str = "") -> str:
     raise ConfigurationError("this connector context has no hub to build pay URLs")
 
 
+class Mailer(Protocol):
+    """The hub's mail (``context.mail``; contract 1.2): ``mail(to, subject, body)``.
+
+    Hands a plain-text message from the hub's sender address to its mail server.
+    Returns False, sending nothing, when the hub has no mail server; raises
+    OSError when the server is away (the hub's task is retried). Meant for an
+    order source telling its own buyer; never put a secret or card detail in it.
+    """
+
+    def __call__(self, to: str, subject: str, body: str) -> bool: ...
+
+
+def _no_mail(to: str, subject: str, body: str) -> bool:
+    return False
+
+
 @dataclass(frozen=True)
 class ConnectorContext:
     """What the hub lends a connector instance for one shop.
@@ -101,6 +117,8 @@ class ConnectorContext:
     ``tokens`` keeps the access tokens a shop hands out (see
     :mod:`bluepaid_plugins.tokens`) from one instance to the next: the hub
     lends one cache per process, shared by all its shops (key them by shop).
+    ``mail`` is the hub's :class:`Mailer` (by default, outside a hub, one that
+    sends nothing).
     """
 
     shop: str
@@ -109,6 +127,7 @@ class ConnectorContext:
     status_mapping: Mapping[StatusEvent, str | None] = field(default_factory=dict)
     pay_url: PayUrl = field(default_factory=lambda: _no_hub)
     tokens: TokenCache = field(default_factory=MemoryTokenCache)
+    mail: Mailer = field(default_factory=lambda: _no_mail)
 
 
 class Connector:

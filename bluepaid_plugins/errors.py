@@ -81,6 +81,12 @@ class NotFound(BluepaidError):
     code = "not_found"
 
 
+class RateLimited(BluepaidError):
+    """Too many requests of one client in a short time (orders from one address); try later."""
+
+    code = "rate_limited"
+
+
 class PaymentVetoed(BluepaidError):
     """A plugin refused to let a payment request leave; the message says why."""
 

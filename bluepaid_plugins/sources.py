@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from bluepaid_plugins.connector import Connector, Ownership
+from bluepaid_plugins.db import Database
 from bluepaid_plugins.domain import Customer, LineItem, Order, OrderStatus, PaymentEvent, ShopView
 from bluepaid_plugins.errors import OrderNotFound
 from bluepaid_plugins.money import Money
@@ -47,6 +48,8 @@ class OrderDesk(Protocol):
         language: str = "",
         lines: Sequence[LineItem] = (),
         details: Mapping[str, str] | None = None,
+        client: str = "",
+        once: str = "",
     ) -> str:
         """Store a new open order of ``total`` in the hub's order store; return its ref.
 
@@ -54,9 +57,19 @@ class OrderDesk(Protocol):
         browser). ``language`` is a protocol code (``FR``, ``EN``) or empty;
         ``customer.country`` ISO 3166 alpha-3. ``lines`` are informative;
         ``details`` keeps what the buyer typed beyond :class:`Customer` (phone,
-        address...) for the merchant, by name. Raises
-        :class:`~bluepaid_plugins.errors.ValidationError` listing every problem
-        (a zero total, an over-long description, a bad e-mail) and
+        address...) for the merchant, by name.
+
+        ``client`` (contract 1.2) is the buyer's network address as the page sees
+        it: the hub refuses more than a few orders per address and shop in a
+        short time, raising :class:`~bluepaid_plugins.errors.RateLimited`; it
+        keeps only a keyed digest of the address. ``once`` (contract 1.2) is a
+        one-time key of the page the buyer sent (a random token the page put in
+        its form and keeps in the buyer's session): the same key sent again, by
+        a double click or at the same moment, gives the first order's ref
+        instead of storing another.
+
+        Raises :class:`~bluepaid_plugins.errors.ValidationError` listing every
+        problem (a zero total, an over-long description, a bad e-mail) and
         :class:`~bluepaid_plugins.errors.NotFound` for an unknown shop.
         """
 
@@ -66,6 +79,15 @@ class OrderDesk(Protocol):
 
     def order(self, slug: str, ref: str) -> Order | None:
         """The stored order ``ref`` of the shop, or None."""
+
+    def database(self) -> Database:
+        """The hub's database, for the source's own tables (the built-in cart's catalog).
+
+        Added in contract 1.2. The tables are created by the hub's migrations, never
+        by the source; a source reads and writes only its own tables and reaches the
+        hub's orders through this desk. Rows must name their shop by slug, and every
+        query must be limited to the shop at hand.
+        """
 
 
 class OrderDesks(Protocol):

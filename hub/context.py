@@ -15,7 +15,7 @@ from bluepaid_plugins.http import shop_session
 from bluepaid_plugins.paylink import pay_url, sign_pay_token
 from bluepaid_plugins.settings import Secret
 from bluepaid_plugins.tokens import MemoryTokenCache
-from hub import redaction
+from hub import mail, redaction
 from hub.config import HubConfig
 from hub.models import Shop
 from hub.orders import HubOrderStore
@@ -66,6 +66,7 @@ class Hub:
                 status_mapping=status_mapping_of(shop),
                 pay_url=pay_url_of,
                 tokens=self.tokens,
+                mail=mail.mailer(self.config),
             )
             settings = self.connector_settings(shop)
             # The connector puts its secrets where the shop wants them (a header, a query,

@@ -7,6 +7,11 @@ sandbox account's confirmation URL and referrer follow the ports of this run
 (the hub's public URL is this run's), so a demo moved to other ports still
 gets its confirmations. ``--fresh`` deletes the folder's demo files first.
 
+With ``--catalog products.csv``, the demo also runs the built-in cart: a second
+shop (``boutique``, its own sandbox account) whose catalog is the file's,
+imported again on each run, so a merchant with only a CSV of products makes a
+test sale in their own cart.
+
 Served, the hub is ``bluepaid serve`` in a child process (a production WSGI
 server: :mod:`hub.serving`), and this process runs the outbox worker and the
 sandbox (:func:`sandbox.cli.start_sandbox_server`) until Ctrl-C or SIGTERM.
@@ -33,6 +38,7 @@ from sqlalchemy import select
 
 from bluepaid_plugins.errors import ConfigurationError, NotFound
 from bluepaid_plugins.money import Money
+from cart.catalog import ProductRow, import_catalog, parse_catalog
 from hub import migrate
 from hub.config import HubConfig
 from hub.context import Hub, build_hub
@@ -52,6 +58,10 @@ from sandbox.serving import bind, check_free, run_until_stopped
 ID_BOUTIQUE = "DEMO1234"
 DEMO_NAME = "Boutique de démo"
 DEMO_MAIL = "marchand@demo.invalid"
+#: The cart's shop when the demo runs with ``--catalog``: its slug and its sandbox account.
+CART_SLUG = "boutique"
+CART_ID_BOUTIQUE = "DEMOCART1"
+CART_NAME = "Boutique de démo (panier)"
 DEMO_LINKS = (("12.50", "Demo T-shirt"), ("49.90", "Demo hoodie"), ("3.00", "Demo sticker pack"))
 #: The demo listens on loopback only: the sandbox's console has no login.
 HOST = "127.0.0.1"
@@ -75,6 +85,7 @@ class DemoOptions:
     workers: int = 2
     fresh: bool = False
     serve: bool = True
+    catalog: Path | None = None
 
 
 @dataclass
@@ -85,6 +96,7 @@ class Demo:
     hub_port: int
     sandbox_port: int
     folder: Path
+    cart: Shop | None = None
 
 
 def _kept(folder: Path, name: str, make: Callable[[], str]) -> str:
@@ -105,9 +117,12 @@ def start_afresh(folder: Path) -> None:
         click.echo(f"starting afresh: deleted the demo's databases and keys in {folder}", err=True)
 
 
-def setup_demo(folder: Path, hub_port: int, sandbox_port: int) -> Demo:
+def setup_demo(folder: Path, hub_port: int, sandbox_port: int, catalog: Path | None = None) -> Demo:
     """Open (creating if needed) the demo's databases, shop, links and sandbox account,
-    and bring the shop and the account in line with ``hub_port`` and ``sandbox_port``."""
+    and bring the shop and the account in line with ``hub_port`` and ``sandbox_port``;
+    with ``catalog``, the cart's shop too, its products read from that CSV file
+    (ValidationError naming every bad row, before anything is changed)."""
+    rows = _catalog_rows(catalog) if catalog is not None else None
     folder.mkdir(parents=True, exist_ok=True)
     folder = folder.resolve()
     secret = _kept(folder, "secret_key", lambda: secrets.token_hex(32))
@@ -157,33 +172,74 @@ def setup_demo(folder: Path, hub_port: int, sandbox_port: int) -> Demo:
                 language="FR",
             )
     demo = Demo(hub, platform, shop, hub_port, sandbox_port, folder)
-    _align(demo)
+    if rows is not None:
+        demo.cart = _cart_shop(hub, sandbox_url)
+        created, updated = import_catalog(hub.db, CART_SLUG, rows)
+        click.echo(f"catalog: {created} new product(s), {updated} updated", err=True)
+    demo.shop = _align(demo, demo.shop, ID_BOUTIQUE, DEMO_NAME)
+    if demo.cart is not None:
+        demo.cart = _align(demo, demo.cart, CART_ID_BOUTIQUE, CART_NAME)
     return demo
 
 
-def _align(demo: Demo) -> None:
-    """Point the shop at this run's sandbox, and the sandbox account at this run's hub."""
+def _catalog_rows(path: Path) -> list[ProductRow]:
+    """The products of the CSV file at ``path``, in euros, every value checked."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"cannot read the catalog {path}: {exc}") from exc
+    return parse_catalog(text.splitlines(keepends=True), "EUR")
+
+
+def _cart_shop(hub: Hub, sandbox_url: str) -> Shop:
+    """The demo's cart shop, created on the first run with a catalog."""
+    with hub.db.transaction() as session:
+        found = session.scalar(select(Shop).where(Shop.slug == CART_SLUG))
+    if found is not None:
+        return found
+    click.echo("creating the demo cart's shop and its sandbox account…", err=True)
+    return add_shop(
+        hub,
+        slug=CART_SLUG,
+        name=CART_NAME,
+        id_boutique=CART_ID_BOUTIQUE,
+        connector="cart",
+        settings={"shipping_fee": "4.90", "shipping_vat_rate": "20", "buyer_mail_name": CART_NAME},
+        test_mode=True,
+        allowed_ips=["127.0.0.1", "::1"],
+        platform_url=sandbox_url,
+        redirect_method="post",
+        # The hub's return page leads back to the buyer's orders in the cart.
+        return_url=f"{hub.config.public_url}/cart/{CART_SLUG}/orders",
+    )
+
+
+def _align(demo: Demo, shop: Shop, id_boutique: str, name: str) -> Shop:
+    """Point ``shop`` at this run's sandbox and hub (its pages, its return URL), and its
+    sandbox account ``id_boutique`` at this run's hub; the shop as it now is."""
     hub_url, sandbox_url = demo.hub.config.public_url, demo.platform.config.public_url
     moved = []
     with demo.hub.db.transaction() as session:
-        shop = session.scalars(select(Shop).where(Shop.id == demo.shop.id).with_for_update()).one()
-        if shop.platform_url != sandbox_url:
-            moved.append(f"the shop pays on {sandbox_url}")
-            shop.platform_url = sandbox_url
-        demo.shop = shop
-    wanted = {"referrer_url": hub_url, "url_confirmation": confirmation_url(demo.hub, demo.shop)}
+        found = session.scalars(select(Shop).where(Shop.id == shop.id).with_for_update()).one()
+        if found.platform_url != sandbox_url:
+            moved.append(f"shop {found.slug} pays on {sandbox_url}")
+            found.platform_url = sandbox_url
+        if found.connector == "cart" and found.return_url != f"{hub_url}/cart/{found.slug}/orders":
+            found.return_url = f"{hub_url}/cart/{found.slug}/orders"
+    wanted = {"referrer_url": hub_url, "url_confirmation": confirmation_url(demo.hub, found)}
     try:
-        account = get_account(demo.platform, ID_BOUTIQUE)
+        account = get_account(demo.platform, id_boutique)
     except NotFound:
-        add_account(demo.platform, ID_BOUTIQUE, name=DEMO_NAME, merchant_email=DEMO_MAIL, **wanted)
-        return
-    changes = {name: value for name, value in wanted.items() if getattr(account, name) != value}
+        add_account(demo.platform, id_boutique, name=name, merchant_email=DEMO_MAIL, **wanted)
+        return found
+    changes = {key: value for key, value in wanted.items() if getattr(account, key) != value}
     if changes:
-        set_account(demo.platform, ID_BOUTIQUE, **changes)
+        set_account(demo.platform, id_boutique, **changes)
         # Named, not printed: the confirmation URL carries the shop's secret token.
-        moved.append(f"the sandbox account confirms to and expects buyers from {hub_url}")
+        moved.append(f"sandbox account {id_boutique} confirms to and expects buyers from {hub_url}")
     if moved:
         click.echo(f"this run's ports: {'; '.join(moved)}", err=True)
+    return found
 
 
 def bluepaid_command() -> str:
@@ -220,6 +276,8 @@ def print_demo(demo: Demo) -> None:
     click.echo(f"\nBluepaid demo (test mode) in {demo.folder}\n")
     click.echo(f"  hub              : http://{HOST}:{demo.hub_port}/")
     click.echo(f"  sandbox console  : http://{HOST}:{demo.sandbox_port}/console/")
+    if demo.cart is not None:
+        click.echo(f"  your cart        : http://{HOST}:{demo.hub_port}/cart/{demo.cart.slug}")
     click.echo("  payment links    : (a paid link cannot be paid again: start afresh, below)")
     width = max((len(order.status) for order in links), default=0)
     for order in links:
@@ -320,7 +378,7 @@ def run_demo(options: DemoOptions) -> None:
     try:
         if options.fresh:
             start_afresh(options.folder)
-        demo = setup_demo(options.folder, options.hub_port, options.sandbox_port)
+        demo = setup_demo(options.folder, options.hub_port, options.sandbox_port, options.catalog)
         print_demo(demo)
     except BaseException:
         if sandbox_socket is not None:

@@ -1,23 +1,39 @@
 """The hub's :class:`~bluepaid_plugins.sources.OrderDesk`: what the pages of an order
-source (the payment form, the cart) may do with the hub, over its order store."""
+source (the payment form, the cart) may do with the hub, over its order store.
+
+The desk limits the orders of one client: at most :data:`ORDERS_PER_CLIENT` per
+shop in :data:`CLIENT_WINDOW`, counted in the database (so every hub process
+counts the same orders), by a keyed digest of the client's address. Two orders
+sent at the same instant may both pass the last place: the limit stops floods,
+not a second order.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from bluepaid_plugins.connector import Ownership
+from bluepaid_plugins.db import Database
 from bluepaid_plugins.domain import Customer, LineItem, Order, ShopView
-from bluepaid_plugins.errors import ConfigurationError
+from bluepaid_plugins.errors import ConfigurationError, RateLimited, ValidationError
 from bluepaid_plugins.money import Money
 from bluepaid_plugins.settings import Secret
 from bluepaid_plugins.sources import OrderDesks
 from hub.context import Hub
-from hub.models import Shop
+from hub.models import LinkOrder, Shop
 from hub.orders import HubOrderStore, create_link_order
 from hub.pay import unknown_order
+
+#: How many orders one client may create in one shop within :data:`CLIENT_WINDOW`.
+ORDERS_PER_CLIENT = 10
+CLIENT_WINDOW = timedelta(minutes=10)
 
 
 class HubOrderDesk:
@@ -66,20 +82,60 @@ class HubOrderDesk:
         language: str = "",
         lines: Sequence[LineItem] = (),
         details: Mapping[str, str] | None = None,
+        client: str = "",
+        once: str = "",
     ) -> str:
-        row = create_link_order(
-            self.hub.db,
-            self._shop(slug),
-            total,
-            now=self.hub.clock(),
-            description=description,
-            customer=customer,
-            language=language,
-            lines=lines,
-            details=details,
-            prefix=self.prefix,
-        )
+        shop = self._shop(slug)
+        store = HubOrderStore(self.hub.db, shop.id, self.hub.clock)
+        # The ref of a one-time key is derived from it, so the key sent again finds
+        # the first order, and the unique (shop, ref) stops two sent at once.
+        ref = f"{self.prefix}{self._digest('once', slug, once)[:10].upper()}" if once else ""
+        if ref and store.get(ref) is not None:
+            return ref
+        digest = self._digest("client", slug, client) if client else ""
+        if digest:
+            self._limit(shop, digest)
+        try:
+            row = create_link_order(
+                self.hub.db,
+                shop,
+                total,
+                now=self.hub.clock(),
+                description=description,
+                customer=customer,
+                language=language,
+                lines=lines,
+                details=details,
+                prefix=self.prefix,
+                ref=ref,
+                client=digest,
+            )
+        except (ValidationError, IntegrityError):
+            # The same key's first request stored its order meanwhile: that is the answer.
+            if ref and store.get(ref) is not None:
+                return ref
+            raise
         return row.ref
+
+    def _digest(self, purpose: str, slug: str, value: str) -> str:
+        """A keyed digest of ``value``: neither an address nor a key is stored as given."""
+        message = "\0".join((purpose, slug, value)).encode()
+        return hmac.new(self.hub.config.secret_key.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+    def _limit(self, shop: Shop, digest: str) -> None:
+        since = self.hub.clock() - CLIENT_WINDOW
+        with self.hub.db.transaction() as session:
+            recent = session.scalar(
+                select(func.count())
+                .select_from(LinkOrder)
+                .where(LinkOrder.shop_id == shop.id, LinkOrder.client == digest, LinkOrder.created_at > since)
+            )
+        if (recent or 0) >= ORDERS_PER_CLIENT:
+            minutes = int(CLIENT_WINDOW.total_seconds() // 60)
+            raise RateLimited(
+                f"more than {ORDERS_PER_CLIENT} orders from one address in shop {shop.slug!r} "
+                f"within {minutes} minutes"
+            )
 
     def pay_url(self, slug: str, ref: str) -> str:
         return self.hub.pay_url(self._shop(slug), ref)
@@ -89,6 +145,9 @@ class HubOrderDesk:
         if shop is None:
             return None
         return HubOrderStore(self.hub.db, shop.id, self.hub.clock).get(ref)
+
+    def database(self) -> Database:
+        return self.hub.db
 
 
 def order_desks(hub: Hub) -> OrderDesks:

@@ -1,10 +1,12 @@
-"""Mail the hub sends itself: the merchant's notice of each payment event, over SMTP."""
+"""Mail the hub sends: the merchant's notice of each payment event, and the mail it
+lends connectors (an order source's buyer mail), over SMTP."""
 
 from __future__ import annotations
 
 import smtplib
 from email.message import EmailMessage
 
+from bluepaid_plugins.connector import Mailer
 from bluepaid_plugins.domain import EventKind, PaymentEvent
 from hub.config import HubConfig
 from hub.models import Shop
@@ -33,6 +35,24 @@ def merchant_notice(config: HubConfig, shop: Shop, event: PaymentEvent) -> Email
     ]
     message.set_content("\n".join(line for line in lines if line) + "\n")
     return message
+
+
+def mailer(config: HubConfig) -> Mailer:
+    """The :class:`~bluepaid_plugins.connector.Mailer` of connector contexts: plain text
+    from the hub's sender address, through :func:`send`; False without a mail server."""
+
+    def mail(to: str, subject: str, body: str) -> bool:
+        if not config.smtp_host:
+            return False
+        message = EmailMessage()
+        message["From"] = config.mail_from
+        message["To"] = to
+        message["Subject"] = subject
+        message.set_content(body)
+        send(config, message)
+        return True
+
+    return mail
 
 
 def send(config: HubConfig, message: EmailMessage) -> None:

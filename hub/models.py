@@ -137,7 +137,10 @@ class LinkOrder(Base):
     """An order kept by the hub itself: payment links, the payment form (later the cart)."""
 
     __tablename__ = "link_orders"
-    __table_args__ = (UniqueConstraint("shop_id", "ref"),)
+    __table_args__ = (
+        UniqueConstraint("shop_id", "ref"),
+        Index("ix_link_orders_client", "shop_id", "client", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
@@ -156,6 +159,9 @@ class LinkOrder(Base):
     buyer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # The lines of a cart's order: [name, quantity, unit price as text].
     lines: Mapped[list[Any] | None] = mapped_column(JSON)
+    # A keyed digest of the address an order source's page was sent from, to limit
+    # the orders of one client (never the address itself).
+    client: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
 
     @property

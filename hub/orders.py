@@ -92,13 +92,15 @@ def create_link_order(
     details: Mapping[str, str] | None = None,
     lines: Sequence[LineItem] = (),
     prefix: str = "L",
+    client: str = "",
 ) -> LinkOrder:
     """Store a new payment-link order; a ref (``prefix`` and 10 hex digits) is
     generated when none is given.
 
     ``customer`` gives the buyer's names and country (its e-mail, when ``email``
     is empty); ``details`` what else the buyer typed, kept for the merchant;
-    ``lines`` the order's lines (informative).
+    ``lines`` the order's lines (informative); ``client`` the digest of the
+    address the order was sent from (see :mod:`hub.desk`).
 
     With ``schedule`` the link starts a subscription of ``amount`` per debit;
     the schedule is checked against the protocol's ``ABOv2`` rules here, so a
@@ -138,6 +140,7 @@ def create_link_order(
             language=language,
             status=OrderStatus.OPEN.value,
             history=[],
+            client=client or None,
             schedule=schedule_to_json(schedule),
             buyer=buyer,
             lines=[[line.name, line.quantity, str(line.unit_price)] for line in lines] or None,

@@ -16,7 +16,7 @@ Rules:
 - buyer details: last and first name (at most 64), phone (6 to 20 digits among
   spaces, dots, dashes, brackets and a leading ``+``), fax (the same, optional),
   address (at most 255), postcode (checked against the country's format for the
-  countries listed in :data:`POSTCODES`, else 2 to 10 letters, digits, spaces or
+  countries listed in :data:`~bluepaid_plugins.buyer.POSTCODES`, else 2 to 10 letters, digits, spaces or
   dashes), city (at most 64) and country (ISO 3166 alpha-2 from Babel's list of
   territories, named in the page's language, with an alpha-3 code the platform
   takes).
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -44,6 +44,7 @@ from wtforms import (  # type: ignore[import-untyped]
 from wtforms.validators import StopValidation, ValidationError  # type: ignore[import-untyped]
 
 from bluepaid_locales import format_currency, gettext
+from bluepaid_plugins.buyer import POSTCODES, plausible_phone, plausible_postcode, postcode_fits
 from bluepaid_plugins.countries import alpha3
 from bluepaid_plugins.domain import Customer
 from bluepaid_plugins.money import Money, currency_decimals
@@ -53,32 +54,9 @@ from payment_form.connector import FormSettings, decimals_of, offered_amount
 #: The longest reference or description a buyer may type.
 REFERENCE_MAX = 120
 
-#: Postcode formats of the countries most buyers of a French-speaking shop live in.
-POSTCODES: Mapping[str, re.Pattern[str]] = {
-    code: re.compile(pattern, re.IGNORECASE)
-    for code, pattern in {
-        "FR": r"[0-9]{5}",
-        "MC": r"980[0-9]{2}",
-        "DE": r"[0-9]{5}",
-        "ES": r"[0-9]{5}",
-        "IT": r"[0-9]{5}",
-        "BE": r"[1-9][0-9]{3}",
-        "CH": r"[1-9][0-9]{3}",
-        "AT": r"[1-9][0-9]{3}",
-        "LU": r"(?:L-?)?[0-9]{4}",
-        "NL": r"[1-9][0-9]{3} ?[A-Z]{2}",
-        "PT": r"[0-9]{4}-[0-9]{3}",
-        "GB": r"[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}",
-        "US": r"[0-9]{5}(?:-[0-9]{4})?",
-        "CA": r"[A-Z][0-9][A-Z] ?[0-9][A-Z][0-9]",
-    }.items()
-}
-
 _TYPED_AMOUNT = re.compile(r"[0-9]{1,12}(?:[.,][0-9]{1,12})?")
 # Thousands separators a buyer may type or paste: space, no-break and narrow no-break space.
 _GROUPING = re.compile(r"[ \u00a0\u202f]")
-_PHONE = re.compile(r"\+?[0-9 .()-]+")
-_POSTCODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{0,8}[A-Za-z0-9]")
 
 _Validator = Callable[[Any, Any], None]
 
@@ -111,8 +89,7 @@ def _email(form: Any, field: Any) -> None:
 
 def _phone(form: Any, field: Any) -> None:
     value = _value(field)
-    digits = sum(char.isdigit() for char in value)
-    if value and not (value.isascii() and _PHONE.fullmatch(value) and 6 <= digits <= 20):
+    if value and not plausible_phone(value):
         raise ValidationError(
             gettext("Invalid number: 6 to 20 digits, with spaces, dots, dashes, + or brackets.")
         )
@@ -233,11 +210,10 @@ class PaymentForm(FlaskForm):  # type: ignore[misc]
         self.amount_checked = parse_amount(text, self.settings)
 
     def validate_postcode(self, field: Any) -> None:
-        value = _value(field)
-        pattern = POSTCODES.get(_value(self.country))
-        if pattern is not None and not pattern.fullmatch(value):
+        value, country = _value(field), _value(self.country)
+        if country in POSTCODES and not postcode_fits(value, country):
             raise StopValidation(gettext("This postcode does not fit the chosen country."))
-        if pattern is None and not _POSTCODE.fullmatch(value):
+        if country not in POSTCODES and not plausible_postcode(value):
             raise StopValidation(gettext("Invalid postcode: 2 to 10 letters or digits."))
 
     def validate_country(self, field: Any) -> None:

@@ -12,9 +12,20 @@ page only.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Mapping
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError  # type: ignore[import-untyped]
 from werkzeug.exceptions import NotFound
@@ -31,7 +42,7 @@ from bluepaid_locales import (
     use_language,
 )
 from bluepaid_plugins.domain import ShopView
-from bluepaid_plugins.errors import ValidationError
+from bluepaid_plugins.errors import RateLimited, ValidationError
 from bluepaid_plugins.sources import OrderDesk
 from payment_form.connector import FormSettings
 from payment_form.forms import REFERENCE_MAX, PaymentForm, field_aria, payment_form
@@ -60,8 +71,12 @@ def form_blueprint(desk: OrderDesk) -> Blueprint:
         settings = _settings(desk, view)
         # A merchant's link prefills with a GET; a POST is the buyer's own.
         form = payment_form(settings, data=_prefill(request.args) if request.method == "GET" else {})
+        once = _once(shop)
         if form.validate_on_submit():
             assert form.amount_checked is not None  # set by a successful validation
+            if request.form.get("once", "") != once:
+                notice = gettext("This form has expired. Check it and send it again.")
+                return _page(view, form, status=400, notice=notice, once=once)
             try:
                 ref = desk.create_order(
                     shop,
@@ -70,13 +85,20 @@ def form_blueprint(desk: OrderDesk) -> Blueprint:
                     customer=form.customer(),
                     language=current_language().upper(),
                     details=form.details(),
+                    client=request.remote_addr or "",
+                    once=once,
                 )
+            except RateLimited:
+                notice = gettext(
+                    "Too many payments were started from your connection. Try again in a few minutes."
+                )
+                return _page(view, form, status=429, notice=notice, once=once)
             except ValidationError as exc:
                 # The form's rules are the store's or stricter: this is a bug to log, not the buyer's fault.
                 log.error("payment form of shop %s: the order was refused: %s", shop, exc)
                 abort(500)
             return redirect(desk.pay_url(shop, ref), 303)
-        return _page(view, form, status=400 if form.errors else 200)
+        return _page(view, form, status=400 if form.errors else 200, once=once)
 
     @pages.errorhandler(CSRFError)
     def expired(error: CSRFError) -> ResponseReturnValue:
@@ -89,7 +111,7 @@ def form_blueprint(desk: OrderDesk) -> Blueprint:
         _speak(view)
         form = payment_form(_settings(desk, view), formdata=None, data=_prefill(request.form))
         notice = gettext("This form has expired. Check it and send it again.")
-        return _page(view, form, status=400, notice=notice)
+        return _page(view, form, status=400, notice=notice, once=_once(shop))
 
     @pages.after_request
     def headers(response: Response) -> Response:
@@ -117,12 +139,23 @@ def _settings(desk: OrderDesk, view: ShopView) -> FormSettings:
         abort(500)
 
 
+def _once(shop: str) -> str:
+    """The one-time key of the buyer's form of ``shop``, kept in their session: sent
+    twice (a double click, a reload), the form makes one order. Each opening of the
+    page (a GET) draws a new key, so the next payment is a new order."""
+    name = f"payment_form:{shop}:once"
+    kept = session.get(name)
+    if request.method == "GET" or not isinstance(kept, str) or not kept:
+        kept = session[name] = secrets.token_urlsafe(16)
+    return kept
+
+
 def _prefill(values: Mapping[str, str]) -> dict[str, str]:
     """The values of :data:`PREFILLED` found in ``values``, cut to their longest."""
     return {name: str(values.get(name, ""))[:longest] for name, longest in PREFILLED.items()}
 
 
-def _page(view: ShopView, form: PaymentForm, *, status: int, notice: str = "") -> tuple[str, int]:
+def _page(view: ShopView, form: PaymentForm, *, status: int, once: str, notice: str = "") -> tuple[str, int]:
     current = current_language()
     switch = [
         {"code": code, "name": language_name(code), "url": url_for(".form_page", shop=view.slug, lang=code)}
@@ -137,6 +170,7 @@ def _page(view: ShopView, form: PaymentForm, *, status: int, notice: str = "") -
         aria=field_aria,
         notice=notice,
         action=url_for(".form_page", shop=view.slug, lang=current),
+        once=once,
         switch=switch,
         bounds=_bounds(settings),
     )

@@ -42,6 +42,7 @@ from wtforms import SelectChoice, SelectField, StringField  # type: ignore[impor
 from wtforms.validators import StopValidation, ValidationError  # type: ignore[import-untyped]
 
 from bluepaid_locales import gettext
+from bluepaid_plugins.buyer import plausible_phone, plausible_postcode
 from sandbox.cards import CardType, SandboxCard, find_test_card, is_valid_number
 
 # How many years ahead the expiry list offers: cards are issued for at most a few years.
@@ -49,8 +50,6 @@ EXPIRY_YEARS = 10
 
 _CVV2 = re.compile(r"[0-9]{3}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
-_PHONE = re.compile(r"[0-9 .()+-]+")
-_POSTCODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{0,8}[A-Za-z0-9]")
 # Babel's territory list has groupings and placeholders that are not countries.
 _NOT_COUNTRIES = frozenset({"EU", "EZ", "QO", "UN", "XA", "XB", "ZZ"})
 
@@ -82,14 +81,13 @@ def _email(form: Any, field: Any) -> None:
 
 def _postcode(form: Any, field: Any) -> None:
     value = _value(field)
-    if value and not _POSTCODE.fullmatch(value):
+    if value and not plausible_postcode(value):
         raise ValidationError(gettext("Invalid postcode: 2 to 10 letters or digits."))
 
 
 def _phone(form: Any, field: Any) -> None:
     value = _value(field)
-    digits = sum(char.isdigit() for char in value)
-    if value and not (_PHONE.fullmatch(value) and 6 <= digits <= 20):
+    if value and not plausible_phone(value):
         raise ValidationError(
             gettext("Invalid number: 6 to 20 digits, with spaces, dots, dashes, + or brackets.")
         )

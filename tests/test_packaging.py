@@ -59,6 +59,7 @@ def test_the_wheel_declares_the_command_the_builtin_connector_and_the_pytest_plu
     assert "prestashop = connectors.prestashop" in text
     assert "pretix = connectors.pretix" in text
     assert "payment_form = payment_form" in text
+    assert "cart = cart" in text
     assert "[pytest11]\nbluepaid = hub.testing.pytest_plugin" in text
 
 
@@ -77,4 +78,6 @@ def test_the_wheel_carries_the_modules_merchants_install_in_their_shops(wheel: z
         "connectors/woocommerce/conformance/woocommerce.json",
         "connectors/prestashop/conformance/prestashop.json",
         "connectors/pretix/conformance/pretix.json",
+        "cart/conformance/cart.json",
+        "cart/templates/cart/checkout.html",
     } <= names

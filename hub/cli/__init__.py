@@ -16,14 +16,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bluepaid_plugins.errors import BluepaidError, PluginError
 from hub import redaction
-from hub.cli import api_tokens, keys, links, payments, plugins, scaffold, serve, shops, users
+from hub.cli import api_tokens, catalog, keys, links, payments, plugins, scaffold, serve, shops, users
 from hub.cli.base import HubHolder, cli
 from hub.config import HubConfig
 from hub.plugins import Plugins, make_plugins
 from sandbox.cli import sandbox
 
 # The command groups register themselves on ``cli`` when imported.
-_GROUPS = (api_tokens, keys, links, payments, plugins, scaffold, serve, shops, users)
+_GROUPS = (api_tokens, catalog, keys, links, payments, plugins, scaffold, serve, shops, users)
 
 cli.add_command(sandbox)
 

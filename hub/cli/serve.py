@@ -119,7 +119,15 @@ def db_upgrade(ctx: click.Context, as_json: bool) -> None:
     "--fresh", is_flag=True, help="Start afresh: delete the folder's demo databases and keys first."
 )
 @click.option("--no-serve", is_flag=True, help="Set up and print, but do not start the servers.")
-def demo(folder: str, port: int, sandbox_port: int, workers: int, fresh: bool, no_serve: bool) -> None:
+@click.option(
+    "--catalog",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A CSV of products: also run the built-in cart with them (imported again on each run).",
+)
+def demo(
+    folder: str, port: int, sandbox_port: int, workers: int, fresh: bool, no_serve: bool, catalog: Path | None
+) -> None:
     """Run the hub, its worker and the sandbox platform with a demo shop, on SQLite."""
     from hub.demo import DemoOptions, run_demo
 
@@ -131,5 +139,6 @@ def demo(folder: str, port: int, sandbox_port: int, workers: int, fresh: bool, n
             workers=workers,
             fresh=fresh,
             serve=not no_serve,
+            catalog=catalog,
         )
     )

@@ -57,6 +57,7 @@ BUILT_IN = [
         "payment_form/conformance",
         "tests/payment_form/test_conformance.py",
     ),
+    ("cart", "cart.connector", "cart/conformance", "tests/cart/test_conformance.py"),
 ]
 
 

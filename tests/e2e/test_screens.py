@@ -122,3 +122,33 @@ def test_an_unknown_hub_page(stack: Stack, page: Page, shoot: object) -> None:
     assert response is not None and response.status == 404
     assert page.inner_text("h1") == "Page introuvable."
     shoot("hub-404-fr")  # type: ignore[operator]
+
+
+def test_the_carts_pages_in_english_on_a_desktop(stack: Stack, page: Page, shoot: object) -> None:
+    # Imported here: the cart's browser tests take this module's helpers.
+    from tests.e2e.test_cart import cart_shop
+
+    slug = cart_shop(stack)
+    page.set_extra_http_headers({"Accept-Language": "en-GB,en;q=0.9"})
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{stack.hub_url}/cart/{slug}")
+    page.get_by_role("link", name="T-shirt bio").click()
+
+    assert page.inner_text(".price") == "€19.90 VAT included (20%)"
+    assert "5 in stock" in page.inner_text("main")
+    shoot("cart-product-desktop-en")  # type: ignore[operator]
+
+    page.get_by_role("button", name="Add to basket").click()
+    page.get_by_role("link", name="Checkout").click()
+    page.get_by_label("Country").select_option("DE")
+    page.get_by_role("button", name="Continue to payment").click()
+
+    assert "Please correct the following:" in page.inner_text("main")
+    assert "Sorry, this shop does not deliver to this country." in page.inner_text("main")
+    assert page.get_by_label("Country").get_attribute("aria-invalid") == "true"
+    assert fits_the_screen(page)
+    shoot("cart-checkout-errors-desktop-en")  # type: ignore[operator]
+
+    page.get_by_role("link", name="Français").click()
+    assert page.get_attribute("html", "lang") == "fr"
+    assert page.inner_text("h1") == "Commander"

@@ -30,8 +30,8 @@ SETTINGS_KEY = "bGVzdC1rZXktb2YtdGhlLWh1Yi1mb3ItdGVzdHMtMzI="
 def built_in_connectors() -> set[str]:
     """The ids of the connectors this project ships (each registered under its own id in
     the ``bluepaid`` entry point group, from the ``connectors`` room, or a room that is
-    one connector: the payment form)."""
-    rooms = ("connectors.", "payment_form")
+    one connector: the payment form, the cart)."""
+    rooms = ("connectors.", "payment_form", "cart")
     return {ep.name for ep in entry_points(group="bluepaid") if ep.value.startswith(rooms)}
 
 

@@ -12,6 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import func, inspect, select
 
 from bluepaid_plugins.db import Database
+from cart.models import CartBase
 from hub import migrate
 from hub.models import Base, Shop
 from tests.conftest import FrozenClock
@@ -32,7 +33,8 @@ def current_revision(db: Database) -> str | None:
 def schema_differences(db: Database) -> list[Any]:
     with db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        return list(compare_metadata(context, Base.metadata))
+        # The cart's tables live in the hub's database, created by the hub's migrations.
+        return list(compare_metadata(context, [Base.metadata, CartBase.metadata]))  # type: ignore[arg-type]
 
 
 def schema_of(db: Database) -> dict[str, Any]:

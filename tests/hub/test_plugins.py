@@ -305,7 +305,7 @@ def test_registering_something_that_is_not_a_connector_is_reported(install: Inst
 def test_unknown_connector_names_the_installed_ones(install: Install) -> None:
     install({"good": GOOD})
 
-    with pytest.raises(PluginError, match="installed: fake, payment_form, payment_link"):
+    with pytest.raises(PluginError, match="installed: cart, fake, payment_form, payment_link"):
         make_plugins().connector("magento")
 
 

@@ -88,10 +88,18 @@ class Buyer:
         assert found, "the form has no CSRF token"
         return found.group(1)
 
+    def hidden(self) -> dict[str, str]:
+        """The hidden fields of a freshly opened form: its CSRF token and one-time key."""
+        page = self.open().text
+        found = dict(re.findall(r'name="(csrf_token|once)" (?:type="hidden" )?value="([^"]+)"', page))
+        assert set(found) == {"csrf_token", "once"}, "the form lacks its CSRF token or one-time key"
+        return found
+
     def submit(self, query: str = "", language: str = "en", csrf: bool = True, **fields: str) -> TestResponse:
-        data = {**GOOD, **fields}
+        hidden = self.hidden()
+        data = {"once": hidden["once"], **GOOD, **fields}
         if csrf:
-            data["csrf_token"] = self.token()
+            data["csrf_token"] = hidden["csrf_token"]
         return self.client.post(f"/form/{self.slug}{query}", data=data, headers={"Accept-Language": language})
 
     def orders(self) -> list[LinkOrder]:

@@ -7,8 +7,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from bluepaid_plugins.errors import ValidationError
+from hub.desk import CLIENT_WINDOW, ORDERS_PER_CLIENT
 from hub.payments import list_payments, show_payment
 from hub.shops import add_shop
+from tests.payment_form.conftest import GOOD as GOOD_FORM
 from tests.payment_form.conftest import PLATFORM, PUBLIC, Buyer, MakeBuyer, errors, parse
 
 XSS = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
@@ -267,7 +269,7 @@ def test_without_buyer_details_the_section_is_not_asked_nor_stored(buyer: Buyer)
     answer = buyer.submit(country="BE")
 
     names = {i.get("name") for i in parse(page.text).inputs}
-    assert names == {"csrf_token", "amount", "reference", "email"}
+    assert names == {"csrf_token", "once", "amount", "reference", "email"}
     assert answer.status_code == 303
     assert [o.buyer for o in buyer.orders()] == [None]
 
@@ -424,3 +426,48 @@ def test_the_merchant_reads_what_the_buyer_said_with_the_payment(make_buyer: Mak
         "postcode": "75011",
         "city": "Paris",
     }
+
+
+def test_a_form_sent_twice_makes_one_order_and_both_answers_lead_to_its_payment(buyer: Buyer) -> None:
+    hidden = buyer.hidden()
+    data = {**GOOD_FORM, **hidden}
+
+    first = buyer.client.post("/form/form", data=data)
+    second = buyer.client.post("/form/form", data=data)
+
+    assert (first.status_code, second.status_code) == (303, 303)
+    assert first.headers["Location"] == second.headers["Location"]
+    assert len(buyer.orders()) == 1
+
+
+def test_a_form_sent_with_another_pages_key_is_refused_as_expired(buyer: Buyer) -> None:
+    answer = buyer.submit(once="forged-key")
+
+    assert answer.status_code == 400
+    assert "This form has expired" in answer.text
+    assert buyer.orders() == []
+
+
+def test_a_new_opening_of_the_form_makes_a_new_order(buyer: Buyer) -> None:
+    buyer.submit()
+    buyer.submit()
+
+    assert len(buyer.orders()) == 2
+
+
+def test_too_many_orders_from_one_address_are_refused_for_a_while(buyer: Buyer) -> None:
+    for _ in range(ORDERS_PER_CLIENT):
+        assert buyer.submit().status_code == 303
+
+    refused = buyer.submit()
+    elsewhere = buyer.client.post(
+        "/form/form", data={**GOOD_FORM, **buyer.hidden()}, environ_base={"REMOTE_ADDR": "192.0.2.7"}
+    )
+
+    assert refused.status_code == 429
+    assert "Too many payments were started from your connection" in refused.text
+    assert elsewhere.status_code == 303
+    assert len(buyer.orders()) == ORDERS_PER_CLIENT + 1
+    assert all(order.client and "127.0.0.1" not in order.client for order in buyer.orders())
+    buyer.hub.clock.advance(CLIENT_WINDOW)  # type: ignore[attr-defined]
+    assert buyer.submit().status_code == 303

@@ -2,7 +2,7 @@
 the request sent per payment; the shop's plan and its settings' unlock; subscriptions ended or deleted in the hub
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-07
 """
 
@@ -13,8 +13,7 @@ from alembic import op
 
 
 revision: str = "0010"
-# 0009 (the cart) is written at the same time on another branch: re-chained at merge.
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
