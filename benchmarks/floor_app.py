@@ -60,7 +60,9 @@ _SQL = {
         "INSERT INTO outbox (kind, payload, shop_id, payment_id, state, attempts, created_at, retry_from, "
         "next_attempt_at, last_error, detail) VALUES ('apply_event', ?, ?, ?, 'pending', 0, ?, ?, ?, '', '')"
     ),
-    "verdict": "UPDATE inbox SET shop_id = ?, payment_id = ?, verdict = ?, reason = ?, processed_at = ? WHERE id = ?",
+    "verdict": (
+        "UPDATE inbox SET shop_id = ?, payment_id = ?, verdict = ?, reason = ?, processed_at = ? WHERE id = ?"
+    ),
 }
 
 
