@@ -10,6 +10,8 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from hub import inbox
@@ -61,23 +63,41 @@ def test_the_hot_path_writes_the_rows_the_orm_path_writes(driver: HubDriver) -> 
 
     for etat, id_trans in (("attente", "T1"), ("ok", "T2"), ("ok", "T2"), ("ko", "T3")):
         driver.post(driver.confirmation(hot, etat=etat, id_trans=id_trans))
-        body = urlencode(driver.confirmation(orm, etat=etat, id_trans=id_trans)).encode()
-        path = urlsplit(confirmation_url(driver.hub, driver.shop)).path
-        stored = inbox.store(
-            driver.hub,
-            method="POST",
-            path=path,
-            headers={"Content-Type": "application/x-www-form-urlencoded", "Content-Length": str(len(body))},
-            body=body,
-            remote_addr=PLATFORM_IP,
-            shop_slug=driver.shop.slug,
-            url_token=path.rsplit("/", 1)[1],
-        )
-        inbox.process(driver.hub, stored)
+        _through_the_orm(driver, driver.confirmation(orm, etat=etat, id_trans=id_trans))
 
     hot_id, orm_id = (driver.payment(s.payment_id).id for s in (hot, orm))
     assert _seen(driver, hot_id) == _seen(driver, orm_id)
     assert len(_seen(driver, hot_id)["tasks"]) == 2  # pending, then paid
+
+
+#: One confirmation of a sequence: etat, mode, transaction, amount as sent.
+MESSAGES = st.tuples(
+    st.sampled_from(["ok", "ko", "attente", "annu"]),
+    st.sampled_from(["test", ""]),
+    st.sampled_from(["T1", "T2", "T3"]),
+    st.sampled_from(["36.60", "36,60", "1.00"]),
+)
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(messages=st.lists(MESSAGES, min_size=1, max_size=4))
+def test_any_sequence_leaves_what_the_orm_path_leaves(
+    driver: HubDriver, messages: list[tuple[str, str, str, str]]
+) -> None:
+    hot = driver.start(driver.new_order("36.60"))
+    orm = driver.start(driver.new_order("36.60"))
+
+    for etat, mode, id_trans, montant in messages:
+        fields = {"etat": etat, "mode": mode, "id_trans": id_trans, "montant": montant}
+        driver.post(driver.confirmation(hot, **fields))
+        _through_the_orm(driver, driver.confirmation(orm, **fields))
+
+    hot_id, orm_id = (driver.payment(s.payment_id).id for s in (hot, orm))
+    assert _seen(driver, hot_id) == _seen(driver, orm_id)
 
 
 def test_writers_wait_their_turn_across_open_files(tmp_path: Path) -> None:
@@ -103,6 +123,23 @@ def test_writers_wait_their_turn_across_open_files(tmp_path: Path) -> None:
 
     assert overlaps == []
     assert (tmp_path / "hub.sqlite3-writers.lock").exists()
+
+
+def _through_the_orm(driver: HubDriver, fields: dict[str, str]) -> None:
+    """Store and judge a confirmation the way hub.inbox always did, bypassing the hot path."""
+    body = urlencode(fields).encode()
+    path = urlsplit(confirmation_url(driver.hub, driver.shop)).path
+    stored = inbox.store(
+        driver.hub,
+        method="POST",
+        path=path,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Content-Length": str(len(body))},
+        body=body,
+        remote_addr=PLATFORM_IP,
+        shop_slug=driver.shop.slug,
+        url_token=path.rsplit("/", 1)[1],
+    )
+    inbox.process(driver.hub, stored)
 
 
 def _rows(driver: HubDriver, model: Any, **where: Any) -> list[Any]:
