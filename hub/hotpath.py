@@ -365,9 +365,10 @@ class HotPath:
                 shop_slug=shop_slug,
                 url_token=url_token,
             )
-            with self._transaction(connection) as cursor:
-                cursor.execute(self.sql.store.sql, self.sql.store.parameters(values))
-                inbox_id: int = cursor.fetchone()[0]
+            # One statement in autocommit is a transaction of its own: committed when it
+            # returns, in one round trip.
+            with self._writers():
+                inbox_id: int = self._read(connection, self.sql.store, values)[0][0]
             if prepped is not None:
                 result = self._apply(connection, inbox_id, prepped)
                 if result is not None:
@@ -427,14 +428,11 @@ class HotPath:
         if conf.mode is Mode.TEST and not (prepped.test_mode and prepped.accept_test):
             return None
         try:
-            with self._transaction(connection) as cursor:
-                cursor.execute(
-                    sql.lock.sql,
-                    sql.lock.parameters(
-                        {"shop_id": prepped.shop_id, "ref": conf.id_client, "key": prepped.key}
-                    ),
+            with self._transaction(connection) as tx:
+                locked = tx.execute(
+                    sql.lock, {"shop_id": prepped.shop_id, "ref": conf.id_client, "key": prepped.key}
                 )
-                order = [sql.lock.row(raw) for raw in cursor.fetchall()]
+                order = [sql.lock.row(raw) for raw in locked.fetchall()]
                 mine = next((row for row in order if row[0] == prepped.payment_id), None)
                 if mine is None:
                     raise _NotHere
@@ -443,7 +441,7 @@ class HotPath:
                 now = self.hub.clock()
                 if seen is not None:
                     result = Result(inbox_id, Verdict.DUPLICATE, f"same message as event {seen}")
-                    self._judge(cursor, inbox_id, prepped, result, now)
+                    self._judge(tx, inbox_id, prepped, result, now)
                     return result
                 if subscribed or parked:
                     raise _NotHere
@@ -470,10 +468,10 @@ class HotPath:
                     "debit": None,
                     "created_at": now,
                 }
-                cursor.execute(sql.event.sql, sql.event.parameters(event_values))
+                tx.execute(sql.event, event_values)
                 if not move.moves:
                     result = Result(inbox_id, Verdict.STALE, move.stale_reason)
-                    self._judge(cursor, inbox_id, prepped, result, now)
+                    self._judge(tx, inbox_id, prepped, result, now)
                     return result
                 if becomes_paid:
                     paid_minor = prepped.amount_minor
@@ -486,19 +484,17 @@ class HotPath:
                 test = conf.mode is Mode.TEST
                 if test and "test" not in flags:
                     flags = [*flags, "test"]
-                cursor.execute(
-                    sql.move.sql,
-                    sql.move.parameters(
-                        {
-                            "b_id": payment_id,
-                            "b_state": move.to_state.value,
-                            "b_flags": flags,
-                            "b_paid": paid_minor,
-                            "b_refunded": move.refunded_minor,
-                            "b_id_trans": conf.id_trans,
-                            "b_now": now,
-                        }
-                    ),
+                tx.execute(
+                    sql.move,
+                    {
+                        "b_id": payment_id,
+                        "b_state": move.to_state.value,
+                        "b_flags": flags,
+                        "b_paid": paid_minor,
+                        "b_refunded": move.refunded_minor,
+                        "b_id_trans": conf.id_trans,
+                        "b_now": now,
+                    },
                 )
                 event = PaymentEvent(
                     id=event_id,
@@ -515,29 +511,27 @@ class HotPath:
                 # The fast path carries no refund: every connector takes these events.
                 tasks, _by_hand = planned_tasks(self.hub, prepped.connector, prepped.notify_email, event)
                 if tasks:
-                    cursor.executemany(
-                        sql.task.sql,
+                    tx.executemany(
+                        sql.task,
                         [
-                            sql.task.parameters(
-                                {
-                                    "kind": kind,
-                                    "payload": payload,
-                                    "shop_id": prepped.shop_id,
-                                    "payment_id": payment_id,
-                                    "state": TaskState.PENDING.value,
-                                    "attempts": 0,
-                                    "created_at": now,
-                                    "retry_from": now,
-                                    "next_attempt_at": now,
-                                    "last_error": "",
-                                    "detail": "",
-                                }
-                            )
+                            {
+                                "kind": kind,
+                                "payload": payload,
+                                "shop_id": prepped.shop_id,
+                                "payment_id": payment_id,
+                                "state": TaskState.PENDING.value,
+                                "attempts": 0,
+                                "created_at": now,
+                                "retry_from": now,
+                                "next_attempt_at": now,
+                                "last_error": "",
+                                "detail": "",
+                            }
                             for kind, payload in tasks
                         ],
                     )
                 result = Result(inbox_id, Verdict.ACCEPTED, f"{state.value} -> {move.to_state.value}")
-                self._judge(cursor, inbox_id, prepped, result, now)
+                self._judge(tx, inbox_id, prepped, result, now)
                 return result
         except _NotHere:
             return None
@@ -546,7 +540,7 @@ class HotPath:
             # hub.inbox.process says so the way it always does.
             return None
 
-    def _judge(self, cursor: Any, inbox_id: int, prepped: _Prepped, result: Result, now: Any) -> None:
+    def _judge(self, tx: _Transaction, inbox_id: int, prepped: _Prepped, result: Result, now: Any) -> None:
         """Write the verdict on the inbox row, if nobody judged it meanwhile."""
         values = {
             "b_id": inbox_id,
@@ -556,8 +550,9 @@ class HotPath:
             "b_reason": result.reason,
             "b_now": now,
         }
-        cursor.execute(self.sql.verdict.sql, self.sql.verdict.parameters(values))
-        if cursor.rowcount != 1:
+        judged = tx.execute(self.sql.verdict, values)
+        tx.sync()
+        if judged.rowcount != 1:
             raise _NotHere
 
     def _read(
@@ -591,31 +586,68 @@ class HotPath:
             pooled.close()
 
     @contextmanager
-    def _transaction(self, connection: Any) -> Iterator[Any]:
+    def _writers(self) -> Iterator[None]:
+        """This writer's turn: on SQLite, in the writer queue; elsewhere at once."""
+        if self.sqlite:
+            with self.queue.turn():
+                yield
+        else:
+            yield
+
+    @contextmanager
+    def _transaction(self, connection: Any) -> Iterator[_Transaction]:
         """One transaction: committed when the block ends, rolled back when it raises.
         On SQLite it waits for its turn in the writer queue, then takes the write
-        lock at once (``BEGIN IMMEDIATE``), so it never fails half-way for a lock."""
-        with self.queue.turn() if self.sqlite else _nothing():
-            cursor = connection.cursor()
+        lock at once (``BEGIN IMMEDIATE``), so it never fails half-way for a lock.
+        On PostgreSQL its statements are pipelined: sent without waiting for each
+        answer, the driver waits only where a result is read (:meth:`_Transaction.sync`)."""
+        with self._writers(), self._pipeline(connection) as pipeline:
+            tx = _Transaction(connection, pipeline)
+            tx.run("BEGIN IMMEDIATE" if self.sqlite else "BEGIN")
             try:
-                cursor.execute("BEGIN IMMEDIATE" if self.sqlite else "BEGIN")
-                try:
-                    yield cursor
-                except BaseException:
-                    cursor.execute("ROLLBACK")
-                    raise
-                cursor.execute("COMMIT")
-            finally:
-                cursor.close()
+                yield tx
+            except BaseException:
+                tx.run("ROLLBACK")
+                raise
+            tx.run("COMMIT")
+
+    @contextmanager
+    def _pipeline(self, connection: Any) -> Iterator[Any]:
+        """psycopg's pipeline on PostgreSQL; None (statements one by one) on SQLite."""
+        if self.sqlite:
+            yield None
+        else:
+            with connection.pipeline() as pipeline:
+                yield pipeline
+
+
+class _Transaction:
+    """The statements of one transaction on a driver connection (see HotPath._transaction)."""
+
+    def __init__(self, connection: Any, pipeline: Any) -> None:
+        self.connection = connection
+        self.pipeline = pipeline
+
+    def run(self, sql: str) -> None:
+        self.connection.cursor().execute(sql)
+
+    def execute(self, statement: _Prepared, values: Mapping[str, Any]) -> Any:
+        """Run ``statement``; its cursor, for the rows or the count (after :meth:`sync`)."""
+        cursor = self.connection.cursor()
+        cursor.execute(statement.sql, statement.parameters(values))
+        return cursor
+
+    def executemany(self, statement: _Prepared, rows: Sequence[Mapping[str, Any]]) -> None:
+        self.connection.cursor().executemany(statement.sql, [statement.parameters(row) for row in rows])
+
+    def sync(self) -> None:
+        """Wait for the answers to every statement sent so far (pipelined ones)."""
+        if self.pipeline is not None:
+            self.pipeline.sync()
 
 
 class _NotHere(Exception):
     """This confirmation is not for the fast path: roll back, let hub.inbox judge it."""
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
 
 
 def _content_type(headers: Mapping[str, str]) -> str:

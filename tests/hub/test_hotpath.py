@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -16,8 +18,9 @@ from sqlalchemy import select
 
 from hub import inbox
 from hub.apply import Result
-from hub.hotpath import WriterQueue
+from hub.hotpath import HotPath, WriterQueue, _Prepared
 from hub.models import InboxMessage, OutboxTask, Payment, PaymentEventRow, Verdict
+from hub.tasks import APPLY_EVENT
 from hub.testing.driver import PLATFORM_IP
 from hub.urls import confirmation_url
 from tests.hub.conftest import HubDriver
@@ -68,6 +71,32 @@ def test_the_hot_path_writes_the_rows_the_orm_path_writes(driver: HubDriver) -> 
     hot_id, orm_id = (driver.payment(s.payment_id).id for s in (hot, orm))
     assert _seen(driver, hot_id) == _seen(driver, orm_id)
     assert len(_seen(driver, hot_id)["tasks"]) == 2  # pending, then paid
+
+
+def test_a_duplicate_the_read_missed_is_stopped_by_the_database(
+    driver: HubDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hot: HotPath = driver.client.application.extensions["bluepaid.hotpath"]
+    monkeypatch.setattr(hot.sql, "lock", _Blind(**asdict(hot.sql.lock)))
+    started = driver.start(driver.new_order("36.60"))
+    driver.post(driver.confirmation(started, etat="attente"))
+
+    # Pending after pending would be written down as stale, were it not the same message.
+    second = driver.post(driver.confirmation(started, etat="attente"))
+
+    assert second.status_code == 200
+    assert driver.last_inbox().verdict == Verdict.DUPLICATE
+    assert len(_rows(driver, PaymentEventRow)) == 1
+    assert driver.tasks(APPLY_EVENT) == 1
+
+
+class _Blind(_Prepared):
+    """The hot path's locking read, blind to the events already applied: as if
+    another process applied the same message between its read and its write."""
+
+    def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
+        read = super().row(raw)
+        return (*read[:7], None, *read[8:])
 
 
 #: One confirmation of a sequence: etat, mode, transaction, amount as sent.
