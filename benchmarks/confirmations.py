@@ -6,16 +6,20 @@ One run measures, one after the other on the same machine:
 
 1. a bare Flask endpoint (`bare_app.py`) under gunicorn with 2 sync workers, loaded by
    `wrk -t1 -c16` -- the ceiling every other figure is divided by;
-2. the hub's confirmation endpoint, served the same way, on SQLite and on PostgreSQL,
-   loaded by wrk with `confirm.lua` (one prepared confirmation per payment);
+2. for SQLite, then PostgreSQL, each on a fresh store prepared alike: the raw floor
+   (`floor_app.py`: the hub's two transactions written with the stdlib sqlite3 / raw
+   psycopg), then the hub's confirmation endpoint, both served the same way and loaded
+   by wrk with `confirm.lua` (one prepared confirmation per payment);
 3. the nearest Python peer, django-payments, with its own `run.sh`
-   (`../shared/bench/django-payments/`), in a venv cached in
+   (`../shared/bench/django-payments/` beside the repository), in a venv cached in
    `~/.cache/bluepaid-bench/dp-venv`.
 
-It prints a table (req/s, failed answers, ratio to bare Flask, ratio of ours to the
-peer). Exit status: 1 if any of OUR confirmation runs had a failed answer (non-2xx/3xx
-or socket error); otherwise 2 if something asked for could not be measured (hub seam
-not implemented or crashing, peer run failing); otherwise 0. A PostgreSQL server that
+It prints a table (req/s, failed answers, wrk's timeouts apart, p50 and p99, ratios to
+bare Flask and to the raw floor, ratio of ours to the peer). A timeout is checked
+against the store: one whose confirmation was applied is not a lost one. Exit status:
+1 if any of OUR confirmation runs had a failed answer (non-2xx/3xx, socket error, lost
+timeout); otherwise 2 if something asked for could not be measured (hub seam not
+implemented or crashing, peer run failing); otherwise 0. A PostgreSQL server that
 cannot be reached is a printed skip, not an error.
 
 The hub side goes through one seam, `prepare_hub()` below.
