@@ -558,7 +558,9 @@ class HotPath:
     def _read(
         self, connection: Any, statement: _Prepared, values: Mapping[str, Any]
     ) -> list[tuple[Any, ...]]:
-        """Run a read outside any transaction (SQLite: no lock taken; PostgreSQL: autocommit)."""
+        """Run one statement in autocommit, outside any transaction of ours, and
+        return its rows: a read takes no lock (SQLite: a WAL snapshot of its own), a
+        write is committed when it returns."""
         cursor = connection.cursor()
         try:
             cursor.execute(statement.sql, statement.parameters(values))
