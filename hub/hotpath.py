@@ -326,6 +326,9 @@ class HotPath:
         database = make_url(str(engine.url)).database if self.sqlite else None
         self.queue = WriterQueue(database if database and database != ":memory:" else None)
         self.integrity_error: type[Exception] = engine.dialect.loaded_dbapi.IntegrityError
+        # psycopg pipelines need libpq 14 or later; with an older one, statements go one by one.
+        pipeline = getattr(engine.dialect.loaded_dbapi, "Pipeline", None)
+        self.pipelined = pipeline is not None and bool(pipeline.is_supported())
 
     def confirm(
         self,
@@ -615,8 +618,9 @@ class HotPath:
 
     @contextmanager
     def _pipeline(self, connection: Any) -> Iterator[Any]:
-        """psycopg's pipeline on PostgreSQL; None (statements one by one) on SQLite."""
-        if self.sqlite:
+        """psycopg's pipeline on PostgreSQL; None (statements one by one) on SQLite,
+        or where the driver cannot pipeline."""
+        if not self.pipelined:
             yield None
         else:
             with connection.pipeline() as pipeline:

@@ -50,6 +50,22 @@ def test_accepted_duplicate_and_late_confirmations_stay_on_the_hot_path(driver: 
     assert driver.payment(started.payment_id).state == "paid"
 
 
+@pytest.mark.usefixtures("orm_path_forbidden")
+def test_a_driver_that_cannot_pipeline_sends_the_statements_one_by_one(
+    driver: HubDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hot: HotPath = driver.client.application.extensions["bluepaid.hotpath"]
+    monkeypatch.setattr(hot, "pipelined", False)
+    started = driver.start(driver.new_order("36.60"))
+
+    driver.post(driver.confirmation(started))
+    driver.post(driver.confirmation(started))
+
+    verdicts = [row.verdict for row in _rows(driver, InboxMessage)]
+    assert verdicts == [Verdict.ACCEPTED, Verdict.DUPLICATE]
+    assert driver.payment(started.payment_id).state == "paid"
+
+
 def test_a_refused_confirmation_is_judged_by_the_orm_path_after_it_is_stored(driver: HubDriver) -> None:
     started = driver.start(driver.new_order("36.60"))
 
