@@ -6,16 +6,20 @@ One run measures, one after the other on the same machine:
 
 1. a bare Flask endpoint (`bare_app.py`) under gunicorn with 2 sync workers, loaded by
    `wrk -t1 -c16` -- the ceiling every other figure is divided by;
-2. the hub's confirmation endpoint, served the same way, on SQLite and on PostgreSQL,
-   loaded by wrk with `confirm.lua` (one prepared confirmation per payment);
+2. for SQLite, then PostgreSQL, each on a fresh store prepared alike: the raw floor
+   (`floor_app.py`: the hub's two transactions written with the stdlib sqlite3 / raw
+   psycopg), then the hub's confirmation endpoint, both served the same way and loaded
+   by wrk with `confirm.lua` (one prepared confirmation per payment);
 3. the nearest Python peer, django-payments, with its own `run.sh`
-   (`../shared/bench/django-payments/`), in a venv cached in
+   (`../shared/bench/django-payments/` beside the repository), in a venv cached in
    `~/.cache/bluepaid-bench/dp-venv`.
 
-It prints a table (req/s, failed answers, ratio to bare Flask, ratio of ours to the
-peer). Exit status: 1 if any of OUR confirmation runs had a failed answer (non-2xx/3xx
-or socket error); otherwise 2 if something asked for could not be measured (hub seam
-not implemented or crashing, peer run failing); otherwise 0. A PostgreSQL server that
+It prints a table (req/s, failed answers, wrk's timeouts apart, p50 and p99, ratios to
+bare Flask and to the raw floor, ratio of ours to the peer). A timeout is checked
+against the store: one whose confirmation was applied is not a lost one. Exit status:
+1 if any of OUR confirmation runs had a failed answer (non-2xx/3xx, socket error, lost
+timeout); otherwise 2 if something asked for could not be measured (hub seam not
+implemented or crashing, peer run failing); otherwise 0. A PostgreSQL server that
 cannot be reached is a printed skip, not an error.
 
 The hub side goes through one seam, `prepare_hub()` below.
@@ -66,6 +70,7 @@ PEER_PACKAGES = ("django-payments", "django", "gunicorn")
 WORKERS = 2
 CONNECTIONS = 16
 BARE_APP = "benchmarks.bare_app:create_app()"
+FLOOR_APP = "benchmarks.floor_app:create_app()"
 
 POSTGRES_ENV = "BLUEPAID_TEST_POSTGRES_URL"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -181,17 +186,22 @@ class WrkResult:
     requests_per_sec: float
     requests: int
     non_2xx: int
-    socket_errors: int
+    socket_errors: int  # connect, read and write errors: the request got no answer
+    timeouts: int = 0  # wrk gave up waiting (2 s): the request may still have been applied
+    p50_ms: float | None = None
+    p99_ms: float | None = None
 
     @property
     def failed(self) -> int:
-        return self.non_2xx + self.socket_errors
+        return self.non_2xx + self.socket_errors + self.timeouts
 
 
 _RPS = re.compile(r"^Requests/sec:\s+([\d.]+)", re.M)
 _TOTAL = re.compile(r"^\s*(\d+) requests in ", re.M)
 _NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
 _SOCKET = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+_PERCENTILE = re.compile(r"^\s*(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
 def parse_wrk(text: str) -> WrkResult:
@@ -201,16 +211,21 @@ def parse_wrk(text: str) -> WrkResult:
         raise BenchError(f"cannot read wrk's report:\n{text}")
     non_2xx = _NON_2XX.search(text)
     sock = _SOCKET.search(text)
+    errors = [int(g) for g in sock.groups()] if sock else [0, 0, 0, 0]
+    percentiles = {m.group(1): float(m.group(2)) * _UNIT_MS[m.group(3)] for m in _PERCENTILE.finditer(text)}
     return WrkResult(
         requests_per_sec=float(rps.group(1)),
         requests=int(total.group(1)),
         non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
-        socket_errors=sum(int(g) for g in sock.groups()) if sock else 0,
+        socket_errors=sum(errors[:3]),
+        timeouts=errors[3],
+        p50_ms=percentiles.get("50"),
+        p99_ms=percentiles.get("99"),
     )
 
 
 def run_wrk(url: str, secs: int, script: Path | None = None, args: Sequence[str] = ()) -> WrkResult:
-    cmd = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{secs}s"]
+    cmd = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{secs}s", "--latency"]
     if script is not None:
         cmd += ["-s", str(script)]
     cmd.append(url)
@@ -496,6 +511,11 @@ class Row:
     ours: bool = False
     note: str = ""
     extra: list[str] = field(default_factory=list)
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    timeouts: int | None = None  # wrk's timeouts, counted apart from the failed answers
+    lost_timeouts: int | None = None  # ... of which the store shows no applied confirmation
+    floor: Row | None = None  # the raw floor measured on the same store in the same run
 
 
 def run_bare(secs: int, workdir: Path) -> Row:
@@ -504,20 +524,51 @@ def run_bare(secs: int, workdir: Path) -> Row:
         say(f"bare Flask: wrk -t1 -c{CONNECTIONS} -d{secs}s {base}/hello")
         res = run_wrk(base + "/hello", secs)
     say(f"bare Flask: {res.requests_per_sec:.1f} req/s, {res.failed} failed")
-    return Row("bare Flask /hello", res.requests_per_sec, res.failed, res.requests)
+    return Row(
+        "bare Flask /hello",
+        res.requests_per_sec,
+        res.failed,
+        res.requests,
+        p50_ms=res.p50_ms,
+        p99_ms=res.p99_ms,
+    )
 
 
-def run_hub(store: str, store_url: str, workdir: Path, n: int, secs: int, flood: bool = False) -> list[Row]:
-    name = f"hub confirmations ({store})"
-    say(f"{store}: prepare_hub({n} payments{', and as many for the flood run' if flood else ''})")
+def checked_against_store(row: Row, res: WrkResult, store_url: str, prepared: int) -> None:
+    """Count the run's timeouts apart and check them against the store.
+
+    A request wrk gave up on may still have been applied: then it is no lost
+    confirmation. The payments the run left paid, less the confirmations answered
+    2xx, are the timed-out ones that were applied (the requests still in flight
+    when wrk stopped count there too: at most one per connection); the rest of
+    the timeouts are lost. An answered confirmation the store shows unapplied is
+    lost too."""
+    answered = res.requests - res.non_2xx - res.socket_errors - res.timeouts
+    paid = paid_among(store_url, 0, prepared)
+    applied_timeouts = min(res.timeouts, max(paid - answered, 0))
+    unapplied_answers = max(answered - paid, 0)
+    row.timeouts, row.lost_timeouts = res.timeouts, res.timeouts - applied_timeouts
+    row.failed = res.non_2xx + res.socket_errors + row.lost_timeouts + unapplied_answers
+    if unapplied_answers:
+        row.extra.append(f"{row.name}: {unapplied_answers} confirmation(s) answered 2xx but not applied")
+
+
+def run_hub(
+    store: str, store_url: str, workdir: Path, n: int, secs: int, flood: bool = False, floor: bool = False
+) -> list[Row]:
+    """Measure the hub (or, with ``floor``, the raw floor) on a fresh ``store_url``."""
+    name = f"{'raw floor' if floor else 'hub'} confirmations ({store})"
+    say(f"{name}: prepare_hub({n} payments{', and as many for the flood run' if flood else ''})")
     t0 = time.monotonic()
     target = prepare_hub(store_url, workdir, n, flood)
-    say(f"{store}: prepared in {time.monotonic() - t0:.1f} s -> {target.wsgi_app}")
+    if floor:
+        target = HubTarget(FLOOR_APP, target.env, target.requests_file, target.ready_path)
+    say(f"{name}: prepared in {time.monotonic() - t0:.1f} s -> {target.wsgi_app}")
     if not target.requests_file.is_file():
         raise BenchError(f"prepare_hub() wrote no requests file at {target.requests_file}")
     with target.requests_file.open("rb") as f:
         lines = sum(1 for line in f if line.strip())
-    log = workdir / "gunicorn.log"
+    log = workdir / ("floor.log" if floor else "gunicorn.log")
     flooded: tuple[WrkResult, WrkResult] | None = None
     with gunicorn(target.wsgi_app, free_port(), log, target.env, target.ready_path) as base:
         say(f"{store}: wrk -t1 -c{CONNECTIONS} -d{secs}s -s confirm.lua {base} ({lines} requests)")
@@ -529,7 +580,16 @@ def run_hub(store: str, store_url: str, workdir: Path, n: int, secs: int, flood:
         f"{store}: {res.requests_per_sec:.1f} req/s, {res.failed} failed "
         f"({res.non_2xx} non-2xx/3xx, {res.socket_errors} socket errors)"
     )
-    row = Row(name, res.requests_per_sec, res.failed, res.requests, ours=True)
+    row = Row(
+        name,
+        res.requests_per_sec,
+        res.failed,
+        res.requests,
+        ours=not floor,
+        p50_ms=res.p50_ms,
+        p99_ms=res.p99_ms,
+    )
+    checked_against_store(row, res, store_url, lines)
     if res.requests > lines:
         row.extra.append(
             f"{name}: {res.requests} requests for {lines} prepared confirmations -- some "
@@ -574,10 +634,15 @@ def unapplied(store_url: str, first_flood_index: int, answered: int, prepared: i
 
     wrk's connections finish out of order, so the paid ones are counted among
     every payment prepared for the run, against the number of answers."""
+    return max(answered - paid_among(store_url, first_flood_index, prepared), 0)
+
+
+def paid_among(store_url: str, first: int, count: int) -> int:
+    """How many of the payments prepared as B<first> .. B<first + count - 1> are paid."""
     from sqlalchemy import create_engine, func, select
 
     engine = create_engine(store_url)
-    refs = [f"B{first_flood_index + i}" for i in range(prepared)]
+    refs = [f"B{first + i}" for i in range(count)]
     try:
         with engine.connect() as connection:
             paid = 0
@@ -588,7 +653,7 @@ def unapplied(store_url: str, first_flood_index: int, answered: int, prepared: i
                 paid += int(connection.scalar(query) or 0)
     finally:
         engine.dispose()
-    return max(answered - paid, 0)
+    return paid
 
 
 def junk_rows(store_url: str) -> int:
@@ -607,14 +672,24 @@ def junk_rows(store_url: str) -> int:
 
 
 def measure_store(store: str, root: Path, n: int, secs: int, flood: bool) -> list[Row]:
-    workdir = root / store
-    workdir.mkdir()
-    if store == "sqlite":
-        return run_hub(store, f"sqlite:///{workdir / 'hub.sqlite3'}", workdir, n, secs, flood)
-    server = os.environ.get(POSTGRES_ENV, DEFAULT_POSTGRES_URL)
-    with postgres_database(server) as url:
-        say(f"{store}: fresh database {BENCH_DATABASE}")
-        return run_hub(store, url, workdir, n, secs, flood)
+    """The raw floor, then the hub, each on a fresh store of its own; the hub's rows
+    know the floor's."""
+    rows: list[Row] = []
+    for floor in (True, False):
+        workdir = root / f"{store}-{'floor' if floor else 'hub'}"
+        workdir.mkdir()
+        if store == "sqlite":
+            rows += run_hub(
+                store, f"sqlite:///{workdir / 'hub.sqlite3'}", workdir, n, secs, flood and not floor, floor
+            )
+            continue
+        server = os.environ.get(POSTGRES_ENV, DEFAULT_POSTGRES_URL)
+        with postgres_database(server) as url:
+            say(f"{store}: fresh database {BENCH_DATABASE}")
+            rows += run_hub(store, url, workdir, n, secs, flood and not floor, floor)
+    for row in rows[1:]:
+        row.floor = rows[0]
+    return rows
 
 
 # ---- report --------------------------------------------------------------------------
@@ -641,8 +716,21 @@ def _good_rps(row: Row, secs: int) -> float | None:
     return max(row.rps - (row.failed or 0) / secs, 0.0)
 
 
+def _ms(value: float | None) -> str:
+    return f"{value:.1f}" if value is not None else "-"
+
+
+def _timeouts(row: Row) -> str:
+    if row.timeouts is None:
+        return "-"
+    return f"{row.timeouts} ({row.lost_timeouts} lost)"
+
+
 def print_table(rows: list[Row], bare: Row, peer: Row | None, secs: int) -> None:
-    head = ("", "req/s", "failed", "good/s", "/ bare Flask", "ours / peer", "good: ours / peer")
+    head = (
+        "", "req/s", "failed", "timeouts", "good/s", "p50 ms", "p99 ms", "/ bare", "/ floor",
+        "p99 / floor", "ours / peer", "good: ours / peer",
+    )  # fmt: skip
     body = []
     peer_good = _good_rps(peer, secs) if peer else None
     for r in rows:
@@ -651,9 +739,15 @@ def print_table(rows: list[Row], bare: Row, peer: Row | None, secs: int) -> None
         vs_peer = _ratio(r.rps, peer.rps if peer else None) if r.ours else ""
         good_vs_peer = _ratio(good, peer_good) if r.ours else ""
         good_text = f"{good:.1f}" if good is not None else "-"
+        floor_rps = r.floor.rps if r.floor else None
+        floor_p99 = r.floor.p99_ms if r.floor else None
         body.append(
-            (r.name, rps, _failed(r, secs), good_text, _ratio(r.rps, bare.rps), vs_peer, good_vs_peer)
-        )
+            (
+                r.name, rps, _failed(r, secs), _timeouts(r), good_text, _ms(r.p50_ms), _ms(r.p99_ms),
+                _ratio(r.rps, bare.rps), _ratio(r.rps, floor_rps) if r.floor else "",
+                _ratio(r.p99_ms, floor_p99) if r.floor else "", vs_peer, good_vs_peer,
+            )
+        )  # fmt: skip
     widths = [max(len(line[i]) for line in [head, *body]) for i in range(len(head))]
     print()
     for line in [head, *body]:

@@ -26,10 +26,14 @@ CURRENCIES = frozenset({"EUR", "CHF", "USD", "GBP", "JPY", "CAD", "AUD"})
 # no exponent, no thousands separator: the platform never sent those.
 _AMOUNT = re.compile(r"[0-9]{1,12}(?:[.,][0-9]{1,12})?")
 
+# Babel builds this set anew on every call, and every Money checks its currency:
+# read once, it is Babel's data frozen, not state.
+_ISO_4217 = frozenset(list_currencies())
+
 
 def currency_decimals(currency: str) -> int:
     """Number of decimals of ISO 4217 ``currency``; raises ValidationError for unknown codes."""
-    if not (isinstance(currency, str) and len(currency) == 3 and currency in list_currencies()):
+    if not (isinstance(currency, str) and len(currency) == 3 and currency in _ISO_4217):
         raise ValidationError(Problem("devise", f"unknown currency {str(currency)[:8]!r}"))
     return int(get_currency_precision(currency))
 

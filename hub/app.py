@@ -18,6 +18,7 @@ from hub import api, backoffice, inbox, redaction
 from hub.config import HubConfig
 from hub.context import Hub, build_hub
 from hub.desk import order_desks
+from hub.hotpath import HotPath
 from hub.junk import JunkLimiter
 from hub.migrate import pending_revisions
 from hub.routes import bp, message_page
@@ -55,6 +56,7 @@ def create_app(config: HubConfig | None = None, *, hub: Hub | None = None, recov
     app.config["SESSION_COOKIE_NAME"] = "bluepaid_hub_session"
     app.extensions["bluepaid.hub"] = hub
     app.extensions["bluepaid.junk"] = JunkLimiter()
+    app.extensions["bluepaid.hotpath"] = HotPath(hub)
     csrf = CSRFProtect(app)
     bluepaid_locales.init_app(app)
     app.register_blueprint(bp)

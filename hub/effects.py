@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -88,10 +89,10 @@ def enqueue_effects(
 ) -> None:
     """The outbox tasks of one event, in the caller's transaction. ``to_shop``: the
     connector is told too (not for money the shop's order never owed)."""
-    payload = event_payload(event)
-    if to_shop and _connector_takes(hub, shop, event):
-        enqueue(session, APPLY_EVENT, payload, shop, payment, event.occurred_at)
-    elif to_shop:
+    planned, by_hand = planned_tasks(hub, shop.connector, shop.notify_email, event, to_shop=to_shop)
+    for kind, payload in planned:
+        enqueue(session, kind, payload, shop, payment, event.occurred_at)
+    if by_hand:
         # The money moved on the platform; the shop must be told by hand.
         payment.flag("refund_not_applied")
         log.warning(
@@ -101,11 +102,26 @@ def enqueue_effects(
             payment.order_ref,
             shop.slug,
         )
+
+
+def planned_tasks(
+    hub: Hub, connector: str, notify_email: str, event: PaymentEvent, *, to_shop: bool = True
+) -> tuple[list[tuple[str, dict[str, Any]]], bool]:
+    """The outbox tasks (kind, payload) of one event for a shop with this
+    ``connector`` and ``notify_email``, in the order they are written; and whether
+    the shop must be told by hand instead (its connector cannot take the event).
+    Pure: every writer of outbox rows (:mod:`hub.hotpath` too) plans with it."""
+    payload = event_payload(event)
+    tasks: list[tuple[str, dict[str, Any]]] = []
+    takes = to_shop and _connector_takes(hub, connector, event)
+    if takes:
+        tasks.append((APPLY_EVENT, payload))
     # One task per plugin: a failing plugin is retried alone, the others run once.
     for plugin in hub.plugins.implementers("bluepaid_payment_event"):
-        enqueue(session, EVENT_HOOKS, {**payload, "plugin": plugin}, shop, payment, event.occurred_at)
-    if shop.notify_email and hub.config.smtp_host:
-        enqueue(session, MAIL_MERCHANT, payload, shop, payment, event.occurred_at)
+        tasks.append((EVENT_HOOKS, {**payload, "plugin": plugin}))
+    if notify_email and hub.config.smtp_host:
+        tasks.append((MAIL_MERCHANT, payload))
+    return tasks, to_shop and not takes
 
 
 def tell_overcharged(
@@ -136,9 +152,9 @@ def tell_overcharged(
     enqueue_effects(hub, session, shop, payment, event, to_shop=False)
 
 
-def _connector_takes(hub: Hub, shop: Shop, event: PaymentEvent) -> bool:
+def _connector_takes(hub: Hub, connector: str, event: PaymentEvent) -> bool:
     """Whether the shop's connector declares it can take ``event`` (refunds need a capability)."""
-    cls = hub.plugins.connectors.get(shop.connector)
+    cls = hub.plugins.connectors.get(connector)
     capabilities = cls.capabilities if cls is not None else frozenset()
     if event.kind is EventKind.REFUNDED:
         return Capability.REFUNDS in capabilities

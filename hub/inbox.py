@@ -14,8 +14,10 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 from urllib.parse import parse_qsl
 
 from sqlalchemy import select
@@ -23,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bluepaid_plugins.errors import ConfirmationError
+from bluepaid_plugins.money import Money
 from bluepaid_plugins.protocol import Confirmation, check_divers, parse_confirmation
 from hub.apply import Result, apply_confirmation, finish
 from hub.context import Hub
@@ -59,22 +62,48 @@ def store(
     enough to check it later; the path and the headers are kept with their
     secrets masked.
     """
+    values = raw_values(
+        hub,
+        method=method,
+        path=path,
+        headers=headers,
+        body=body,
+        remote_addr=remote_addr,
+        shop_slug=shop_slug,
+        url_token=url_token,
+    )
     with hub.db.transaction() as session:
-        row = InboxMessage(
-            received_at=hub.clock(),
-            method=_storable(method, 16),
-            path=_storable(redact(path), 512),
-            headers={k: _storable(redact(v), 512) for k, v in headers.items() if k.lower() in _KEPT_HEADERS},
-            # One byte past the limit is kept: it says the body was cut (see _process).
-            body=body[: MAX_BODY + 1],
-            remote_addr=_storable(remote_addr, 64),
-            shop_slug=_storable(shop_slug, 64),
-            url_token_digest=token_digest(url_token),
-            reason="",
-        )
+        row = InboxMessage(**values)
         session.add(row)
         session.flush()
         return row.id
+
+
+def raw_values(
+    hub: Hub,
+    *,
+    method: str,
+    path: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    remote_addr: str,
+    shop_slug: str,
+    url_token: str,
+) -> dict[str, Any]:
+    """The columns :func:`store` writes for one request (secrets masked, sizes cut),
+    for every writer of raw requests (:mod:`hub.hotpath` too)."""
+    return {
+        "received_at": hub.clock(),
+        "method": _storable(method, 16),
+        "path": _storable(redact(path), 512),
+        "headers": {k: _storable(redact(v), 512) for k, v in headers.items() if k.lower() in _KEPT_HEADERS},
+        # One byte past the limit is kept: it says the body was cut (see _process).
+        "body": body[: MAX_BODY + 1],
+        "remote_addr": _storable(remote_addr, 64),
+        "shop_slug": _storable(shop_slug, 64),
+        "url_token_digest": token_digest(url_token),
+        "reason": "",
+    }
 
 
 def _storable(text: str, limit: int) -> str:
@@ -136,22 +165,66 @@ def _process(hub: Hub, session: Session, inbox_id: int) -> Result:
     if shop is None:
         return reject(f"unknown shop {row.shop_slug!r}", 404)
     row.shop_id = shop.id
-    if not hmac.compare_digest(row.url_token_digest.encode(), token_digest(shop.confirm_token).encode()):
-        return reject("url token does not match the shop's confirmation URL", 404)
-    if not ip_allowed(row.remote_addr, shop.allowed_ips):
-        return reject(f"source address {row.remote_addr} is not in the shop's allowed list")
-    try:
-        content_type = next((v for k, v in row.headers.items() if k.lower() == "content-type"), "")
-        conf = parse_confirmation(form_fields(row.body, content_type))
-    except ConfirmationError as exc:
-        return reject(f"malformed confirmation: {exc}"[:1000], 400)
-    if conf.id_boutique != shop.id_boutique:
-        return reject(f"id_boutique {conf.id_boutique!r} is not this shop's")
+    keys = ShopKeys(shop.id_boutique, shop.confirm_token, list(shop.allowed_ips))
+    checked = authenticate(keys, row.url_token_digest, row.remote_addr, row.headers, row.body)
+    if isinstance(checked, Refusal):
+        return reject(checked.reason, checked.status)
+    conf = checked
     payment, siblings = _payment_of_divers(session, shop, conf)
     if payment is None:
         return reject("divers does not match any payment of this order")
     row.payment_id = payment.id
     return apply_confirmation(hub, session, row, shop, payment, siblings, conf)
+
+
+@dataclass(frozen=True)
+class ShopKeys:
+    """What the authenticity checks need of a shop."""
+
+    id_boutique: str
+    confirm_token: str
+    allowed_ips: list[str]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a stored request is no authentic confirmation, and the status to answer."""
+
+    reason: str
+    status: int = 403
+
+
+def authenticate(
+    shop: ShopKeys, url_token_digest: str, remote_addr: str, headers: Mapping[str, str], body: bytes
+) -> Confirmation | Refusal:
+    """The checks of a POST of acceptable size to ``shop``'s URL that need no
+    payment, in this order: the URL token (by digest, constant time), the source
+    address, a readable confirmation, ``id_boutique``. Pure: no I/O, so callers
+    may run it before they take any lock."""
+    if not hmac.compare_digest(url_token_digest.encode(), token_digest(shop.confirm_token).encode()):
+        return Refusal("url token does not match the shop's confirmation URL", 404)
+    if not ip_allowed(remote_addr, shop.allowed_ips):
+        return Refusal(f"source address {remote_addr} is not in the shop's allowed list")
+    try:
+        content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+        conf = parse_confirmation(form_fields(body, content_type))
+    except ConfirmationError as exc:
+        return Refusal(f"malformed confirmation: {exc}"[:1000], 400)
+    if conf.id_boutique != shop.id_boutique:
+        return Refusal(f"id_boutique {conf.id_boutique!r} is not this shop's")
+    return conf
+
+
+def divers_owner(
+    conf: Confirmation, secret: str, id_boutique: str, candidates: Sequence[tuple[str, Money, str]]
+) -> int | None:
+    """The index among ``candidates`` (order ref, amount, public id: the payments of
+    ``conf``'s order, oldest first) of the payment whose ``divers`` this is. Pure:
+    these columns never change, so the HMACs may be computed before any lock."""
+    for index, (order_ref, amount, public_id) in enumerate(candidates):
+        if check_divers(conf.divers, secret, id_boutique, order_ref, amount, public_id):
+            return index
+    return None
 
 
 def _payment_of_divers(
@@ -171,17 +244,9 @@ def _payment_of_divers(
             .with_for_update()
         )
     )
-    for candidate in candidates:
-        if check_divers(
-            conf.divers,
-            shop.secret,
-            shop.id_boutique,
-            candidate.order_ref,
-            candidate.amount,
-            candidate.public_id,
-        ):
-            return candidate, candidates
-    return None, candidates
+    keys = [(candidate.order_ref, candidate.amount, candidate.public_id) for candidate in candidates]
+    index = divers_owner(conf, shop.secret, shop.id_boutique, keys)
+    return (None if index is None else candidates[index]), candidates
 
 
 def form_fields(body: bytes, content_type: str) -> list[tuple[str, str]]:

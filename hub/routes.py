@@ -37,6 +37,7 @@ from bluepaid_plugins.protocol import PLATFORM_URL
 from bluepaid_plugins.protocol.fields import origin
 from hub import inbox, junk, webhooks
 from hub.context import Hub
+from hub.hotpath import HotPath
 from hub.models import LinkOrder, Payment, PaymentState, Shop
 from hub.pay import NotPayable, start_payment
 
@@ -244,7 +245,17 @@ def confirm(shop: str, token: str) -> tuple[str, int, dict[str, str]]:
     # and a body past the limit is refused whole, never read cut.
     body = request.stream.read(inbox.MAX_BODY + 1)
     remote = request.remote_addr or ""
-    if not junk.may_be_real(hub, shop, token, remote):
+    hot: HotPath = current_app.extensions["bluepaid.hotpath"]
+    result = hot.confirm(
+        method=request.method,
+        path=request.path,
+        headers=dict(request.headers),
+        body=body,
+        remote_addr=remote,
+        shop_slug=shop,
+        url_token=token,
+    )
+    if result is None:
         result = junk.record(
             hub,
             current_app.extensions["bluepaid.junk"],
@@ -255,19 +266,8 @@ def confirm(shop: str, token: str) -> tuple[str, int, dict[str, str]]:
             size=len(body),
         )
         return result.verdict.value, result.status, {"Content-Type": "text/plain; charset=utf-8"}
-    inbox_id = inbox.store(
-        hub,
-        method=request.method,
-        path=request.path,
-        headers=dict(request.headers),
-        body=body,
-        remote_addr=remote,
-        shop_slug=shop,
-        url_token=token,
-    )
-    result = inbox.process(hub, inbox_id)
     if result.verdict.value != "accepted":
-        log.info("confirmation %s: %s (%s)", inbox_id, result.verdict.value, result.reason)
+        log.info("confirmation %s: %s (%s)", result.inbox_id, result.verdict.value, result.reason)
     answer = "OK" if result.status == 200 else result.verdict.value
     return answer, result.status, {"Content-Type": "text/plain; charset=utf-8"}
 

@@ -1,0 +1,660 @@
+"""The confirmation hot path: a confirmation costs what its statements cost.
+
+:func:`hub.inbox.store` and :func:`hub.inbox.process` hold the whole truth of a
+confirmation, through the ORM. :class:`HotPath` serves the common case, an
+authentic confirmation that moves one single payment (or repeats one already
+applied, or comes too late to move it), with the same promises and far less
+work per request:
+
+- the raw request is committed to the inbox before it is checked
+  (transaction 1), and the checks, the state move, the event row, the outbox
+  rows and the verdict are written in one second transaction (transaction 2),
+  the payments of the order locked, the unique (payment, dedupe key) of the
+  event log still stopping duplicates in the database;
+- what needs no lock is done before any: the shop and the ids of the order's
+  payments are read (one statement, no transaction held), the body parsed,
+  the token, source, ``divers`` HMAC and dedupe key computed;
+- the statements are SQLAlchemy Core, compiled once per hub for its database
+  and run on the driver's connection (no session, no identity map, no unit of
+  work), each row written once, one statement per row;
+- SQLite writers of a hub wait for each other in a queue
+  (:class:`WriterQueue`) instead of polling the database's lock.
+
+Anything else (an unknown payment, a refusal that flags the payment, a
+subscription, a refund, a parked message waiting, money not owed, a row some
+other process already judged) is handed, after transaction 1, to
+:func:`hub.inbox.process`: the rare cases keep one implementation.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import secrets
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, bindparam, exists, func, insert, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.expression import ClauseElement
+
+from bluepaid_plugins.domain import PaymentEvent
+from bluepaid_plugins.money import Money
+from bluepaid_plugins.protocol import Confirmation, Etat, Mode
+from hub import inbox
+from hub.apply import Result, dedupe_key
+from hub.context import Hub
+from hub.effects import planned_tasks
+from hub.junk import looks_real
+from hub.models import (
+    PAID_STATES,
+    InboxMessage,
+    OutboxTask,
+    Payment,
+    PaymentEventRow,
+    PaymentState,
+    Shop,
+    Subscription,
+    TaskState,
+    Verdict,
+)
+from hub.redaction import token_digest
+from hub.states import decide
+
+log = logging.getLogger(__name__)
+
+_Processor = Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A Core statement compiled once for one database: its SQL text, the order
+    of its parameters (for drivers with positional ones) and the type
+    processing of its parameters and result columns, as SQLAlchemy would do it."""
+
+    sql: str
+    positions: tuple[str, ...] | None
+    binds: Mapping[str, _Processor]
+    results: tuple[_Processor, ...]
+
+    @classmethod
+    def of(cls, statement: ClauseElement, engine: Engine) -> _Prepared:
+        dialect = engine.dialect
+        compiled = statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)
+        binds = {
+            name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+            for name, bind in compiled.binds.items()
+        }
+        columns: Sequence[Any] = getattr(statement, "selected_columns", None) or ()
+        if isinstance(statement, Insert):
+            columns = list(statement._returning)  # no public name for what RETURNING returns
+        results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
+        positions = tuple(compiled.positiontup or ()) if dialect.positional else None
+        return cls(compiled.string, positions, binds, results)
+
+    def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+        converted = {
+            name: (processor(values[name]) if processor is not None else values[name])
+            for name, processor in self.binds.items()
+        }
+        if self.positions is None:
+            return converted
+        return [converted[name] for name in self.positions]
+
+    def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
+        return tuple(p(v) if p is not None else v for p, v in zip(self.results, raw, strict=True))
+
+
+class _Statements:
+    """The hot path's statements, compiled for one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        p = bindparam
+        # The shop and the fixed columns of its order's payments: read before any lock.
+        self.shop = _Prepared.of(
+            select(
+                Shop.id,
+                Shop.id_boutique,
+                Shop.secret,
+                Shop.confirm_token,
+                Shop.allowed_ips,
+                Shop.connector,
+                Shop.notify_email,
+                Shop.test_mode,
+                Shop.accept_test,
+                Payment.id,
+                Payment.order_ref,
+                Payment.amount_minor,
+                Payment.currency,
+                Payment.public_id,
+            )
+            .select_from(Shop)
+            .outerjoin(Payment, (Payment.shop_id == Shop.id) & (Payment.order_ref == p("ref")))
+            .where(Shop.slug == p("slug"))
+            .order_by(Payment.id),
+            engine,
+        )
+        self.store = _Prepared.of(
+            insert(InboxMessage)
+            .values({name: p(name) for name in _INBOX_COLUMNS})
+            .returning(InboxMessage.id),
+            engine,
+        )
+        seen = (
+            select(func.min(PaymentEventRow.id))
+            .where(PaymentEventRow.payment_id == Payment.id, PaymentEventRow.dedupe_key == p("key"))
+            .scalar_subquery()
+        )
+        parked = exists().where(PaymentEventRow.payment_id == Payment.id, PaymentEventRow.parked.is_(True))
+        subscribed = exists().where(Subscription.payment_id == Payment.id)
+        # Every payment of the order, locked (as hub.inbox does): one answer at a time to
+        # "is another payment of this order paid?". What the fast path must know of its
+        # own payment comes in the same round trip.
+        self.lock = _Prepared.of(
+            select(
+                Payment.id,
+                Payment.state,
+                Payment.flags,
+                Payment.paid_minor,
+                Payment.refunded_minor,
+                Payment.public_id,
+                Payment.order_ref,
+                seen,
+                parked,
+                subscribed,
+            )
+            .where(Payment.shop_id == p("shop_id"), Payment.order_ref == p("ref"))
+            .order_by(Payment.id)
+            .with_for_update(of=Payment),
+            engine,
+        )
+        self.event = _Prepared.of(
+            insert(PaymentEventRow).values({name: p(name) for name in _EVENT_COLUMNS}).inline(), engine
+        )
+        self.move = _Prepared.of(
+            update(Payment)
+            .where(Payment.id == p("b_id"))
+            .values(
+                state=p("b_state"),
+                flags=p("b_flags", type_=Payment.flags.type),
+                paid_minor=p("b_paid"),
+                refunded_minor=p("b_refunded"),
+                id_trans=p("b_id_trans"),
+                updated_at=p("b_now", type_=Payment.updated_at.type),
+            ),
+            engine,
+        )
+        self.task = _Prepared.of(
+            insert(OutboxTask).values({name: p(name) for name in _TASK_COLUMNS}).inline(), engine
+        )
+        # Only a row still without a verdict: one judged meanwhile (the outbox worker's
+        # recovery, a replay) is left as it is, and this transaction rolled back.
+        self.verdict = _Prepared.of(
+            update(InboxMessage)
+            .where(InboxMessage.id == p("b_id"), InboxMessage.verdict.is_(None))
+            .values(
+                shop_id=p("b_shop"),
+                payment_id=p("b_payment"),
+                verdict=p("b_verdict"),
+                reason=p("b_reason"),
+                processed_at=p("b_now", type_=InboxMessage.processed_at.type),
+            ),
+            engine,
+        )
+
+
+_INBOX_COLUMNS = (
+    "received_at",
+    "method",
+    "path",
+    "headers",
+    "body",
+    "remote_addr",
+    "shop_slug",
+    "url_token_digest",
+    "reason",
+)
+_EVENT_COLUMNS = (
+    "public_id",
+    "payment_id",
+    "inbox_id",
+    "dedupe_key",
+    "kind",
+    "from_state",
+    "to_state",
+    "id_trans",
+    "amount_minor",
+    "detail",
+    "parked",
+    "debit",
+    "created_at",
+)
+_TASK_COLUMNS = (
+    "kind",
+    "payload",
+    "shop_id",
+    "payment_id",
+    "state",
+    "attempts",
+    "created_at",
+    "retry_from",
+    "next_attempt_at",
+    "last_error",
+    "detail",
+)
+
+
+class WriterQueue:
+    """The SQLite writers of one database file, served one after the other.
+
+    SQLite lets one writer in at a time; the others wait in its busy handler,
+    which sleeps and polls (up to 100 ms a sleep), so the wait is as long as the
+    unlucky sleep, not the writer ahead. Here a writer first takes a
+    ``flock`` on a file beside the database, which the kernel hands to the next
+    waiter the moment it is released: the hub's hot-path writers, in every hub
+    process on the machine, queue without polling. Writers that do not queue
+    (the ORM's transactions, the outbox workers) still meet the busy timeout,
+    which stays the fallback. Threads of one process queue on a lock first:
+    ``flock`` excludes open files, not threads. An in-memory database has no
+    other process: the thread lock is the queue.
+    """
+
+    def __init__(self, database_path: str | None) -> None:
+        self._path = f"{database_path}-writers.lock" if database_path else None
+        self._threads = threading.Lock()
+        self._fd: int | None = None
+        self._pid = 0
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Wait for this writer's turn; the caller writes inside the block."""
+        with self._threads:
+            fd = self._file()
+            if fd is None:
+                yield
+                return
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _file(self) -> int | None:
+        if self._path is None:
+            return None
+        # A forked worker must not share its parent's open file: flock would not tell them apart.
+        if self._fd is None or self._pid != os.getpid():
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+
+@dataclass(frozen=True)
+class _Prepped:
+    """What is known of a request before any lock: the shop's columns, the
+    confirmation, and which payment of the order its ``divers`` names."""
+
+    shop_id: int
+    shop_slug: str
+    connector: str
+    notify_email: str
+    test_mode: bool
+    accept_test: bool
+    conf: Confirmation
+    payment_id: int
+    amount_minor: int
+    currency: str
+    key: str
+
+
+class HotPath:
+    """The lean confirmation path of one hub (see the module's docstring)."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        engine = hub.db.engine
+        self.engine = engine
+        self.sqlite = engine.dialect.name == "sqlite"
+        self.sql = _Statements(engine)
+        database = make_url(str(engine.url)).database if self.sqlite else None
+        self.queue = WriterQueue(database if database and database != ":memory:" else None)
+        self.integrity_error: type[Exception] = engine.dialect.loaded_dbapi.IntegrityError
+        # psycopg pipelines need libpq 14 or later; with an older one, statements go one by one.
+        pipeline = getattr(engine.dialect.loaded_dbapi, "Pipeline", None)
+        self.pipelined = pipeline is not None and bool(pipeline.is_supported())
+
+    def confirm(
+        self,
+        *,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        remote_addr: str,
+        shop_slug: str,
+        url_token: str,
+    ) -> Result | None:
+        """Store and apply one request to a confirmation URL, as
+        :func:`hub.inbox.store` then :func:`hub.inbox.process` would; None when
+        it cannot be a confirmation (no such shop, or a wrong token from a source
+        the shop does not allow: :mod:`hub.junk`'s to answer), before anything
+        is written."""
+        if "\x00" in shop_slug:
+            return None  # no shop is named so, and PostgreSQL refuses NUL in a query
+        digest = token_digest(url_token)
+        guess = inbox.form_fields(body, _content_type(headers)) if method == "POST" else []
+        ref = next((value for name, value in guess if name == "id_client"), "")
+        if "\x00" in ref:
+            ref = ""  # no order is named so, and PostgreSQL refuses NUL in a query
+        with self._connection() as connection:
+            rows = self._read(connection, self.sql.shop, {"slug": shop_slug[:64], "ref": ref})
+            if not rows or not looks_real(rows[0][3], rows[0][4], url_token, remote_addr):
+                return None
+            prepped = self._prep(rows, shop_slug, method, digest, remote_addr, headers, body)
+            values = inbox.raw_values(
+                self.hub,
+                method=method,
+                path=path,
+                headers=headers,
+                body=body,
+                remote_addr=remote_addr,
+                shop_slug=shop_slug,
+                url_token=url_token,
+            )
+            # One statement in autocommit is a transaction of its own: committed when it
+            # returns, in one round trip.
+            with self._writers():
+                inbox_id: int = self._read(connection, self.sql.store, values)[0][0]
+            if prepped is not None:
+                result = self._apply(connection, inbox_id, prepped)
+                if result is not None:
+                    return result
+        return inbox.process(self.hub, inbox_id)
+
+    def _prep(
+        self,
+        rows: list[tuple[Any, ...]],
+        shop_slug: str,
+        method: str,
+        digest: str,
+        remote_addr: str,
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> _Prepped | None:
+        """The checks :func:`hub.inbox.process` runs that need no lock; None when
+        the request is not for the fast path (refused, or no payment of its order
+        matches), to be judged by :func:`hub.inbox.process`."""
+        shop_id, id_boutique, secret, confirm_token, allowed = rows[0][:5]
+        connector, notify_email, test_mode, accept_test = rows[0][5:9]
+        if method != "POST" or len(body) > inbox.MAX_BODY:
+            return None
+        keys = inbox.ShopKeys(id_boutique, confirm_token, list(allowed))
+        conf = inbox.authenticate(keys, digest, remote_addr, headers, body)
+        if isinstance(conf, inbox.Refusal):
+            return None
+        payments = [row[9:] for row in rows if row[9] is not None and row[10] == conf.id_client]
+        candidates = [
+            (ref, Money.from_minor(minor, currency), public) for _id, ref, minor, currency, public in payments
+        ]
+        index = inbox.divers_owner(conf, secret, id_boutique, candidates)
+        if index is None:
+            return None
+        payment_id, _ref, amount_minor, currency, _public = payments[index]
+        return _Prepped(
+            shop_id,
+            shop_slug,
+            connector,
+            notify_email,
+            bool(test_mode),
+            bool(accept_test),
+            conf,
+            payment_id,
+            amount_minor,
+            currency,
+            dedupe_key(conf),
+        )
+
+    def _apply(self, connection: Any, inbox_id: int, prepped: _Prepped) -> Result | None:
+        """Transaction 2 for the common cases; None (and nothing written) for the others."""
+        conf, sql = prepped.conf, self.sql
+        if conf.mode is Mode.REFUND or conf.num_abo or conf.amount.currency != prepped.currency:
+            return None
+        if conf.amount.minor != prepped.amount_minor:
+            return None
+        if conf.mode is Mode.TEST and not (prepped.test_mode and prepped.accept_test):
+            return None
+        try:
+            with self._transaction(connection) as tx:
+                locked = tx.execute(
+                    sql.lock, {"shop_id": prepped.shop_id, "ref": conf.id_client, "key": prepped.key}
+                )
+                order = [sql.lock.row(raw) for raw in locked.fetchall()]
+                mine = next((row for row in order if row[0] == prepped.payment_id), None)
+                if mine is None:
+                    raise _NotHere
+                payment_id, state_value, flags, paid_minor, refunded_minor, public_id, order_ref = mine[:7]
+                seen, parked, subscribed = mine[7:]
+                now = self.hub.clock()
+                if seen is not None:
+                    result = Result(inbox_id, Verdict.DUPLICATE, f"same message as event {seen}")
+                    self._judge(tx, inbox_id, prepped, result, now)
+                    return result
+                if subscribed or parked:
+                    raise _NotHere
+                if conf.etat is Etat.OK and (state_value in PAID_STATES or "superseded" in flags):
+                    raise _NotHere
+                state = PaymentState(state_value)
+                move = decide(state, paid_minor, refunded_minor, conf)
+                becomes_paid = move.to_state is PaymentState.PAID
+                if becomes_paid and any(row[1] in PAID_STATES for row in order if row[0] != payment_id):
+                    raise _NotHere  # money not owed: hub.apply tells the merchant
+                event_id = f"ev_{secrets.token_hex(12)}"
+                event_values = {
+                    "public_id": event_id,
+                    "payment_id": payment_id,
+                    "inbox_id": inbox_id,
+                    "dedupe_key": prepped.key,
+                    "kind": move.kind.value,
+                    "from_state": state.value,
+                    "to_state": move.to_state.value,
+                    "id_trans": conf.id_trans,
+                    "amount_minor": conf.amount.minor,
+                    "detail": move.stale_reason,
+                    "parked": False,
+                    "debit": None,
+                    "created_at": now,
+                }
+                tx.execute(sql.event, event_values)
+                if not move.moves:
+                    result = Result(inbox_id, Verdict.STALE, move.stale_reason)
+                    self._judge(tx, inbox_id, prepped, result, now)
+                    return result
+                if becomes_paid:
+                    paid_minor = prepped.amount_minor
+                    if "order_closed" in flags:
+                        log.warning(
+                            "order %s of shop %s was closed by the shop, then paid: refund it",
+                            order_ref,
+                            prepped.shop_slug,
+                        )
+                test = conf.mode is Mode.TEST
+                if test and "test" not in flags:
+                    flags = [*flags, "test"]
+                tx.execute(
+                    sql.move,
+                    {
+                        "b_id": payment_id,
+                        "b_state": move.to_state.value,
+                        "b_flags": flags,
+                        "b_paid": paid_minor,
+                        "b_refunded": move.refunded_minor,
+                        "b_id_trans": conf.id_trans,
+                        "b_now": now,
+                    },
+                )
+                event = PaymentEvent(
+                    id=event_id,
+                    payment_id=public_id,
+                    kind=move.kind,
+                    order_ref=order_ref,
+                    amount=conf.amount,
+                    paid_total=Money.from_minor(paid_minor, prepped.currency),
+                    refunded_total=Money.from_minor(move.refunded_minor, prepped.currency),
+                    id_trans=conf.id_trans,
+                    occurred_at=now,
+                    test=test,
+                )
+                # The fast path carries no refund: every connector takes these events.
+                tasks, _by_hand = planned_tasks(self.hub, prepped.connector, prepped.notify_email, event)
+                if tasks:
+                    tx.executemany(
+                        sql.task,
+                        [
+                            {
+                                "kind": kind,
+                                "payload": payload,
+                                "shop_id": prepped.shop_id,
+                                "payment_id": payment_id,
+                                "state": TaskState.PENDING.value,
+                                "attempts": 0,
+                                "created_at": now,
+                                "retry_from": now,
+                                "next_attempt_at": now,
+                                "last_error": "",
+                                "detail": "",
+                            }
+                            for kind, payload in tasks
+                        ],
+                    )
+                result = Result(inbox_id, Verdict.ACCEPTED, f"{state.value} -> {move.to_state.value}")
+                self._judge(tx, inbox_id, prepped, result, now)
+                return result
+        except _NotHere:
+            return None
+        except self.integrity_error:
+            # Another process applied the same message between our read and our write;
+            # hub.inbox.process says so the way it always does.
+            return None
+
+    def _judge(self, tx: _Transaction, inbox_id: int, prepped: _Prepped, result: Result, now: Any) -> None:
+        """Write the verdict on the inbox row, if nobody judged it meanwhile."""
+        values = {
+            "b_id": inbox_id,
+            "b_shop": prepped.shop_id,
+            "b_payment": prepped.payment_id,
+            "b_verdict": result.verdict.value,
+            "b_reason": result.reason,
+            "b_now": now,
+        }
+        judged = tx.execute(self.sql.verdict, values)
+        tx.sync()
+        if judged.rowcount != 1:
+            raise _NotHere
+
+    def _read(
+        self, connection: Any, statement: _Prepared, values: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        """Run one statement in autocommit, outside any transaction of ours, and
+        return its rows: a read takes no lock (SQLite: a WAL snapshot of its own), a
+        write is committed when it returns."""
+        cursor = connection.cursor()
+        try:
+            cursor.execute(statement.sql, statement.parameters(values))
+            return [statement.row(raw) for raw in cursor.fetchall()]
+        finally:
+            cursor.close()
+
+    @contextmanager
+    def _connection(self) -> Iterator[Any]:
+        """A driver connection from the hub's pool, in autocommit: this module
+        opens and ends its transactions itself. Given back to the pool as found;
+        a connection that failed is thrown away."""
+        pooled = self.engine.raw_connection()
+        driver = pooled.driver_connection
+        try:
+            if not self.sqlite:
+                driver.autocommit = True  # type: ignore[union-attr]
+            yield driver
+            if not self.sqlite:
+                driver.autocommit = False  # type: ignore[union-attr]
+        except BaseException:
+            pooled.invalidate()
+            raise
+        finally:
+            pooled.close()
+
+    @contextmanager
+    def _writers(self) -> Iterator[None]:
+        """This writer's turn: on SQLite, in the writer queue; elsewhere at once."""
+        if self.sqlite:
+            with self.queue.turn():
+                yield
+        else:
+            yield
+
+    @contextmanager
+    def _transaction(self, connection: Any) -> Iterator[_Transaction]:
+        """One transaction: committed when the block ends, rolled back when it raises.
+        On SQLite it waits for its turn in the writer queue, then takes the write
+        lock at once (``BEGIN IMMEDIATE``), so it never fails half-way for a lock.
+        On PostgreSQL its statements are pipelined: sent without waiting for each
+        answer, the driver waits only where a result is read (:meth:`_Transaction.sync`)."""
+        with self._writers(), self._pipeline(connection) as pipeline:
+            tx = _Transaction(connection, pipeline)
+            tx.run("BEGIN IMMEDIATE" if self.sqlite else "BEGIN")
+            try:
+                yield tx
+            except BaseException:
+                tx.run("ROLLBACK")
+                raise
+            tx.run("COMMIT")
+
+    @contextmanager
+    def _pipeline(self, connection: Any) -> Iterator[Any]:
+        """psycopg's pipeline on PostgreSQL; None (statements one by one) on SQLite,
+        or where the driver cannot pipeline."""
+        if not self.pipelined:
+            yield None
+        else:
+            with connection.pipeline() as pipeline:
+                yield pipeline
+
+
+class _Transaction:
+    """The statements of one transaction on a driver connection (see HotPath._transaction)."""
+
+    def __init__(self, connection: Any, pipeline: Any) -> None:
+        self.connection = connection
+        self.pipeline = pipeline
+
+    def run(self, sql: str) -> None:
+        self.connection.cursor().execute(sql)
+
+    def execute(self, statement: _Prepared, values: Mapping[str, Any]) -> Any:
+        """Run ``statement``; its cursor, for the rows or the count (after :meth:`sync`)."""
+        cursor = self.connection.cursor()
+        cursor.execute(statement.sql, statement.parameters(values))
+        return cursor
+
+    def executemany(self, statement: _Prepared, rows: Sequence[Mapping[str, Any]]) -> None:
+        self.connection.cursor().executemany(statement.sql, [statement.parameters(row) for row in rows])
+
+    def sync(self) -> None:
+        """Wait for the answers to every statement sent so far (pipelined ones)."""
+        if self.pipeline is not None:
+            self.pipeline.sync()
+
+
+class _NotHere(Exception):
+    """This confirmation is not for the fast path: roll back, let hub.inbox judge it."""
+
+
+def _content_type(headers: Mapping[str, str]) -> str:
+    return next((v for k, v in headers.items() if k.lower() == "content-type"), "")
