@@ -29,11 +29,14 @@ EXAMPLES = Path(__file__).parent / "examples" / "shopware6"
 CLIENT_ID = "SWIAB1BQMLZ3ZJLHDVJ1DKNWMW"
 CLIENT_SECRET = "bDVtR0dSdHgzaXRzY2VubG5qbXRVbEJhdkJQU0JWUkdxcWFHcjM"
 APP_SECRET = "app-s3cr3t-n0t-t0-b3-s33n"
+#: The shop secret of an app already registered: Shopware signs the app's calls with it.
+SHOP_SECRET = "sh0p-s3cr3t-fr0m-th3-r3g1str4t10n"
 SETTINGS: dict[str, Any] = {
     "base_url": BASE_URL,
     "client_id": CLIENT_ID,
     "client_secret": CLIENT_SECRET,
     "app_secret": APP_SECRET,
+    "shop_secret": SHOP_SECRET,
 }
 
 #: The order and transaction states an order the suite asks for is written with.
@@ -174,13 +177,13 @@ class ShopwareShop:
         self.tokens.clear()
 
     def webhook(self, number: str, event: str) -> tuple[dict[str, str], bytes]:
-        """An app webhook for ``event`` on order ``number``, signed with the app secret."""
+        """An app webhook for ``event`` on order ``number``, signed with the shop secret."""
         body = example("shopware-webhook-product-written.json")
         body["data"] = {"payload": {"order": {"orderNumber": number}}, "event": event}
         raw = json.dumps(body).encode()
         return {
             "Content-Type": "application/json",
-            "shopware-shop-signature": signature(raw, APP_SECRET),
+            "shopware-shop-signature": signature(raw, SHOP_SECRET),
         }, raw
 
     # Routes
