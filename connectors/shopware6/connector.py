@@ -328,7 +328,7 @@ class ShopwareConnector(Connector):
 
     def _credentials(self) -> tuple[str, str]:
         """The integration's access key ID and secret; ShopAuthFailed before there are any."""
-        client_id, client_secret = str(self.settings.get("client_id") or ""), self._secret("client_secret")
+        client_id, client_secret = self._secret("client_id"), self._secret("client_secret")
         if not client_id or not client_secret:
             raise ShopAuthFailed(
                 f"{self.label}: no Admin API credentials yet. Install the Bluepaid app in the shop "

@@ -24,6 +24,8 @@ SETTINGS: tuple[SettingField, ...] = (
         "client_id",
         "Access key ID",
         required=False,
+        # Handed over with the secret access key at the registration: kept sealed alike.
+        secret=True,
         help="Filled in when Shopware registers the Bluepaid app. Or by hand: Settings > System > "
         "Integrations > Add integration, the access key ID (starting with SWIA).",
     ),

@@ -108,6 +108,10 @@ class ShopwareShop:
         self.orders: dict[str, dict[str, Any]] = {}
         self.tokens: set[str] = set()
         self.issued = 0
+        # The integration's access key ID and secret the shop accepts (the app's, once registered).
+        self.credentials = (CLIENT_ID, CLIENT_SECRET)
+        #: The access key ID of each token issued, in order.
+        self.issued_to: list[str] = []
         # A token request and a search change nothing in the shop, although they are POSTs.
         api.route("POST", API + "/oauth/token", self.token, reads=True)
         api.route("POST", API + "/search/order", self._authenticated(self.search), reads=True)
@@ -201,11 +205,11 @@ class ShopwareShop:
         body = call.json()
         if (
             body.get("grant_type") != "client_credentials"
-            or body.get("client_id") != CLIENT_ID
-            or body.get("client_secret") != CLIENT_SECRET
+            or (body.get("client_id"), body.get("client_secret")) != self.credentials
         ):
             return error(401, "10", "Client authentication failed")
         self.issued += 1
+        self.issued_to.append(str(body["client_id"]))
         token = f"eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.token{self.issued}"
         self.tokens.add(token)
         return Reply(json={"token_type": "Bearer", "expires_in": 600, "access_token": token})
