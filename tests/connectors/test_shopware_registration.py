@@ -233,6 +233,7 @@ def install(kit: Kit, api_key: str, secret_key: str, shop_secret: str = "") -> s
     answer = kit.driver.client.get(f"{path}?{query}", headers=headers)
     assert answer.status_code == 200, answer.text
     got = answer.json
+    assert got is not None
     assert got["proof"] == hmac_hex("Zx9b4s7mQ2https://shopware.exampleBluepaidPayment", APP_SECRET)
     assert got["confirmation_url"] == f"{PUBLIC_URL}{path}"
     body = confirmation_body(api_key, secret_key)
@@ -361,9 +362,10 @@ def test_the_manifest_registers_at_the_hubs_webhook_route(hub_and_shop: tuple[Ki
     assert root.findtext("setup/registrationUrl") == "HUB_WEBHOOK_URL"
     assert root.findtext("setup/secret") == "APP_SECRET"
     # What the guide says to put there: the shop's webhook URL; the registration answers at it.
-    url = kit.shop and f"{PUBLIC_URL}/webhooks/kit/{kit.shop.webhook_token}"
+    url = f"{PUBLIC_URL}/webhooks/kit/{kit.shop.webhook_token}"
     query = "shop-id=a&shop-url=https://shopware.example&timestamp=1"
     answer = kit.driver.client.get(
         f"{urlsplit(url).path}?{query}", headers={APP_SIGNATURE: hmac_hex(query, APP_SECRET)}
     )
-    assert answer.status_code == 200 and answer.json["confirmation_url"] == url
+    assert answer.status_code == 200 and answer.json is not None
+    assert answer.json["confirmation_url"] == url

@@ -26,7 +26,7 @@ class EnrollingShop(WebhookShop):
     API token to keep (``"refused"`` hands back a setting the connector does not have)."""
 
     id = "enrolling_shop"
-    settings_schema: tuple[SettingField, ...] = (
+    settings_schema = (
         *WebhookShop.settings_schema,
         SettingField("api_token", "API token", type="secret", required=False, help="Set by the enrolment"),
     )
