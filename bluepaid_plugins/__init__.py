@@ -30,8 +30,10 @@ from bluepaid_plugins.webhooks import ShopChange, ShopChangeKind, WebhookReply, 
 #: 1.2 the access tokens kept between instances (:mod:`bluepaid_plugins.tokens`,
 #: ``ConnectorContext.tokens``), exact JSON amounts (:func:`~bluepaid_plugins.money.loads_exact`),
 #: the desk's :meth:`~bluepaid_plugins.sources.OrderDesk.database` for a source's own tables,
-#: ``client`` and ``once`` of its ``create_order``, and the connector context's ``mail``.
-CONTRACT_VERSION = "1.2"
+#: ``client`` and ``once`` of its ``create_order``, and the connector context's ``mail``;
+#: 1.3 the ``query`` and ``url`` of a :class:`WebhookRequest`, the ``settings`` a
+#: :class:`WebhookReply` hands the hub to keep, and ``Connector.webhook_secret_fields``.
+CONTRACT_VERSION = "1.3"
 
 __all__ = [
     "CONTRACT_VERSION",

@@ -150,7 +150,13 @@ class Connector:
       ``[1-9][0-9]*``); a status it matches fully is accepted in the mapping, so
       a merchant can map an event to a state of their own. Empty: none;
     - ``default_status_mapping``: a shop status (or None: leave the order's
-      status alone and only add the note) for each :class:`StatusEvent`.
+      status alone and only add the note) for each :class:`StatusEvent`;
+    - ``webhook_secret_fields``: the top-level fields of a webhook's JSON body
+      that carry credentials (an app's API keys at its registration). The hub
+      stores a body holding one with their values replaced by ``"[redacted]"``
+      (one it cannot read as a JSON object, not at all), and hands the
+      connector the body as received only while the request lasts. Empty:
+      bodies are stored as received. (Contract 1.3.)
     """
 
     id: ClassVar[str]
@@ -163,6 +169,7 @@ class Connector:
     statuses: ClassVar[Mapping[str, str]] = {}
     custom_statuses: ClassVar[str] = ""
     default_status_mapping: ClassVar[Mapping[StatusEvent, str | None]] = {}
+    webhook_secret_fields: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, settings: Mapping[str, Any], context: ConnectorContext) -> None:
         self.settings = dict(settings)

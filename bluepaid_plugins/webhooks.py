@@ -25,13 +25,20 @@ class WebhookRequest:
     """One request a shop sent to the hub's webhook URL, as received.
 
     ``headers`` keys are lower case. ``body`` is the raw bytes: verify a
-    signature over these, never over a re-serialised form.
+    signature over these, never over a re-serialised form. ``query`` is the
+    raw query string of the URL (without ``?``), as received, for a shop that
+    signs it. ``url`` is the hub's public webhook URL of the shop the request
+    came to, without the query (it carries the URL's secret token: never log
+    it), for an answer that must name where the shop calls next. (``query``
+    and ``url``: contract 1.3.)
     """
 
     method: str
     headers: Mapping[str, str]
     body: bytes
     remote_addr: str = ""
+    query: str = ""
+    url: str = ""
 
     def header(self, name: str) -> str:
         """The value of header ``name`` (any case), or empty."""
@@ -46,15 +53,32 @@ class WebhookRequest:
         except (UnicodeDecodeError, ValueError):
             return {}
 
+    def query_params(self) -> dict[str, str]:
+        """The query string read as ``a=1&b=2`` (values decoded; of a repeated name, the last)."""
+        try:
+            return dict(parse_qsl(self.query, keep_blank_values=True))
+        except ValueError:
+            return {}
+
 
 @dataclass(frozen=True)
 class WebhookReply:
-    """The answer the hub sends back to a shop's handshake."""
+    """The answer the hub sends back to a shop's handshake.
+
+    ``settings``: connector settings the hub stores for the shop before it
+    answers, as a merchant's change would be (the other settings are kept; an
+    empty value removes an optional one; validated by the connector's
+    ``validate_settings``, secret ones sealed). It lets a connector keep what a
+    shop hands over itself, such as API credentials at an app's registration.
+    When they do not validate, the hub answers 500 and changes nothing.
+    (Contract 1.3.)
+    """
 
     status: int = 200
     body: str = ""
     content_type: str = "text/plain; charset=utf-8"
     headers: Mapping[str, str] = field(default_factory=dict)
+    settings: Mapping[str, str] = field(default_factory=dict)
 
 
 class ShopChangeKind(StrEnum):

@@ -288,7 +288,9 @@ def webhook(shop: str, token: str) -> tuple[str, int, dict[str, str]]:
     if len(body) > webhooks.MAX_BODY:
         answer = webhooks.refuse(hub, message_id, f"body over {webhooks.MAX_BODY} bytes", 413)
     else:
-        answer = webhooks.process(hub, message_id, token)
+        answer = webhooks.process(
+            hub, message_id, token, query=request.query_string.decode("latin-1"), body=body
+        )
     return answer.body, answer.status, {"Content-Type": answer.content_type, **answer.headers}
 
 

@@ -11,6 +11,7 @@ payable again.
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,12 +20,14 @@ from enum import StrEnum
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bluepaid_plugins.connector import Capability
+from bluepaid_plugins.connector import Capability, Connector
 from bluepaid_plugins.errors import BluepaidError, PluginBug
 from bluepaid_plugins.webhooks import ShopChange, ShopChangeKind, WebhookReply, WebhookRequest
 from hub.context import Hub
 from hub.models import PAID_STATES, ClosedOrder, Payment, Shop, WebhookMessage
 from hub.plugins import guarded
+from hub.shops import set_settings
+from hub.urls import webhook_url
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,7 @@ MAX_BODY = 256 * 1024
 
 # Headers a webhook is verified with; cookies and credentials are not stored.
 _SKIPPED_HEADERS = {"cookie", "authorization", "proxy-authorization"}
+REDACTED = "[redacted]"
 
 _CLOSING = {
     ShopChangeKind.CANCELLED,
@@ -62,15 +66,19 @@ class Answer:
 def store(
     hub: Hub, *, method: str, headers: Mapping[str, str], body: bytes, remote_addr: str, shop_slug: str
 ) -> int:
-    """Commit the raw request and return its id. Nothing is checked yet; the URL's
-    token is not kept (it is checked by :func:`process` while the request lasts)."""
+    """Commit the request and return its id. Nothing is checked yet; the URL's
+    token is not kept (it is checked by :func:`process` while the request lasts),
+    nor the values of the body fields the shop's connector names in
+    ``webhook_secret_fields`` (see :func:`kept_body`)."""
     kept = {k.lower(): v[:2048] for k, v in headers.items() if k.lower() not in _SKIPPED_HEADERS}
     with hub.db.transaction() as session:
+        connector = session.scalar(select(Shop.connector).where(Shop.slug == shop_slug))
+        cls = hub.plugins.connectors.get(connector) if connector is not None else None
         row = WebhookMessage(
             received_at=hub.clock(),
             method=method[:16],
             headers=kept,
-            body=body,
+            body=kept_body(cls, body),
             remote_addr=remote_addr[:64],
             shop_slug=shop_slug.replace("\x00", "")[:64],
             reason="",
@@ -80,34 +88,62 @@ def store(
         return row.id
 
 
-def process(hub: Hub, message_id: int, token: str) -> Answer:
-    """Check and apply one stored webhook request; the answer to send back."""
+def kept_body(cls: type[Connector] | None, body: bytes) -> bytes:
+    """``body`` as the webhook inbox keeps it: with the values of ``cls.webhook_secret_fields``
+    replaced by :data:`REDACTED` when it is a JSON object holding one, empty when it names
+    one but cannot be read as a JSON object, else as received."""
+    fields = cls.webhook_secret_fields if cls is not None else frozenset()
+    if not fields or not any(name.encode("utf-8") in body for name in fields):
+        return body
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        return b""
+    masked = {k: REDACTED if k in fields else v for k, v in data.items()}
+    return json.dumps(masked, ensure_ascii=False).encode("utf-8")
+
+
+def process(hub: Hub, message_id: int, token: str, *, query: str = "", body: bytes | None = None) -> Answer:
+    """Check and apply one stored webhook request; the answer to send back.
+
+    ``query`` is the request's raw query string (not stored); ``body`` the body
+    as received, which the connector sees instead of the stored one (the stored
+    one may be redacted, see :func:`kept_body`)."""
     with hub.db.transaction() as session:
         row = session.get(WebhookMessage, message_id, with_for_update=True)
         assert row is not None
         shop = session.scalar(select(Shop).where(Shop.slug == row.shop_slug))
-        request = WebhookRequest(row.method, dict(row.headers), row.body, row.remote_addr)
+        method, headers, remote_addr = row.method, dict(row.headers), row.remote_addr
+        received = row.body if body is None else body
     cls = hub.plugins.connectors.get(shop.connector) if shop is not None else None
     if shop is None or not hmac.compare_digest(token.encode("utf-8", "replace"), shop.webhook_token.encode()):
         return _finish(hub, message_id, None, WebhookVerdict.REJECTED, "unknown shop or wrong token", 404)
     if cls is None or Capability.WEBHOOKS not in cls.capabilities:
         reason = f"connector {shop.connector} takes no webhooks"
         return _finish(hub, message_id, shop, WebhookVerdict.REJECTED, reason, 404)
+    request = WebhookRequest(method, headers, received, remote_addr, query, webhook_url(hub, shop))
+    changes: list[ShopChange] = []
     try:
         with hub.connector(shop) as connector, guarded(hub.plugins.owner(cls.id), "webhook"):
             reply = connector.handshake(request)
-            if reply is not None:
-                return _reply(hub, message_id, shop, reply)
-            if request.method != "POST":
-                reason = f"method {request.method} refused"
-                return _finish(hub, message_id, shop, WebhookVerdict.REJECTED, reason, 405)
-            if not connector.verify_webhook(request):
-                reason = "signature missing or wrong"
-                return _finish(hub, message_id, shop, WebhookVerdict.UNVERIFIED, reason, 401)
-            changes = list(connector.read_webhook(request))
-            odd = [c for c in changes if not isinstance(c, ShopChange)]
-            if odd:
-                raise TypeError(f"read_webhook() gave a {type(odd[0]).__name__}, not a ShopChange")
+            if reply is None:
+                if request.method != "POST":
+                    reason = f"method {request.method} refused"
+                    return _finish(hub, message_id, shop, WebhookVerdict.REJECTED, reason, 405)
+                if not connector.verify_webhook(request):
+                    reason = "signature missing or wrong"
+                    return _finish(hub, message_id, shop, WebhookVerdict.UNVERIFIED, reason, 401)
+                changes = list(connector.read_webhook(request))
+                odd = [c for c in changes if not isinstance(c, ShopChange)]
+                if odd:
+                    raise TypeError(f"read_webhook() gave a {type(odd[0]).__name__}, not a ShopChange")
+        if reply is not None and reply.settings:
+            # What the shop handed over (credentials at an app's registration), kept as a
+            # merchant's change would be: validated, the secret ones sealed; the shop hears
+            # of success only once they are stored.
+            set_settings(hub, shop.slug, reply.settings)
     except (BluepaidError, OSError) as exc:
         # A bug, one of our errors (a refused body, secrets the vault cannot open) or the
         # network: recorded, not lost; the shop sends the webhook again.
@@ -115,6 +151,8 @@ def process(hub: Hub, message_id: int, token: str) -> Answer:
         reason = str(exc) if isinstance(exc, BluepaidError) else f"{type(exc).__name__}: {exc}"
         log.error("webhook %s of shop %s: %s%s", message_id, shop.slug, reason, detail)
         return _finish(hub, message_id, shop, WebhookVerdict.ERROR, reason[:1000], 500)
+    if reply is not None:
+        return _reply(hub, message_id, shop, reply)
     _apply(hub, shop, changes)
     summary = ", ".join(f"{c.kind.value} {c.order_ref}" for c in changes) or "nothing to change"
     return _finish(hub, message_id, shop, WebhookVerdict.ACCEPTED, summary[:1000], 200)

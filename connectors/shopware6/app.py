@@ -1,8 +1,27 @@
-"""What the Bluepaid app in the shop sends the hub: signed payment calls and webhooks.
+"""What the Bluepaid app in the shop sends the hub: its registration, signed payment calls
+and webhooks.
 
-Shopware signs every request of an app with ``shopware-shop-signature``: the
-lower-case hex HMAC-SHA256 of the raw body, keyed with the app's secret. Two
-kinds reach the hub's webhook URL of the shop:
+Installing (or updating) the app, Shopware registers it at the manifest's
+``registrationUrl`` (as in Shopware's app system and its app SDK,
+``shopware/app-php-sdk``, ``RegistrationService``):
+
+- ``GET <registrationUrl>?shop-id=..&shop-url=..&timestamp=..`` with
+  ``shopware-app-signature``: the hex HMAC-SHA256, keyed with the manifest's
+  app secret, of ``shop-id=<id>&shop-url=<url>&timestamp=<t>`` (the decoded
+  values; other parameters are not signed). An app already registered gets
+  ``shopware-shop-signature`` too, the same HMAC keyed with the shop secret.
+  The answer is ``{"proof", "secret", "confirmation_url"}``: ``proof`` the
+  HMAC, keyed with the app secret, of shop id + shop URL + app name; ``secret``
+  a new shop secret;
+- ``POST <confirmation_url>`` with the JSON ``apiKey``, ``secretKey``,
+  ``timestamp``, ``shopUrl``, ``shopId`` (the Admin API credentials of the
+  app's integration), signed with ``shopware-shop-signature`` keyed with that
+  new secret (and, re-registering, ``shopware-shop-signature-previous`` keyed
+  with the one in use).
+
+From then on Shopware signs every request of the app with
+``shopware-shop-signature``: the lower-case hex HMAC-SHA256 of the raw body,
+keyed with the shop secret. Two kinds reach the hub's webhook URL of the shop:
 
 - the ``pay`` call of the app's payment method (asynchronous flow): the body
   holds ``source``, ``order`` and ``orderTransaction``; the hub answers
@@ -29,6 +48,14 @@ from bluepaid_plugins.webhooks import ShopChange, ShopChangeKind, WebhookReply, 
 
 SHOP_SIGNATURE = "shopware-shop-signature"
 APP_SIGNATURE = "shopware-app-signature"
+PREVIOUS_SHOP_SIGNATURE = "shopware-shop-signature-previous"
+
+#: The app's ``<name>`` in ``manifest.xml``: part of the registration proof.
+APP_NAME = "BluepaidPayment"
+#: The query parameters of the registration, signed in this order.
+REGISTRATION_PARAMETERS = ("shop-id", "shop-url", "timestamp")
+#: The fields of the registration's confirmation that carry the integration's credentials.
+CREDENTIAL_FIELDS = frozenset({"apiKey", "secretKey"})
 
 #: The order state events of the app's webhooks, and what they mean for the order's pay link.
 _ORDER_EVENTS = {
@@ -45,10 +72,64 @@ def signature(body: bytes, secret: str) -> str:
 def is_signed_by(request: WebhookRequest, secret: str) -> bool:
     """Whether ``shopware-shop-signature`` is that of the raw body with ``secret``, compared
     in constant time; False without a secret or a signature."""
-    given = request.header(SHOP_SIGNATURE).strip().lower()
+    return _is_hmac(request.header(SHOP_SIGNATURE), request.body, secret)
+
+
+def _is_hmac(given: str, message: bytes, secret: str) -> bool:
+    given = given.strip().lower()
     if not secret or not given:
         return False
-    return hmac.compare_digest(given.encode("ascii", "replace"), signature(request.body, secret).encode())
+    return hmac.compare_digest(given.encode("ascii", "replace"), signature(message, secret).encode())
+
+
+def registration_call(request: WebhookRequest) -> dict[str, str] | None:
+    """The ``shop-id``, ``shop-url`` and ``timestamp`` of a registration GET; None for any
+    other request (one lacking any of them included)."""
+    params = request.query_params() if request.method == "GET" else {}
+    found = {name: params.get(name, "") for name in REGISTRATION_PARAMETERS}
+    return found if all(found.values()) else None
+
+
+def registration_message(params: Mapping[str, str]) -> bytes:
+    """What Shopware signs for a registration: the three parameters, decoded, rebuilt."""
+    return "&".join(f"{name}={params[name]}" for name in REGISTRATION_PARAMETERS).encode("utf-8")
+
+
+def registration_signed(request: WebhookRequest, params: Mapping[str, str], app_secret: str) -> bool:
+    """Whether ``shopware-app-signature`` is that of the registration with the app secret."""
+    return _is_hmac(request.header(APP_SIGNATURE), registration_message(params), app_secret)
+
+
+def registration_shop_signed(request: WebhookRequest, params: Mapping[str, str], shop_secret: str) -> bool:
+    """Whether a re-registration's ``shopware-shop-signature``, when there is one, is that of
+    the registration with the shop secret in use. No header (older Shopware, a first
+    registration) or no shop secret kept: True, the app signature alone decides."""
+    given = request.header(SHOP_SIGNATURE)
+    return not given or not shop_secret or _is_hmac(given, registration_message(params), shop_secret)
+
+
+def registration_proof(params: Mapping[str, str], app_secret: str) -> str:
+    """The ``proof`` Shopware checks in the registration's answer."""
+    return signature(f"{params['shop-id']}{params['shop-url']}{APP_NAME}".encode(), app_secret)
+
+
+def confirmation_call(request: WebhookRequest) -> dict[str, str] | None:
+    """The fields of the registration's confirmation POST (``apiKey``, ``secretKey``,
+    ``shopId`` and, when given, ``shopUrl`` and ``timestamp``), or None for any other request."""
+    data = _decoded(request) if request.method == "POST" else {}
+    found = {k: data.get(k) for k in ("apiKey", "secretKey", "shopId", "shopUrl", "timestamp")}
+    if not all(isinstance(found[k], str) and found[k] for k in ("apiKey", "secretKey", "shopId")):
+        return None
+    return {k: str(v) for k, v in found.items() if v is not None}
+
+
+def confirmation_signed(request: WebhookRequest, pending_secret: str, shop_secret: str) -> bool:
+    """Whether the confirmation is signed with the secret the registration handed out and,
+    when Shopware sends ``shopware-shop-signature-previous``, with the one in use."""
+    if not _is_hmac(request.header(SHOP_SIGNATURE), request.body, pending_secret):
+        return False
+    previous = request.header(PREVIOUS_SHOP_SIGNATURE)
+    return not previous or not shop_secret or _is_hmac(previous, request.body, shop_secret)
 
 
 def _decoded(request: WebhookRequest) -> dict[str, Any]:

@@ -24,6 +24,8 @@ links to a guest's order).
 from __future__ import annotations
 
 import hashlib
+import json
+import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -41,7 +43,14 @@ from bluepaid_plugins import (
     WebhookReply,
     WebhookRequest,
 )
-from bluepaid_plugins.errors import OrderNotFound, Problem, ShopAuthFailed, ShopRefused, ValidationError
+from bluepaid_plugins.errors import (
+    ConfigurationError,
+    OrderNotFound,
+    Problem,
+    ShopAuthFailed,
+    ShopRefused,
+    ValidationError,
+)
 from bluepaid_plugins.http import call_shop, safe_url
 from bluepaid_plugins.money import loads_exact
 from bluepaid_plugins.tokens import BearerTokens
@@ -85,10 +94,12 @@ class ShopwareConnector(Connector):
     id = "shopware6"
     label = "Shopware 6"
     version = "1.0"
-    contract = ">=1.2,<2"
+    contract = ">=1.3,<2"
     settings_schema = SETTINGS
     ownership = Ownership.SHOP_SECRET
     capabilities = frozenset({Capability.REFUNDS, Capability.PARTIAL_REFUNDS, Capability.WEBHOOKS})
+    # The registration's confirmation carries the integration's credentials.
+    webhook_secret_fields = app.CREDENTIAL_FIELDS
     statuses: ClassVar[Mapping[str, str]] = {code: label for code, (label, _) in TRANSACTION_STATES.items()}
     # States a plugin adds to the order_transaction state machine, by technical name.
     custom_statuses = r"[a-z][a-z0-9_]*"
@@ -166,19 +177,30 @@ class ShopwareConnector(Connector):
     # The app: its payment calls and webhooks
 
     def handshake(self, request: WebhookRequest) -> WebhookReply | None:
-        """Answer the ``pay`` call of the app's payment method with the hub's pay URL,
-        and its ``finalize`` call with no status (a return proves nothing).
+        """Answer the app's registration and its confirmation, the ``pay`` call of the app's
+        payment method with the hub's pay URL, and its ``finalize`` call with no status (a
+        return proves nothing).
 
-        Both calls are signed like a webhook; an unsigned or wrongly signed one is
-        answered 401 and sends nobody anywhere. The answer names the order by
-        number and carries its ``deepLinkCode`` as proof: the hub reads the
-        order from the shop when the buyer arrives, as for any pay link.
+        Registration (see :mod:`connectors.shopware6.app`): a GET signed with the app
+        secret is answered with the proof, a new shop secret (kept as
+        ``pending_shop_secret``) and the hub's webhook URL as confirmation URL; the
+        confirmation POST signed with that secret makes it the ``shop_secret`` and
+        the integration's ``apiKey``/``secretKey`` the Admin API credentials,
+        replacing any earlier ones (Shopware registers again on every app update).
+        The pay and finalize calls are signed with the shop secret. Whatever is
+        unsigned or wrongly signed is answered 401 and changes nothing.
         """
+        registration = app.registration_call(request)
+        if registration is not None:
+            return self._register(request, registration)
+        confirmation = app.confirmation_call(request)
+        if confirmation is not None:
+            return self._confirm(request, confirmation)
         called = app.pay_call(request)
         finalize = called is None and app.is_finalize_call(request)
         if called is None and not finalize:
             return None
-        secret = self._app_secret()
+        secret = self._secret("shop_secret")
         if not app.is_signed_by(request, secret):
             return WebhookReply(401, "signature missing or wrong")
         if called is None:
@@ -189,10 +211,42 @@ class ShopwareConnector(Connector):
             return app.signed_reply(400, answer, secret)
         return app.signed_reply(200, {"redirectUrl": self.context.pay_url(number, proof)}, secret)
 
+    def _register(self, request: WebhookRequest, params: Mapping[str, str]) -> WebhookReply:
+        app_secret = self._secret("app_secret")
+        if not app.registration_signed(request, params, app_secret) or not app.registration_shop_signed(
+            request, params, self._secret("shop_secret")
+        ):
+            return WebhookReply(401, "signature missing or wrong")
+        if not request.url:
+            raise ConfigurationError(
+                f"{self.label}: the hub gave no webhook URL to confirm the registration at"
+            )
+        pending = secrets.token_urlsafe(32)
+        answer = {
+            "proof": app.registration_proof(params, app_secret),
+            "secret": pending,
+            "confirmation_url": request.url,
+        }
+        return WebhookReply(
+            200, json.dumps(answer), "application/json", settings={"pending_shop_secret": pending}
+        )
+
+    def _confirm(self, request: WebhookRequest, fields: Mapping[str, str]) -> WebhookReply:
+        pending = self._secret("pending_shop_secret")
+        if not app.confirmation_signed(request, pending, self._secret("shop_secret")):
+            return WebhookReply(401, "signature missing or wrong")
+        settings = {
+            "client_id": fields["apiKey"],
+            "client_secret": fields["secretKey"],
+            "shop_secret": pending,
+            "pending_shop_secret": "",
+        }
+        return WebhookReply(204, "", settings=settings)
+
     def verify_webhook(self, request: WebhookRequest) -> bool:
-        """Check ``shopware-shop-signature`` against the raw body and the app secret; without
-        an app secret in the settings, every webhook is refused."""
-        return app.is_signed_by(request, self._app_secret())
+        """Check ``shopware-shop-signature`` against the raw body and the shop secret of the
+        app's registration; before a registration, every webhook is refused."""
+        return app.is_signed_by(request, self._secret("shop_secret"))
 
     def read_webhook(self, request: WebhookRequest) -> Sequence[ShopChange]:
         """What an app webhook says changed (see :func:`connectors.shopware6.app.changes`)."""
@@ -268,26 +322,30 @@ class ShopwareConnector(Connector):
     def _api_url(self, path: str) -> str:
         return f"{self._base_url}{API_PATH}{path}"
 
-    def _app_secret(self) -> str:
-        secret: Secret | None = self.settings.get("app_secret")
+    def _secret(self, name: str) -> str:
+        secret: Secret | None = self.settings.get(name)
         return secret.reveal() if secret else ""
 
+    def _credentials(self) -> tuple[str, str]:
+        """The integration's access key ID and secret; ShopAuthFailed before there are any."""
+        client_id, client_secret = self._secret("client_id"), self._secret("client_secret")
+        if not client_id or not client_secret:
+            raise ShopAuthFailed(
+                f"{self.label}: no Admin API credentials yet. Install the Bluepaid app in the shop "
+                "(its registration hands them over), or give an integration's access key ID and secret"
+            )
+        return client_id, client_secret
+
     def _tokens(self) -> BearerTokens:
-        secret: Secret = self.settings["client_secret"]
+        client_id, client_secret = self._credentials()
         # New credentials or another shop URL never reuse a token of the old ones.
-        digest = hashlib.sha256(
-            "\n".join((self._base_url, str(self.settings["client_id"]), secret.reveal())).encode()
-        ).hexdigest()
+        digest = hashlib.sha256("\n".join((self._base_url, client_id, client_secret)).encode()).hexdigest()
         return BearerTokens(self.context.tokens, f"{self.id}:{self.context.shop}:{digest}", self._new_token)
 
     def _new_token(self) -> tuple[str, float]:
         """``POST /api/oauth/token`` with the client credentials: a token and its lifetime."""
-        secret: Secret = self.settings["client_secret"]
-        body = {
-            "grant_type": "client_credentials",
-            "client_id": str(self.settings["client_id"]),
-            "client_secret": secret.reveal(),
-        }
+        client_id, client_secret = self._credentials()
+        body = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret}
         what = "an access token"
         data = self._json(self._send("POST", "/oauth/token", what, None, json=body), what)
         token, lifetime = data.get("access_token"), data.get("expires_in")

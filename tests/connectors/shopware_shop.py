@@ -29,11 +29,14 @@ EXAMPLES = Path(__file__).parent / "examples" / "shopware6"
 CLIENT_ID = "SWIAB1BQMLZ3ZJLHDVJ1DKNWMW"
 CLIENT_SECRET = "bDVtR0dSdHgzaXRzY2VubG5qbXRVbEJhdkJQU0JWUkdxcWFHcjM"
 APP_SECRET = "app-s3cr3t-n0t-t0-b3-s33n"
+#: The shop secret of an app already registered: Shopware signs the app's calls with it.
+SHOP_SECRET = "sh0p-s3cr3t-fr0m-th3-r3g1str4t10n"
 SETTINGS: dict[str, Any] = {
     "base_url": BASE_URL,
     "client_id": CLIENT_ID,
     "client_secret": CLIENT_SECRET,
     "app_secret": APP_SECRET,
+    "shop_secret": SHOP_SECRET,
 }
 
 #: The order and transaction states an order the suite asks for is written with.
@@ -105,6 +108,10 @@ class ShopwareShop:
         self.orders: dict[str, dict[str, Any]] = {}
         self.tokens: set[str] = set()
         self.issued = 0
+        # The integration's access key ID and secret the shop accepts (the app's, once registered).
+        self.credentials = (CLIENT_ID, CLIENT_SECRET)
+        #: The access key ID of each token issued, in order.
+        self.issued_to: list[str] = []
         # A token request and a search change nothing in the shop, although they are POSTs.
         api.route("POST", API + "/oauth/token", self.token, reads=True)
         api.route("POST", API + "/search/order", self._authenticated(self.search), reads=True)
@@ -174,13 +181,13 @@ class ShopwareShop:
         self.tokens.clear()
 
     def webhook(self, number: str, event: str) -> tuple[dict[str, str], bytes]:
-        """An app webhook for ``event`` on order ``number``, signed with the app secret."""
+        """An app webhook for ``event`` on order ``number``, signed with the shop secret."""
         body = example("shopware-webhook-product-written.json")
         body["data"] = {"payload": {"order": {"orderNumber": number}}, "event": event}
         raw = json.dumps(body).encode()
         return {
             "Content-Type": "application/json",
-            "shopware-shop-signature": signature(raw, APP_SECRET),
+            "shopware-shop-signature": signature(raw, SHOP_SECRET),
         }, raw
 
     # Routes
@@ -198,11 +205,11 @@ class ShopwareShop:
         body = call.json()
         if (
             body.get("grant_type") != "client_credentials"
-            or body.get("client_id") != CLIENT_ID
-            or body.get("client_secret") != CLIENT_SECRET
+            or (body.get("client_id"), body.get("client_secret")) != self.credentials
         ):
             return error(401, "10", "Client authentication failed")
         self.issued += 1
+        self.issued_to.append(str(body["client_id"]))
         token = f"eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.token{self.issued}"
         self.tokens.add(token)
         return Reply(json={"token_type": "Bearer", "expires_in": 600, "access_token": token})

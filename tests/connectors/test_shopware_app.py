@@ -24,7 +24,7 @@ from connectors.shopware6.app import APP_SIGNATURE, SHOP_SIGNATURE, signature
 from hub.testing.conformance import GivenOrder
 from hub.testing.kit import Kit
 from hub.webhooks import is_closed
-from tests.connectors.shopware_shop import APP_SECRET, BASE_URL, EXAMPLES, SETTINGS, ShopwareShop
+from tests.connectors.shopware_shop import BASE_URL, EXAMPLES, SETTINGS, SHOP_SECRET, ShopwareShop
 from tests.connectors.woocommerce_shop import NoOrders
 
 VECTORS = json.loads((EXAMPLES / "shopware-webhook-signature-vectors.json").read_text("utf-8"))["cases"]
@@ -42,8 +42,8 @@ def request(body: bytes, headers: dict[str, str] | None = None, method: str = "P
 def make_connector() -> Iterator[Any]:
     with shop_session() as http:
 
-        def make(secret: str = APP_SECRET) -> ShopwareConnector:
-            settings = ShopwareConnector.validate_settings({**SETTINGS, "app_secret": secret})
+        def make(secret: str = SHOP_SECRET) -> ShopwareConnector:
+            settings = ShopwareConnector.validate_settings({**SETTINGS, "shop_secret": secret})
 
             def pay_url(order_ref: str, proof: str = "") -> str:
                 return f"https://hub.example/pay/sw/{order_ref}?key={proof}"
@@ -88,16 +88,16 @@ def test_another_secret_is_refused(make_connector: Any) -> None:
 def test_a_re_serialised_body_is_refused(make_connector: Any) -> None:
     # The same JSON, decoded and encoded again: other bytes, so not what was signed.
     connector = make_connector()
-    signed = {SHOP_SIGNATURE: signature(PRODUCT_WRITTEN, APP_SECRET)}
+    signed = {SHOP_SIGNATURE: signature(PRODUCT_WRITTEN, SHOP_SECRET)}
     assert connector.verify_webhook(request(PRODUCT_WRITTEN, signed))
     again = json.dumps(json.loads(PRODUCT_WRITTEN)).encode()
     assert again != PRODUCT_WRITTEN
     assert not connector.verify_webhook(request(again, signed))
 
 
-def test_without_an_app_secret_every_webhook_is_refused(make_connector: Any) -> None:
+def test_before_a_registration_every_webhook_is_refused(make_connector: Any) -> None:
     connector = ShopwareConnector(
-        ShopwareConnector.validate_settings({k: v for k, v in SETTINGS.items() if k != "app_secret"}),
+        ShopwareConnector.validate_settings({k: v for k, v in SETTINGS.items() if k != "shop_secret"}),
         make_connector().context,
     )
     assert not connector.verify_webhook(request(b"body", {SHOP_SIGNATURE: signature(b"body", "")}))
@@ -108,13 +108,13 @@ def test_without_an_app_secret_every_webhook_is_refused(make_connector: Any) -> 
 
 def test_the_published_pay_call_is_answered_with_the_pay_url_signed_back(make_connector: Any) -> None:
     connector = make_connector()
-    reply = connector.handshake(request(PAY_BODY, {SHOP_SIGNATURE: signature(PAY_BODY, APP_SECRET)}))
+    reply = connector.handshake(request(PAY_BODY, {SHOP_SIGNATURE: signature(PAY_BODY, SHOP_SECRET)}))
     assert reply is not None and reply.status == 200
     assert reply.content_type == "application/json"
     assert json.loads(reply.body) == {
         "redirectUrl": "https://hub.example/pay/sw/10077?key=bSMFEC_9bc6HYjzgpnXfCFP3mKAPeK7S"
     }
-    assert reply.headers[APP_SIGNATURE] == signature(reply.body.encode(), APP_SECRET)
+    assert reply.headers[APP_SIGNATURE] == signature(reply.body.encode(), SHOP_SECRET)
 
 
 def test_an_unsigned_pay_call_sends_nobody_anywhere(make_connector: Any) -> None:
@@ -129,15 +129,15 @@ def test_a_finalize_call_is_answered_with_no_status_signed(make_connector: Any) 
     del body["order"]
     body["queryParameters"] = {}
     raw = json.dumps(body).encode()
-    reply = make_connector().handshake(request(raw, {SHOP_SIGNATURE: signature(raw, APP_SECRET)}))
+    reply = make_connector().handshake(request(raw, {SHOP_SIGNATURE: signature(raw, SHOP_SECRET)}))
     assert reply is not None and (reply.status, json.loads(reply.body)) == (200, {})
-    assert reply.headers[APP_SIGNATURE] == signature(reply.body.encode(), APP_SECRET)
+    assert reply.headers[APP_SIGNATURE] == signature(reply.body.encode(), SHOP_SECRET)
     unsigned = make_connector().handshake(request(raw))
     assert unsigned is not None and unsigned.status == 401
 
 
 def test_a_webhook_is_no_pay_call(make_connector: Any) -> None:
-    signed = {SHOP_SIGNATURE: signature(PRODUCT_WRITTEN, APP_SECRET)}
+    signed = {SHOP_SIGNATURE: signature(PRODUCT_WRITTEN, SHOP_SECRET)}
     assert make_connector().handshake(request(PRODUCT_WRITTEN, signed)) is None
 
 
@@ -186,9 +186,9 @@ def test_the_pay_call_through_the_hub_leads_the_buyer_to_the_platform(
     body["order"]["deepLinkCode"] = proof
     raw = json.dumps(body).encode()
     path = f"/webhooks/kit/{kit.shop.webhook_token}"
-    answer = kit.driver.client.post(path, data=raw, headers={SHOP_SIGNATURE: signature(raw, APP_SECRET)})
+    answer = kit.driver.client.post(path, data=raw, headers={SHOP_SIGNATURE: signature(raw, SHOP_SECRET)})
     assert answer.status_code == 200
-    assert answer.headers[APP_SIGNATURE] == signature(answer.data, APP_SECRET)
+    assert answer.headers[APP_SIGNATURE] == signature(answer.data, SHOP_SECRET)
     url = urlsplit(answer.json["redirectUrl"])
     assert url.path == "/pay/kit/10077" and parse_qs(url.query)["key"] == [proof]
     opened = kit.driver.open_pay("10077", proof)
