@@ -556,7 +556,7 @@ def unlock_settings(slug: str) -> ResponseReturnValue:
     shop = _my_shop(slug)
     _require_owner(shop.id)
     try:
-        shop_settings.unlock(_hub(), shop.id, _user().account.email, request.form.get("reason", ""))
+        shop_settings.unlock(_hub(), shop.slug, _user().account.email, request.form.get("reason", ""))
     except ValidationError:
         abort(400)
     return redirect(url_for("backoffice.settings_page", slug=slug))
