@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bluepaid_plugins.errors import Problem, ValidationError
+from bluepaid_plugins.protocol.fields import LANGUAGES
 from hub.context import Hub
 from hub.models import AuditEntry, Shop
 from hub.shops import (
@@ -53,6 +54,7 @@ def form_values(hub: Hub, shop: Shop) -> dict[str, Any]:
         "secrets_set": {f.name for f in cls.settings_schema if f.secret and secrets.get(f.name)},
         "mapping": effective_mapping(cls, shop),
         "statuses": dict(cls.statuses),
+        "languages": LANGUAGES,
     }
 
 
@@ -81,6 +83,9 @@ def save(hub: Hub, shop_id: int, form: Mapping[str, str], actor: str) -> list[st
         "redirect_method": form.get("redirect_method", shop.redirect_method),
         "allowed_ips": _ips(form["allowed_ips"]) if "allowed_ips" in form else list(shop.allowed_ips),
     }
+    language = form.get("language", shop.language)
+    if language not in LANGUAGES:
+        raise ValidationError([Problem("language", f"one of {', '.join(LANGUAGES)}")], "not saved")
     if payment["redirect_method"] not in ("get", "post"):
         raise ValidationError([Problem("redirect_method", "get or post")], "not saved")
     url = str(payment["return_url"])
@@ -115,6 +120,7 @@ def save(hub: Hub, shop_id: int, form: Mapping[str, str], actor: str) -> list[st
         row.redirect_method = str(payment["redirect_method"])
         row.allowed_ips = list(payment["allowed_ips"])
         row.notify_email = form.get("notify_email", row.notify_email).strip()
+        row.language = language
         session.add(
             AuditEntry(
                 shop_id=shop_id,
