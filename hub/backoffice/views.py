@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import date
+from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any
 
@@ -117,6 +118,12 @@ def _speak() -> None:
 @bp.app_template_filter("money")
 def _money(value: Money) -> str:
     return format_currency(value.amount, value.currency)
+
+
+@bp.app_template_filter("rate")
+def _rate(value: Decimal) -> str:
+    """A VAT rate as a file writes it: ``20``, ``5.5`` (never ``2E+1``)."""
+    return format(value.normalize(), "f")
 
 
 @bp.app_template_filter("when")

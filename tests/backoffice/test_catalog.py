@@ -56,7 +56,12 @@ def test_the_owner_sees_the_products_and_imports_a_file(app: Flask, hub: Hub, ca
     listing = owner.get(CATALOG_PAGE).text
     page = upload(owner, "sku;name;price;vat_rate\nTEE;T-shirt bleu;21,00;20\nCAP;Casquette;15;20\n")
 
-    assert "T-shirt &lt;bio&gt;" in listing and "19.90" in listing
+    assert (
+        "T-shirt &lt;bio&gt;" in listing
+        and "19.90" in listing
+        and "20&#x202F;%" in listing
+        and "5.5&#x202F;%" in listing
+    )
     assert page.startswith("200 ") and "1 new, 1 updated" in page
     by_sku = {p.sku: p for p in products(hub.db, "boutique")}
     assert (by_sku["TEE"].name, str(by_sku["TEE"].price), by_sku["CAP"].active) == (
