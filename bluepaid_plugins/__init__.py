@@ -30,7 +30,8 @@ from bluepaid_plugins.webhooks import ShopChange, ShopChangeKind, WebhookReply, 
 #: 1.2 the access tokens kept between instances (:mod:`bluepaid_plugins.tokens`,
 #: ``ConnectorContext.tokens``), exact JSON amounts (:func:`~bluepaid_plugins.money.loads_exact`),
 #: the desk's :meth:`~bluepaid_plugins.sources.OrderDesk.database` for a source's own tables,
-#: ``client`` and ``once`` of its ``create_order``, and the connector context's ``mail``;
+#: ``client`` and ``once`` of its ``create_order``, the connector context's ``mail`` and the
+#: same ``mail`` for ``bluepaid_payment_event``, with the shop's ``notify_email`` in its view;
 #: 1.3 the ``query`` and ``url`` of a :class:`WebhookRequest`, the ``settings`` a
 #: :class:`WebhookReply` hands the hub to keep, and ``Connector.webhook_secret_fields``.
 CONTRACT_VERSION = "1.3"

@@ -206,7 +206,9 @@ class ShopView:
     """A read-only view of a shop for hooks: never carries its secrets.
 
     ``language`` is the shop's own language as a protocol code (``FR``), the last
-    choice of a page for a buyer whose order and browser say nothing it speaks.
+    choice of a page for a buyer whose order and browser say nothing it speaks,
+    and the language of the merchant's mails. ``notify_email`` (contract 1.2) is
+    where the merchant wants notices of its payments ("" for none).
     """
 
     slug: str
@@ -215,6 +217,7 @@ class ShopView:
     connector: str
     test_mode: bool
     language: str = ""
+    notify_email: str = ""
 
 
 @dataclass(frozen=True)

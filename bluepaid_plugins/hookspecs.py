@@ -22,7 +22,7 @@ from bluepaid_plugins.errors import Problem
 from bluepaid_plugins.sources import OrderDesks
 
 if TYPE_CHECKING:
-    from bluepaid_plugins.connector import Connector
+    from bluepaid_plugins.connector import Connector, Mailer
 
 PROJECT = "bluepaid"
 
@@ -68,8 +68,12 @@ def bluepaid_check_order(shop: ShopView, order: Order) -> str | None:
 
 
 @hookspec
-def bluepaid_payment_event(shop: ShopView, payment: PaymentView, event: PaymentEvent) -> None:
+def bluepaid_payment_event(shop: ShopView, payment: PaymentView, event: PaymentEvent, mail: Mailer) -> None:
     """React to a payment that changed state (mails, chat, accounting).
+
+    ``mail`` (contract 1.2) is the hub's :class:`~bluepaid_plugins.connector.Mailer`:
+    a plugin mailing the merchant (``shop.notify_email``) sends through it, over the
+    SMTP server the hub's environment names; it returns False without one.
 
     Called once per state change, from the outbox worker, after the change is
     committed. ``event.kind`` is one of paid, refused, cancelled, refunded,

@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
 
 from bluepaid_plugins.db import Database
-from bluepaid_plugins.errors import Problem, ValidationError
+from bluepaid_plugins.errors import NotFound, Problem, ValidationError
 from bluepaid_plugins.money import Money
 from bluepaid_plugins.protocol.fields import unprintable
 from cart.models import Product
@@ -123,12 +123,57 @@ def parse_catalog(
     return found
 
 
-def _row(number: int, values: dict[str, str], currency: str, problems: list[Problem]) -> ProductRow | None:
-    """The row's product, or None with its problems added to ``problems``."""
+def check_product(values: Mapping[str, str], currency: str) -> ProductRow:
+    """One product from a form's ``values`` (the file's columns as names), checked by
+    the very rules of a file's row; ValidationError naming each bad column."""
+    problems: list[Problem] = []
+    row = _row(0, {name: value.strip() for name, value in values.items()}, currency, problems, named=False)
+    if row is None:
+        raise ValidationError(problems, "product not saved")
+    return row
+
+
+def save_product(db: Database, shop: str, product_id: int, row: ProductRow) -> Product:
+    """Store ``row`` as shop ``shop``'s product ``product_id`` (its sku stays); NotFound
+    for another shop's product or a missing one, ValidationError for an sku taken."""
+    with db.transaction() as session:
+        found = session.scalar(
+            select(Product).where(Product.shop == shop, Product.id == product_id).with_for_update()
+        )
+        if found is None:
+            raise NotFound(f"no product {product_id} in shop {shop!r}")
+        if row.sku != found.sku:
+            raise ValidationError(
+                [Problem("sku", "the sku of a product does not change")], "product not saved"
+            )
+        found.name, found.description, found.image_url = row.name, row.description, row.image_url
+        found.price_minor, found.currency = row.price.minor, row.price.currency
+        found.vat_rate, found.stock, found.active = row.vat_rate, row.stock, row.active
+        return found
+
+
+def set_active(db: Database, shop: str, product_id: int, active: bool) -> Product:
+    """Put shop ``shop``'s product ``product_id`` on sale or take it off; NotFound for
+    another shop's product or a missing one."""
+    with db.transaction() as session:
+        found = session.scalar(
+            select(Product).where(Product.shop == shop, Product.id == product_id).with_for_update()
+        )
+        if found is None:
+            raise NotFound(f"no product {product_id} in shop {shop!r}")
+        found.active = active
+        return found
+
+
+def _row(
+    number: int, values: Mapping[str, str], currency: str, problems: list[Problem], *, named: bool = True
+) -> ProductRow | None:
+    """The row's product, or None with its problems added to ``problems``: each named
+    ``line N, column C``, or only by its column (``named`` false: a form's field)."""
     before = len(problems)
 
     def bad(column: str, reason: str) -> None:
-        problems.append(Problem(_where(number, column), reason))
+        problems.append(Problem(_where(number, column) if named else column, reason))
 
     def text(column: str, longest: int, required: bool = False, lines: bool = False) -> str:
         value = values.get(column, "")

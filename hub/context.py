@@ -92,7 +92,15 @@ class Hub:
 
     @staticmethod
     def shop_view(shop: Shop) -> ShopView:
-        return ShopView(shop.slug, shop.id_boutique, shop.name, shop.connector, shop.test_mode, shop.language)
+        return ShopView(
+            shop.slug,
+            shop.id_boutique,
+            shop.name,
+            shop.connector,
+            shop.test_mode,
+            shop.language,
+            shop.notify_email,
+        )
 
 
 def status_mapping_of(shop: Shop) -> dict[StatusEvent, str | None]:

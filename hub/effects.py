@@ -21,9 +21,10 @@ from bluepaid_plugins.connector import Capability
 from bluepaid_plugins.domain import EventKind, PaymentEvent
 from bluepaid_plugins.money import Money
 from bluepaid_plugins.protocol import Confirmation
+from hub import merchant_mail
 from hub.context import Hub
 from hub.models import Payment, PaymentEventRow, PaymentState, Shop
-from hub.tasks import APPLY_EVENT, EVENT_HOOKS, MAIL_MERCHANT, enqueue, event_payload
+from hub.tasks import APPLY_EVENT, EVENT_HOOKS, enqueue, event_payload
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +119,9 @@ def planned_tasks(
         tasks.append((APPLY_EVENT, payload))
     # One task per plugin: a failing plugin is retried alone, the others run once.
     for plugin in hub.plugins.implementers("bluepaid_payment_event"):
+        if plugin == merchant_mail.NAME and not merchant_mail.wanted(notify_email, hub.config.smtp_host):
+            continue  # a mail nobody would send: no task that does nothing
         tasks.append((EVENT_HOOKS, {**payload, "plugin": plugin}))
-    if notify_email and hub.config.smtp_host:
-        tasks.append((MAIL_MERCHANT, payload))
     return tasks, to_shop and not takes
 
 

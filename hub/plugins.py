@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
+from importlib.metadata import PackageNotFoundError, entry_points, version
 from typing import Any
 
 import pluggy
@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bluepaid_plugins import hookspecs
 from bluepaid_plugins.connector import Connector
 from bluepaid_plugins.errors import BluepaidError, PluginBug, PluginError
+from hub import merchant_mail
 from hub.registry import connector_problems
 
 log = logging.getLogger(__name__)
@@ -146,6 +147,11 @@ def make_plugins(
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     plugins = Plugins(manager)
+    # The hub's own plugin, before every entry point and outside the allow-list:
+    # an allow-list written for partners must not silence the merchant's mails.
+    _register(manager, merchant_mail, merchant_mail.NAME)
+    plugins.versions[merchant_mail.NAME] = _own_version()
+    plugins.builtin.add(merchant_mail.NAME)
     # Our own distribution first, then by name: a partner's connector can never
     # shadow a built-in id, and the outcome does not depend on sys.path order.
     ordered = sorted(
@@ -174,6 +180,13 @@ def make_plugins(
         manager.trace.root.setwriter(lambda text: sys.stderr.write(f"[bluepaid plugins] {text}"))
         manager.enable_tracing()
     return plugins
+
+
+def _own_version() -> str:
+    try:
+        return version(OWN_DISTRIBUTION)
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return ""
 
 
 def _register(manager: pluggy.PluginManager, plugin: object, name: str) -> None:

@@ -6,6 +6,7 @@ import ipaddress
 import re
 import secrets
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,7 +21,7 @@ from bluepaid_plugins.protocol.fields import language as language_rule
 from bluepaid_plugins.protocol.fields import merchant_id
 from bluepaid_plugins.settings import Secret
 from hub.context import Hub, status_mapping_of
-from hub.models import Shop
+from hub.models import AuditEntry, Shop
 from hub.plugins import guarded
 from hub.redaction import redact
 from hub.registry import mapping_problems
@@ -165,6 +166,7 @@ def set_settings(hub: Hub, slug: str, changes: Mapping[str, Any]) -> Shop:
         current = {**shop.connector_settings, **hub.vault.open(shop.connector_secrets, f"shop {slug!r}")}
         with guarded(hub.plugins.owner(cls.id), "validate_settings"):
             clean = cls.validate_settings({**current, **changes})
+        refuse_if_locked(hub, shop, sorted(k for k in {*clean, *current} if clean.get(k) != current.get(k)))
         shop.connector_settings, shop.connector_secrets = _split_secrets(hub, clean)
         return shop
 
@@ -177,6 +179,7 @@ def set_proxy(hub: Hub, slug: str, proxy_url: str) -> Shop:
         raise ValidationError(problems, "proxy not changed")
     with hub.db.transaction() as session:
         shop = _locked(session, slug)
+        refuse_if_locked(hub, shop, ["proxy_url"] if proxy_url != shop.proxy_url else [])
         shop.proxy_url = proxy_url
         return shop
 
@@ -202,7 +205,12 @@ def set_status_mapping(hub: Hub, slug: str, changes: Mapping[str, str], reset: b
         shop = _locked(session, slug)
         cls = hub.plugins.connector(shop.connector)
         current = {} if reset else dict(shop.status_mapping or {})
-        shop.status_mapping = {**current, **checked_mapping(cls, changes)}
+        mapping = {**current, **checked_mapping(cls, changes)}
+        before = effective_mapping(cls, shop)
+        shop.status_mapping = mapping
+        refuse_if_locked(
+            hub, shop, [e for e, status in effective_mapping(cls, shop).items() if status != before[e]]
+        )
         return shop
 
 
@@ -300,6 +308,48 @@ def get_shop(hub: Hub, slug: str) -> Shop:
     if shop is None:
         raise NotFound(f"no shop {slug!r}")
     return shop
+
+
+#: How long an owner's unlock of a production shop's payment settings lasts.
+UNLOCK_FOR = timedelta(hours=1)
+
+
+def settings_locked(shop: Shop, now: datetime) -> bool:
+    """Whether ``shop``'s payment settings are locked at ``now``: in production, not unlocked.
+
+    The payment settings are everything that changes how its payments flow, as the
+    platform's merchant area locked them (FAQ 28): the connector's settings, the
+    status mapping, the proxy, the return URL, GET/POST and the allowed addresses.
+    Every writer of them (CLI, back office) goes through a function of this module
+    that refuses a change while they are locked.
+    """
+    return not shop.test_mode and (shop.unlocked_until is None or shop.unlocked_until <= now)
+
+
+def refuse_if_locked(hub: Hub, shop: Shop, changed: list[str]) -> None:
+    """ValidationError naming each of ``changed`` if there are any and ``shop``'s
+    payment settings are locked; nothing otherwise (saving unchanged values is fine)."""
+    if changed and settings_locked(shop, hub.clock()):
+        raise ValidationError(
+            [Problem(name, "locked in production: unlock the settings first") for name in changed],
+            f"shop {shop.slug!r} not changed",
+        )
+
+
+def unlock_settings(hub: Hub, slug: str, actor: str, reason: str) -> Shop:
+    """Unlock ``slug``'s payment settings for :data:`UNLOCK_FOR`; ``reason`` is
+    required and recorded in the shop's audit log with ``actor``."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError([Problem("reason", "say why the settings are unlocked")], "not unlocked")
+    now = hub.clock()
+    with hub.db.transaction() as session:
+        shop = _locked(session, slug)
+        shop.unlocked_until = now + UNLOCK_FOR
+        session.add(
+            AuditEntry(shop_id=shop.id, actor=actor, action="unlock_settings", detail=reason[:1000], at=now)
+        )
+        return shop
 
 
 def _locked(session: Session, slug: str) -> Shop:

@@ -13,14 +13,14 @@ import io
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Select, String, cast, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from bluepaid_plugins.errors import NotFound
-from bluepaid_plugins.money import Money
+from bluepaid_plugins.money import CURRENCIES, Money, currency_decimals
 from hub import inbox
 from hub.context import Hub
 from hub.models import (
@@ -103,10 +103,16 @@ class PaymentFilter:
         return {name: value for name, value in values.items() if value}
 
 
-def _minor(value: Decimal, currency_exponent: int = 2) -> int:
-    # The amount filter reads amounts with two decimals (EUR, CHF, USD...): the
-    # currencies of nearly every shop; a JPY amount compares as its hundredth.
-    return int(value.scaleb(currency_exponent).to_integral_value())
+def _minor_bound(value: Decimal, rounding: str) -> ColumnElement[int]:
+    """``value`` in minor units of each payment's own currency, in SQL: a filter of
+    1000 is 100000 cents of EUR but 1000 yen. A bound between two minor units
+    rounds inwards (``rounding``: up for a minimum, down for a maximum)."""
+    by_currency = {
+        currency: int(value.scaleb(currency_decimals(currency)).to_integral_value(rounding))
+        for currency in sorted(CURRENCIES)
+    }
+    # Payments are only ever made in CURRENCIES: the fallback never matches one.
+    return case(by_currency, value=Payment.currency, else_=by_currency["EUR"])
 
 
 def _query(shop_ids: Collection[int], f: PaymentFilter) -> Select[Payment, Shop]:
@@ -126,9 +132,9 @@ def _query(shop_ids: Collection[int], f: PaymentFilter) -> Select[Payment, Shop]
     if f.date_to:
         query = query.where(Payment.created_at < datetime.combine(f.date_to + timedelta(days=1), time(), UTC))
     if f.amount_min is not None:
-        query = query.where(Payment.amount_minor >= _minor(f.amount_min))
+        query = query.where(Payment.amount_minor >= _minor_bound(f.amount_min, ROUND_CEILING))
     if f.amount_max is not None:
-        query = query.where(Payment.amount_minor <= _minor(f.amount_max))
+        query = query.where(Payment.amount_minor <= _minor_bound(f.amount_max, ROUND_FLOOR))
     if f.shop:
         query = query.where(Shop.slug == f.shop)
     if f.connector:

@@ -2,46 +2,45 @@
 settings (a form made from its typed schema; secrets write-only) and the status
 mapping. In production the payment settings (return URL, redirect method,
 allowed addresses: what the platform's merchant area locked, FAQ 28) are locked
-until an owner unlocks them, with a reason, for :data:`UNLOCK_FOR`; recorded.
+until an owner unlocks them, with a reason, for :data:`hub.shops.UNLOCK_FOR`;
+recorded. The connector's settings and the mapping are locked too, by :mod:`hub.shops`
+(so the command line obeys the same lock).
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from bluepaid_plugins.errors import Problem, ValidationError
+from bluepaid_plugins.protocol.fields import LANGUAGES
 from hub.context import Hub
 from hub.models import AuditEntry, Shop
-from hub.shops import effective_mapping, set_settings, set_status_mapping
+from hub.shops import (
+    effective_mapping,
+    refuse_if_locked,
+    set_settings,
+    set_status_mapping,
+    settings_locked,
+    unlock_settings,
+)
 
-UNLOCK_FOR = timedelta(hours=1)
-#: The payment settings a shop in production keeps locked.
+#: The payment settings of the form itself a shop in production keeps locked;
+#: the connector's settings and the mapping are locked by :mod:`hub.shops`.
 LOCKED = ("return_url", "redirect_method", "allowed_ips")
 
 
 def locked(hub: Hub, shop: Shop) -> bool:
     """Whether the shop's payment settings are locked now (in production, not unlocked)."""
-    return not shop.test_mode and (shop.unlocked_until is None or shop.unlocked_until <= hub.clock())
+    return settings_locked(shop, hub.clock())
 
 
-def unlock(hub: Hub, shop_id: int, actor: str, reason: str) -> None:
-    """Unlock the payment settings for :data:`UNLOCK_FOR`; the reason is required and recorded."""
-    reason = reason.strip()
-    if not reason:
-        raise ValidationError([Problem("reason", "say why the settings are unlocked")], "not unlocked")
-    now = hub.clock()
-    with hub.db.transaction() as session:
-        shop = session.get(Shop, shop_id, with_for_update=True)
-        assert shop is not None
-        shop.unlocked_until = now + UNLOCK_FOR
-        session.add(
-            AuditEntry(shop_id=shop_id, actor=actor, action="unlock_settings", detail=reason[:1000], at=now)
-        )
+def unlock(hub: Hub, slug: str, actor: str, reason: str) -> None:
+    """Unlock the payment settings for :data:`hub.shops.UNLOCK_FOR`; the reason is required and recorded."""
+    unlock_settings(hub, slug, actor, reason)
 
 
 def form_values(hub: Hub, shop: Shop) -> dict[str, Any]:
@@ -55,6 +54,7 @@ def form_values(hub: Hub, shop: Shop) -> dict[str, Any]:
         "secrets_set": {f.name for f in cls.settings_schema if f.secret and secrets.get(f.name)},
         "mapping": effective_mapping(cls, shop),
         "statuses": dict(cls.statuses),
+        "languages": LANGUAGES,
     }
 
 
@@ -83,17 +83,16 @@ def save(hub: Hub, shop_id: int, form: Mapping[str, str], actor: str) -> list[st
         "redirect_method": form.get("redirect_method", shop.redirect_method),
         "allowed_ips": _ips(form["allowed_ips"]) if "allowed_ips" in form else list(shop.allowed_ips),
     }
+    language = form.get("language", shop.language)
+    if language not in LANGUAGES:
+        raise ValidationError([Problem("language", f"one of {', '.join(LANGUAGES)}")], "not saved")
     if payment["redirect_method"] not in ("get", "post"):
         raise ValidationError([Problem("redirect_method", "get or post")], "not saved")
     url = str(payment["return_url"])
     if url and not url.startswith(("https://", "http://")):
         raise ValidationError([Problem("return_url", "an http(s) URL")], "not saved")
     changed = [name for name in LOCKED if payment[name] != getattr(shop, name)]
-    if changed and locked(hub, shop):
-        raise ValidationError(
-            [Problem(name, "locked in production: unlock the settings first") for name in changed],
-            "not saved",
-        )
+    refuse_if_locked(hub, shop, changed)
     cls = hub.plugins.connector(shop.connector)
     # A secret left empty keeps its value: the form never shows it, so empty means "unchanged".
     connector: dict[str, Any] = {
@@ -121,6 +120,7 @@ def save(hub: Hub, shop_id: int, form: Mapping[str, str], actor: str) -> list[st
         row.redirect_method = str(payment["redirect_method"])
         row.allowed_ips = list(payment["allowed_ips"])
         row.notify_email = form.get("notify_email", row.notify_email).strip()
+        row.language = language
         session.add(
             AuditEntry(
                 shop_id=shop_id,

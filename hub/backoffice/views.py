@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import date
+from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any
 
@@ -45,6 +46,8 @@ from bluepaid_locales import (
 )
 from bluepaid_plugins.errors import NotFound, ValidationError
 from bluepaid_plugins.money import Money
+from cart import catalog
+from cart.connector import CartConnector, CartSettings
 from hub import mail
 from hub.api import tokens as api_tokens
 from hub.backoffice import dashboard, doctor, payments, reconcile, statements, subscriptions
@@ -88,6 +91,9 @@ def _require_owner(shop_id: int) -> None:
         abort(403)
 
 
+#: The largest catalog file the back office takes (a file of 20,000 products is ~2 MB).
+IMPORT_MAX = 5 * 1024 * 1024
+
 #: The pages a visitor sees before logging in.
 _OPEN = frozenset({"backoffice.login", "backoffice.forgot", "backoffice.reset", "backoffice.language"})
 
@@ -112,6 +118,12 @@ def _speak() -> None:
 @bp.app_template_filter("money")
 def _money(value: Money) -> str:
     return format_currency(value.amount, value.currency)
+
+
+@bp.app_template_filter("rate")
+def _rate(value: Decimal) -> str:
+    """A VAT rate as a file writes it: ``20``, ``5.5`` (never ``2E+1``)."""
+    return format(value.normalize(), "f")
 
 
 @bp.app_template_filter("when")
@@ -556,7 +568,7 @@ def unlock_settings(slug: str) -> ResponseReturnValue:
     shop = _my_shop(slug)
     _require_owner(shop.id)
     try:
-        shop_settings.unlock(_hub(), shop.id, _user().account.email, request.form.get("reason", ""))
+        shop_settings.unlock(_hub(), shop.slug, _user().account.email, request.form.get("reason", ""))
     except ValidationError:
         abort(400)
     return redirect(url_for("backoffice.settings_page", slug=slug))
@@ -580,3 +592,107 @@ def revoke_token(slug: str, token_id: int) -> ResponseReturnValue:
     except NotFound:
         abort(404)
     return redirect(url_for("backoffice.settings_page", slug=slug))
+
+
+# ---------------------------------------------------------------- the cart's catalog
+
+
+def _cart_shop(slug: str) -> Shop:
+    """The user's shop ``slug`` if it is a cart shop (the only ones with a catalog); 404 otherwise."""
+    shop = _my_shop(slug)
+    if shop.connector != CartConnector.id:
+        abort(404)
+    return shop
+
+
+def _catalog_page(shop: Shop, status: int = 200, **values: Any) -> ResponseReturnValue:
+    return render_template(
+        "backoffice/catalog.html",
+        shop=shop,
+        products=catalog.products(_hub().db, shop.slug),
+        can_act=_user().account.can_act(shop.id),
+        **values,
+    ), status
+
+
+@bp.get("/shops/<slug>/catalog")
+def catalog_page(slug: str) -> ResponseReturnValue:
+    """A cart shop's products: every user of the shop reads them, owners change them."""
+    return _catalog_page(_cart_shop(slug))
+
+
+@bp.post("/shops/<slug>/catalog/import")
+def catalog_import(slug: str) -> ResponseReturnValue:
+    """Import an uploaded CSV file as ``bluepaid catalog import`` does: every bad row
+    reported (line, column, reason) and nothing imported, or all of it."""
+    shop = _cart_shop(slug)
+    _require_owner(shop.id)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _catalog_page(shop, 400, problems=[(gettext("file"), gettext("choose a CSV file"))])
+    data = upload.read(IMPORT_MAX + 1)
+    if len(data) > IMPORT_MAX:
+        return _catalog_page(shop, 400, problems=[(upload.filename, gettext("larger than 5 MB"))])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        reason = gettext("not UTF-8 text (byte %(byte)s); save it as UTF-8", byte=exc.start)
+        return _catalog_page(shop, 400, problems=[(upload.filename, reason)])
+    currency = CartSettings.read(shop.connector_settings).currency
+    try:
+        rows = catalog.parse_catalog(text.splitlines(keepends=True), currency)
+    except ValidationError as exc:
+        return _catalog_page(shop, 400, problems=[(p.field, p.message) for p in exc.problems])
+    created, updated = catalog.import_catalog(_hub().db, shop.slug, rows)
+    log.info(
+        "catalog of shop %s imported by %s: %d new, %d updated",
+        shop.slug,
+        _user().account.email,
+        created,
+        updated,
+    )
+    return _catalog_page(shop, imported=(created, updated))
+
+
+@bp.route("/shops/<slug>/catalog/<int:product_id>", methods=["GET", "POST"])
+def product_page(slug: str, product_id: int) -> ResponseReturnValue:
+    """One product's form: every user reads it, owners change it (its sku stays)."""
+    shop = _cart_shop(slug)
+    hub = _hub()
+    found = catalog.product(hub.db, shop.slug, product_id)
+    if found is None:
+        abort(404)
+    error, status, saved = "", 200, False
+    if request.method == "POST":
+        _require_owner(shop.id)
+        values = {name: request.form.get(name, "") for name in catalog.COLUMNS if name != "active"}
+        values["sku"] = found.sku
+        values["active"] = "yes" if request.form.get("active") == "yes" else "no"
+        currency = CartSettings.read(shop.connector_settings).currency
+        try:
+            found = catalog.save_product(
+                hub.db, shop.slug, product_id, catalog.check_product(values, currency)
+            )
+            saved = True
+        except ValidationError as exc:
+            error, status = "; ".join(f"{p.field}: {p.message}" for p in exc.problems), 400
+    return render_template(
+        "backoffice/product.html",
+        shop=shop,
+        product=found,
+        can_act=_user().account.can_act(shop.id),
+        error=error,
+        saved=saved,
+    ), status
+
+
+@bp.post("/shops/<slug>/catalog/<int:product_id>/active")
+def product_active(slug: str, product_id: int) -> ResponseReturnValue:
+    """Put a product on sale or take it off (``active``: ``yes`` or ``no``)."""
+    shop = _cart_shop(slug)
+    _require_owner(shop.id)
+    try:
+        catalog.set_active(_hub().db, shop.slug, product_id, request.form.get("active") == "yes")
+    except NotFound:
+        abort(404)
+    return redirect(url_for("backoffice.catalog_page", slug=slug))

@@ -20,6 +20,7 @@ from hub.shops import (
     set_settings,
     set_status_mapping,
     shop_summary,
+    unlock_settings,
 )
 
 _SETTING = click.option(
@@ -172,6 +173,18 @@ def shop_set(
     if proxy_url is not None:
         changed = set_proxy(hub, slug, proxy_url)
     emit(shop_summary(hub, changed), as_json, record_text)
+
+
+@shop.command("unlock")
+@click.argument("slug")
+@click.option("--reason", required=True, help="Why the payment settings must change (recorded).")
+@click.option("--by", "actor", default="cli", show_default=True, help="Who unlocks them (recorded).")
+@json_option
+@click.pass_context
+def shop_unlock(ctx: click.Context, slug: str, reason: str, actor: str, as_json: bool) -> None:
+    """Unlock a production shop's payment settings for an hour, with a reason (recorded)."""
+    target = unlock_settings(hub_of(ctx), slug, actor, reason)
+    emit(shop_summary(hub_of(ctx), target), as_json, record_text)
 
 
 @shop.command("mapping")

@@ -169,3 +169,17 @@ def test_no_button_for_a_read_only_user(browser: Browser, hub: Hub, driver: HubD
 
 def test_the_payment_of_an_unknown_id_is_not_found(owner: Browser) -> None:
     assert owner.get(f"/backoffice/payments/{'0' * 32}").status_code == 404
+
+
+def test_the_csv_export_streams_a_line_at_a_time(
+    owner: Browser, driver: HubDriver, clock: FrozenClock
+) -> None:
+    seed(driver, clock)
+
+    response = owner.client.get("/backoffice/payments.csv", buffered=False)
+    chunks = response.response  # the body as the server hands it out, before any is read
+    first = next(iter(chunks))
+
+    assert response.is_streamed and "Content-Length" not in response.headers
+    assert (first.decode() if isinstance(first, bytes) else first).startswith("id,")
+    response.close()

@@ -135,3 +135,14 @@ def test_an_owner_creates_an_api_token_shown_once_then_revokes_it(owner: Browser
 
     assert token.group(1) not in again
     assert api.get("/api/v1/payments", headers=headers).status_code == 401
+
+
+def test_the_shop_language_of_its_mails_is_chosen_in_the_settings(owner: Browser, hub: Hub) -> None:
+    page = owner.get(SETTINGS).text
+    saved = owner.post(SETTINGS, {"notify_email": "boss@shop.test", "language": "EN"}, page=SETTINGS)
+    refused = owner.post(SETTINGS, {"language": "xx"}, page=SETTINGS)
+
+    assert '<option value="FR" selected>' in page
+    assert saved.status_code == 200 and refused.status_code == 400
+    with hub.db.transaction() as db:
+        assert db.scalars(select(Shop.language).where(Shop.slug == "demo")).one() == "EN"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bluepaid_plugins.domain import Schedule
 from bluepaid_plugins.money import Money
@@ -42,6 +42,7 @@ def test_the_list_and_detail_show_debits_and_state(owner: Browser, driver: HubDr
     assert "0 / 3" in listing
     assert "running" in detail
     assert "/subscriptions/cancel/" in detail
+    assert "nothing to stop there" in detail  # no debit yet: the platform has no subscription
 
 
 def test_another_shops_user_cannot_see_it(browser: Browser, driver: HubDriver) -> None:
@@ -111,3 +112,16 @@ def test_an_expired_or_forged_cancel_link_is_refused(
 
     assert browser.get(f"/subscriptions/cancel/{token}").status_code == 404
     assert browser.get(f"/subscriptions/cancel/{token[:-2]}xx").status_code == 404
+
+
+def test_a_numbered_subscription_says_how_to_stop_it_on_the_platform(
+    owner: Browser, driver: HubDriver
+) -> None:
+    sub = subscribe(driver)
+    with driver.hub.db.transaction() as db:
+        db.execute(update(Subscription).where(Subscription.id == sub).values(num_abo="ABO-77"))
+
+    detail = owner.get(f"/backoffice/subscriptions/{sub}").text
+
+    assert "does not stop the debits" in detail
+    assert "find subscription ABO-77 and press “fini”" in detail

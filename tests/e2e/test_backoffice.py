@@ -1,7 +1,10 @@
 """The merchant's back office in a real browser: log in, the dashboard, the payments,
-one payment's timeline, statements, settings, on a desktop and on a phone, with screenshots."""
+one payment's timeline, statements, settings, the cart's catalog, on a desktop and on a
+phone, with screenshots."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page
@@ -10,6 +13,7 @@ from hub.backoffice.users import add_user
 from hub.models import Role
 from hub.testing.stack import pay_with_card
 from tests.e2e.conftest import Stack
+from tests.e2e.test_cart import cart_shop
 from tests.e2e.test_screens import DESKTOP, PHONE, VISA, fits_the_screen
 
 PASSWORD = "correct horse battery"
@@ -81,3 +85,37 @@ def test_the_back_office_on_a_phone_in_french(stack: Stack, merchant: str, page:
     shoot("backoffice-dashboard-phone-fr")  # type: ignore[operator]
     page.goto(f"{stack.hub_url}/backoffice/payments")
     shoot("backoffice-payments-phone-fr")  # type: ignore[operator]
+
+
+def test_the_owner_manages_the_carts_catalog(stack: Stack, page: Page, shoot: object, tmp_path: Path) -> None:
+    slug = cart_shop(stack)
+    add_user(stack.hub, "atelier@shop.test", PASSWORD, {slug: Role.OWNER})
+    page.set_extra_http_headers({"Accept-Language": "en"})
+    page.set_viewport_size(DESKTOP)
+    log_in(page, stack, "atelier@shop.test")
+
+    page.get_by_role("link", name="Shops").click()
+    page.get_by_role("link", name="Catalog").click()
+    assert "T-shirt bio" in page.inner_text("table")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sku;name;price;vat_rate\nTEE;T-shirt;19,90;20\nCAP;Casquette;-1;20\n", encoding="utf-8")
+    page.get_by_label("Import a CSV file", exact=False).set_input_files(str(bad))
+    page.get_by_role("button", name="Import", exact=True).click()
+    assert "line 3, column price" in page.inner_text("[role=alert]")
+    shoot("backoffice-catalog-import-errors")  # type: ignore[operator]
+
+    page.get_by_role("link", name="BOOK").click()
+    page.get_by_label("Price, VAT included").fill("13,50")
+    page.get_by_role("button", name="Save", exact=True).click()
+    assert "Saved." in page.inner_text("main")
+    page.get_by_role("link", name="Catalog").last.click()
+    page.get_by_role("row", name="TEE").get_by_role("button", name="Take off sale").click()
+    assert "Put on sale" in page.inner_text("table")
+    shoot("backoffice-catalog")  # type: ignore[operator]
+
+    page.set_extra_http_headers({"Accept-Language": "fr-FR,fr;q=0.9"})
+    page.set_viewport_size(PHONE)
+    page.get_by_role("button", name="Français").click()
+    assert page.inner_text("h1").startswith("Catalogue")
+    assert fits_the_screen(page)
+    shoot("backoffice-catalog-phone-fr")  # type: ignore[operator]

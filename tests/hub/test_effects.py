@@ -1,5 +1,5 @@
-"""What an accepted confirmation sets off: plugin hooks, one task each, and the
-merchant's mail over real SMTP."""
+"""What an accepted confirmation sets off: plugin hooks, one task each (the
+merchant's mail, a built-in plugin, is tested in tests/hub/test_merchant_mail.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from sqlalchemy import select
 
 from bluepaid_plugins import PaymentEvent, PaymentView, ShopView, hookimpl
 from hub.models import OutboxTask
-from hub.tasks import EVENT_HOOKS, MAIL_MERCHANT
+from hub.tasks import EVENT_HOOKS
 from tests.conftest import FrozenClock
 from tests.hub.conftest import HubDriver, MakeDriver
-from tests.sandbox.backoffice_fixtures import SmtpSink
 
 
 class Recorder:
@@ -86,31 +85,3 @@ def test_hook_views_carry_no_secret(make_driver: MakeDriver) -> None:
     shop = recorder.calls[0][0]
     assert driver.shop.secret not in repr(shop)
     assert driver.shop.confirm_token not in repr(shop)
-
-
-def test_merchant_mail_is_sent_over_smtp(make_driver: MakeDriver) -> None:
-    with SmtpSink.running() as smtp:
-        driver = make_driver(
-            config={"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "mail_from": "hub@shop.test"},
-            notify_email="merchant@shop.test",
-        )
-        pay(driver)
-
-        assert driver.tasks(MAIL_MERCHANT) == 1
-        driver.run_worker()
-
-    assert len(smtp.received) == 1
-    mail = smtp.received[0]
-    assert mail.rcpt_tos == ["merchant@shop.test"]
-    assert "REGLEMENT ACCEPTE" in mail.subject
-    assert "TEST" in mail.subject
-    assert "T42" in mail.body
-    assert "36.60 EUR" in mail.body
-
-
-def test_no_mail_task_without_smtp(make_driver: MakeDriver) -> None:
-    driver = make_driver(notify_email="merchant@shop.test")
-
-    pay(driver)
-
-    assert driver.tasks(MAIL_MERCHANT) == 0

@@ -247,7 +247,8 @@ def test_allow_list_loads_only_the_listed_plugins(install: Install) -> None:
 
     plugins = make_plugins(allow=frozenset({"good"}))
 
-    assert [p.name for p in plugins.info()] == ["good"]
+    # The hub's own merchant mail is no entry point: an allow-list never drops it.
+    assert [p.name for p in plugins.info()] == ["good", "merchant_mail"]
     assert set(plugins.connectors) == {"fake"}
     assert plugins.failures == {}
 
@@ -258,15 +259,15 @@ def test_allow_list_comes_from_the_environment(install: Install) -> None:
 
     plugins = make_plugins(allow=config.load_plugins, strict=config.strict_plugins)
 
-    assert [p.name for p in plugins.info()] == ["good", "payment_link"]
+    assert [p.name for p in plugins.info()] == ["good", "merchant_mail", "payment_link"]
 
 
-def test_empty_allow_list_loads_nothing(install: Install) -> None:
+def test_empty_allow_list_loads_no_entry_point(install: Install) -> None:
     install({"good": GOOD})
 
     plugins = make_plugins(allow=frozenset())
 
-    assert plugins.info() == []
+    assert [(p.name, p.builtin, p.connectors) for p in plugins.info()] == [("merchant_mail", True, ())]
     with pytest.raises(PluginError, match="no connector 'payment_link'"):
         plugins.connector("payment_link")
 
