@@ -69,6 +69,7 @@ class Options:
     chaos_gap: float = 2.0  # at most this many seconds between two chaos events
     retry_for: float = 180.0  # a client retries a confirmation this long at most
     drain_timeout: float = 900.0  # the outbox must be drained this long after the load
+    lease: float | None = None  # `bluepaid worker --lease`: None keeps the hub's (5 minutes)
 
 
 @dataclass
@@ -193,7 +194,8 @@ def children(pid: int) -> list[int]:
 class Processes:
     """The hub server and the outbox workers, each in its own process group."""
 
-    def __init__(self, env: dict[str, str], logs: Path) -> None:
+    def __init__(self, env: dict[str, str], logs: Path, lease: float | None) -> None:
+        self.worker_args = ["worker", "--idle", "0.2", *(["--lease", str(lease)] if lease else [])]
         self.env = env
         self.logs = logs
         self.port = free_port()
@@ -214,7 +216,7 @@ class Processes:
     def start(self) -> None:
         args = ["serve", "--server", "gunicorn", "--workers", "2", "--port", str(self.port)]
         self.server = self._spawn(args, "serve.log")
-        self.workers = [self._spawn(["worker", "--idle", "0.2"], f"worker{i}.log") for i in range(2)]
+        self.workers = [self._spawn(self.worker_args, f"worker{i}.log") for i in range(2)]
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.server.poll() is not None:
@@ -242,7 +244,7 @@ class Processes:
             victim.kill()
             victim.wait()
             # The harness is the supervisor a real deployment has (systemd): it restarts it.
-            self.workers[index] = self._spawn(["worker", "--idle", "0.2"], f"worker{index}.log")
+            self.workers[index] = self._spawn(self.worker_args, f"worker{index}.log")
         return f"SIGKILL outbox worker {victim.pid}, restarted"
 
     def stop(self) -> None:
@@ -378,8 +380,8 @@ def run(name: str, store_url: str, opts: Options, workdir: Path, seed: int = 0) 
             **hub_env,
             "PYTHONPATH": os.pathsep.join([str(site), str(REPO_ROOT)]),
         }
-        procs = Processes(env, logs)
-        stop = threading.Event()
+        procs = Processes(env, logs, opts.lease)
+        stop, aborted = threading.Event(), threading.Event()
         threads: list[threading.Thread] = []
         junk: list[int] = []
         try:
@@ -388,13 +390,19 @@ def run(name: str, store_url: str, opts: Options, workdir: Path, seed: int = 0) 
                 threading.Thread(target=flood, args=(procs.url, path, stop, junk), daemon=True)
                 for _ in range(opts.junk_clients)
             ]
-            threads.append(threading.Thread(target=chaos, args=(procs, opts, stop, result.chaos, rng), daemon=True))
+            # Every chaos event happens, even if the load ends first: a run that
+            # outpaces them still proves the kills cost nothing.
+            chaos_thread = threading.Thread(
+                target=chaos, args=(procs, opts, aborted, result.chaos, rng), daemon=True
+            )
+            threads.append(chaos_thread)
             for thread in threads:
                 thread.start()
             started = time.monotonic()
             answers = confirm_all(procs.url, path, bodies, opts, rng)
             result.seconds = time.monotonic() - started
             stop.set()
+            chaos_thread.join()
             for thread in threads:
                 thread.join(timeout=180)
             result.junk_answered = len(junk)
@@ -415,6 +423,7 @@ def run(name: str, store_url: str, opts: Options, workdir: Path, seed: int = 0) 
                 result.problems.append(f"the outbox did not drain within {opts.drain_timeout:.0f} s")
         finally:
             stop.set()
+            aborted.set()
             procs.stop()
             if opts.pg_restart:
                 ensure_postgres_running()
