@@ -142,7 +142,9 @@ def prepare(store_url: str, shop_url: str, n: int) -> tuple[str, list[str], dict
             }
         )
         divers = divers_token(shop.secret, shop.id_boutique, ref, amount, public_id)
-        confirmation = Confirmation(Etat.OK, Mode.TEST, f"T{index}", ref, shop.id_boutique, amount, divers, "FR")
+        confirmation = Confirmation(
+            Etat.OK, Mode.TEST, f"T{index}", ref, shop.id_boutique, amount, divers, "FR"
+        )
         bodies.append(urlencode(confirmation.fields()))
     with hub.db.transaction() as session:
         for start in range(0, len(rows), 5000):
@@ -206,7 +208,12 @@ class Processes:
     def _spawn(self, args: list[str], log: str) -> subprocess.Popen[bytes]:
         with (self.logs / log).open("ab") as out:
             return subprocess.Popen(
-                [*BLUEPAID, *args], cwd=REPO_ROOT, env=self.env, stdout=out, stderr=out, start_new_session=True
+                [*BLUEPAID, *args],
+                cwd=REPO_ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=out,
+                start_new_session=True,
             )
 
     @property
@@ -267,7 +274,8 @@ def restart_postgres() -> str:
     if os.geteuid() != 0:
         command = ["su", "postgres", "-c", " ".join(command)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-    return f"PostgreSQL restarted (exit {done.returncode}{': ' + done.stderr.strip() if done.returncode else ''})"
+    failure = f": {done.stderr.strip()}" if done.returncode else ""
+    return f"PostgreSQL restarted (exit {done.returncode}{failure})"
 
 
 def ensure_postgres_running() -> None:
@@ -342,7 +350,9 @@ def flood(url: str, path: str, stop: threading.Event, answered: list[int]) -> No
     while not stop.is_set():
         slug = real_slug if rng.random() < 0.5 else secrets.token_hex(4)
         with suppress(requests.RequestException):
-            session.post(f"{url}/confirm/{slug}/{secrets.token_hex(16)}", data={"etat": "ok"}, timeout=30).close()
+            session.post(
+                f"{url}/confirm/{slug}/{secrets.token_hex(16)}", data={"etat": "ok"}, timeout=30
+            ).close()
             answered.append(1)
 
 
@@ -476,7 +486,9 @@ def check_invariants(store_url: str, n: int, calls: Counter[str]) -> list[str]:
     if states != {"paid": n}:
         problems.append(f"payment states {dict(states)}, expected {n} paid")
     if len(events) != n or set(events.values()) != {1}:
-        problems.append(f"{len(events)} payments with a paid event, {sum(events.values())} events, expected {n} once")
+        problems.append(
+            f"{len(events)} payments with a paid event, {sum(events.values())} events, expected {n} once"
+        )
     expected = Counter({str(i + 1): 1 for i in range(n)})
     if calls != expected:
         missing = sum(1 for ref in expected if calls[ref] == 0)
@@ -505,7 +517,8 @@ def load_database(server_url: str) -> Iterator[str]:
     def recreate(create: bool) -> None:
         with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
             conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
                 (LOAD_DATABASE,),
             )
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(LOAD_DATABASE)))
@@ -523,9 +536,8 @@ def load_database(server_url: str) -> Iterator[str]:
 def report(result: Result, base: Result | None) -> None:
     ratio = ""
     if base is not None and base.p99_ms:
-        ratio = (
-            f", throughput / plain {result.throughput / base.throughput:.2f}, p99 / plain {result.p99_ms / base.p99_ms:.2f}"
-        )
+        speed, p99 = result.throughput / base.throughput, result.p99_ms / base.p99_ms
+        ratio = f", throughput / plain {speed:.2f}, p99 / plain {p99:.2f}"
     say(
         f"{result.name}: {result.confirmations} confirmations in {result.seconds:.1f} s = "
         f"{result.throughput:.1f}/s, p50 {result.p50_ms:.0f} ms, p99 {result.p99_ms:.0f} ms{ratio}; "
@@ -538,7 +550,9 @@ def report(result: Result, base: Result | None) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--payments", type=int, default=5000)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--slow-shop", action="store_true", help="also a run with the shop answering in 30 s")
@@ -551,7 +565,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     base_opts = Options(payments=args.payments, clients=args.clients)
     plans: list[tuple[str, Options]] = [("plain", base_opts)]
     if args.slow_shop:
-        plans.append(("slow-shop", Options(payments=args.payments, clients=args.clients, shop_delay=args.shop_delay)))
+        plans.append(
+            ("slow-shop", Options(payments=args.payments, clients=args.clients, shop_delay=args.shop_delay))
+        )
     if args.junk_flood:
         plans.append(("junk-flood", Options(payments=args.payments, clients=args.clients, junk_clients=4)))
     if args.chaos:

@@ -21,7 +21,16 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from bluepaid_plugins import Connector, EventKind, Money, Order, Ownership, PaymentEvent, SettingField, hookimpl
+from bluepaid_plugins import (
+    Connector,
+    EventKind,
+    Money,
+    Order,
+    Ownership,
+    PaymentEvent,
+    SettingField,
+    hookimpl,
+)
 from bluepaid_plugins.http import call_shop
 
 ORDER_TOTAL = Money.parse("36.60", "EUR")

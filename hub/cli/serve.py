@@ -68,7 +68,7 @@ def serve(
     type=click.FloatRange(min=0, min_open=True),
     default=LEASE.total_seconds(),
     show_default=True,
-    help="Seconds a claimed task stays this worker's; a worker killed mid-task leaves it to others after that.",
+    help="Seconds a claimed task stays this worker's: one killed mid-task leaves it to others after that.",
 )
 @click.pass_context
 def worker(ctx: click.Context, once: bool, idle: float, as_json: bool, lease: float) -> None:

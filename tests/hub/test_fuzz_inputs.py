@@ -108,10 +108,14 @@ def test_divers_is_accepted_as_issued_and_refused_otherwise(
 
 @FUZZ
 @given(secret=secrets_, shop=texts, ref=texts, token=texts, days=st.integers(min_value=-3, max_value=3))
-def test_pay_link_proofs_are_valid_only_as_signed(secret: str, shop: str, ref: str, token: str, days: int) -> None:
+def test_pay_link_proofs_are_valid_only_as_signed(
+    secret: str, shop: str, ref: str, token: str, days: int
+) -> None:
     expires = NOW + timedelta(days=days, seconds=1)
     signed = sign_pay_token(secret, shop, ref, expires)
-    assert check_pay_token(secret, shop, ref, signed, NOW) is (TokenCheck.VALID if days >= 0 else TokenCheck.EXPIRED)
+    assert check_pay_token(secret, shop, ref, signed, NOW) is (
+        TokenCheck.VALID if days >= 0 else TokenCheck.EXPIRED
+    )
     assert check_pay_token(secret, shop, ref + "x", signed, NOW) is TokenCheck.INVALID
     # Anything else is refused without an error, whatever it holds.
     if token != signed:
@@ -125,7 +129,12 @@ SIGNED = [
 
 
 @FUZZ
-@given(body=st.binary(max_size=200), secret=st.text(max_size=40), given_signature=texts, which=st.sampled_from(SIGNED))
+@given(
+    body=st.binary(max_size=200),
+    secret=st.text(max_size=40),
+    given_signature=texts,
+    which=st.sampled_from(SIGNED),
+)
 def test_webhook_signatures_say_yes_to_the_signed_body_only(
     body: bytes, secret: str, given_signature: str, which: tuple[object, object, str]
 ) -> None:
@@ -170,7 +179,10 @@ def catalogs(draw: st.DrawFn) -> list[str]:
 
 
 @FUZZ
-@given(lines=st.one_of(catalogs(), st.lists(st.text(max_size=40), max_size=6)), currency=st.sampled_from(["EUR", "XPF"]))
+@given(
+    lines=st.one_of(catalogs(), st.lists(st.text(max_size=40), max_size=6)),
+    currency=st.sampled_from(["EUR", "XPF"]),
+)
 def test_the_catalog_import_reads_rows_or_names_every_problem(lines: list[str], currency: str) -> None:
     try:
         rows = parse_catalog(lines, currency)

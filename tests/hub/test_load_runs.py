@@ -33,12 +33,16 @@ def test_a_slow_shop_holds_up_no_confirmation_and_the_outbox_drains(postgres_db:
 
 
 def test_a_junk_flood_loses_no_confirmation(postgres_db: str, tmp_path: Path) -> None:
-    result = run("junk", postgres_db, Options(payments=30, clients=8, junk_clients=2, drain_timeout=60), tmp_path)
+    result = run(
+        "junk", postgres_db, Options(payments=30, clients=8, junk_clients=2, drain_timeout=60), tmp_path
+    )
     held(result, 30)
     assert result.junk_answered > 0
 
 
-def test_killed_hub_and_outbox_workers_lose_nothing_and_repeat_nothing(postgres_db: str, tmp_path: Path) -> None:
+def test_killed_hub_and_outbox_workers_lose_nothing_and_repeat_nothing(
+    postgres_db: str, tmp_path: Path
+) -> None:
     # Restarting PostgreSQL is left to the full-sized run: it would break the other
     # tests running beside this one. A short lease lets the tasks a killed outbox
     # worker held run again within the test.
