@@ -70,21 +70,29 @@ class Worker:
     reaches the shop after the ``paid`` that followed it).
     """
 
-    def __init__(self, hub: Hub, *, batch: int = 10, rng: random.Random | None = None) -> None:
+    def __init__(
+        self, hub: Hub, *, batch: int = 10, rng: random.Random | None = None, lease: timedelta = LEASE
+    ) -> None:
+        """``lease`` is how long a claimed task stays this worker's: a worker that dies
+        mid-task leaves it to the others after that long. It must outlast a shop call
+        (connectors' timeouts); a shorter one only suits quick shops, as in tests."""
+        if lease <= timedelta(0):
+            raise ValueError("an outbox lease must be a positive duration")
         self.hub = hub
         self.batch = batch
+        self.lease = lease
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._expired_at: datetime | None = None
 
     def claim(self, limit: int | None = None) -> list[int]:
         """Mark up to ``limit`` (default ``batch``) due tasks as running for
-        :data:`LEASE` and return their ids. A running task whose lease expired
+        its lease (:data:`LEASE` by default) and return their ids. A running task whose lease expired
         (its worker died) is due again."""
         return [task_id for task_id, _lease in self._claim(limit or self.batch)]
 
     def _claim(self, limit: int) -> list[tuple[int, datetime]]:
         now = self.hub.clock()
-        lease = now + LEASE
+        lease = now + self.lease
         older = aliased(OutboxTask)
         waits_for_older = exists().where(
             older.payment_id == OutboxTask.payment_id,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import click
 
 from hub import migrate
 from hub.cli.base import cli, emit, hub_of, json_option
-from hub.outbox import Outcome, Worker
+from hub.outbox import LEASE, Outcome, Worker
 from hub.serving import SERVERS, TIMEOUT, ServeOptions, serve_hub
 from sandbox.serving import run_until_stopped
 
@@ -62,8 +63,15 @@ def serve(
 @click.option("--once", is_flag=True, help="Run the due tasks once, then exit.")
 @click.option("--idle", default=1.0, show_default=True, help="Seconds to sleep when nothing is due.")
 @click.option("--json", "as_json", is_flag=True, help="With --once: print the outcomes as JSON.")
+@click.option(
+    "--lease",
+    type=click.FloatRange(min=0, min_open=True),
+    default=LEASE.total_seconds(),
+    show_default=True,
+    help="Seconds a claimed task stays this worker's: one killed mid-task leaves it to others after that.",
+)
 @click.pass_context
-def worker(ctx: click.Context, once: bool, idle: float, as_json: bool) -> None:
+def worker(ctx: click.Context, once: bool, idle: float, as_json: bool, lease: float) -> None:
     """Deliver outbox tasks (update shops, mails, hooks) with retries, until Ctrl-C."""
     hub = hub_of(ctx)
 
@@ -71,7 +79,7 @@ def worker(ctx: click.Context, once: bool, idle: float, as_json: bool) -> None:
         extra = f": {outcome.error}" if outcome.error else ""
         click.echo(f"task {outcome.task_id} {outcome.state.value}{extra}", err=True)
 
-    runner = Worker(hub)
+    runner = Worker(hub, lease=timedelta(seconds=lease))
     if once:
         outcomes = runner.run_once()
         for outcome in outcomes:

@@ -180,6 +180,22 @@ def test_task_left_running_by_a_dead_worker_is_claimed_again_after_its_lease(
     assert len(shop_api.answered(200)) == 1
 
 
+def test_a_worker_with_a_shorter_lease_gives_up_its_tasks_sooner(
+    driver: HubDriver, shop_api: ShopAPI, clock: FrozenClock
+) -> None:
+    shop_api.status = 200
+    task_id = paid_order_task(driver)
+    assert Worker(driver.hub, lease=timedelta(seconds=3)).claim() == [task_id]  # then it dies
+    survivor = Worker(driver.hub)
+
+    clock.advance(timedelta(seconds=2))
+    assert survivor.run_once() == []
+    clock.advance(timedelta(seconds=2))
+    assert [(o.task_id, o.state) for o in survivor.run_once()] == [(task_id, TaskState.DONE)]
+    with pytest.raises(ValueError, match="positive"):
+        Worker(driver.hub, lease=timedelta(0))
+
+
 @pytest.fixture
 def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BLUEPAID_DATABASE_URL", database_url)
