@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
 from flask import Flask, Response, request
 from flask.typing import ResponseReturnValue
 from flask_wtf import CSRFProtect  # type: ignore[import-untyped]
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -23,6 +25,8 @@ from hub.junk import JunkLimiter
 from hub.migrate import pending_revisions
 from hub.routes import bp, message_page
 
+_log = logging.getLogger(__name__)
+
 #: How long a browser keeps to https for the hub's host after an https page: a year.
 HSTS_MAX_AGE = 365 * 24 * 3600
 
@@ -32,7 +36,8 @@ def create_app(config: HubConfig | None = None, *, hub: Hub | None = None, recov
 
     ``hub`` (tests, the CLI) or ``config`` (default: from the environment)
     provides the services. Raises ConfigurationError when the settings are
-    refused by a plugin or the database schema is behind the code. With
+    refused by a plugin or the database schema is behind the code (a PostgreSQL
+    server that does not answer yet is logged, not raised: see below). With
     ``recover``, confirmations stored but never processed (a crash) are
     processed now. From here on, the process's log records are redacted
     (:mod:`hub.redaction`). A page served over https carries
@@ -45,7 +50,18 @@ def create_app(config: HubConfig | None = None, *, hub: Hub | None = None, recov
         hub = build_hub(config or HubConfig.from_env(os.environ))
     redaction.install(hub.config.secret_values())
     check_settings(hub)
-    if pending_revisions(hub.db):
+    try:
+        behind = pending_revisions(hub.db)
+    except OperationalError:
+        if hub.db.engine.dialect.name == "sqlite":
+            raise  # a file that cannot be opened: a setting to fix, not an outage to wait out
+        # A database server down while this process starts (gunicorn replacing a worker
+        # during a restart of the database): serve anyway, each request failing until the
+        # server answers, rather than fail to boot and make gunicorn stop the whole hub.
+        # `bluepaid serve` checked the schema before it started the server.
+        _log.warning("the database does not answer: schema not checked, requests fail until it answers")
+        behind = recover = False
+    if behind:
         raise ConfigurationError("the database schema is not up to date: run `bluepaid db upgrade`")
     app = Flask(__name__)
     app.config["SECRET_KEY"] = hub.config.secret_key

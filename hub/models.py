@@ -315,7 +315,11 @@ class OutboxTask(Base):
     """An effect to deliver after a commit (update the shop, mail, hooks), with retries."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "state", "next_attempt_at"),
+        # A task waits for the older ones of its payment and kind (Worker._claim).
+        Index("ix_outbox_payment_order", "payment_id", "kind", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
