@@ -4,6 +4,7 @@ server answers: it never takes the whole hub down by failing to boot."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import socketserver
@@ -56,16 +57,11 @@ class Door:
 
 
 def _copy(source: socket.socket, sink: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         while chunk := source.recv(65536):
             sink.sendall(chunk)
-    except OSError:
-        pass
-    finally:
-        try:
-            sink.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
+    with contextlib.suppress(OSError):
+        sink.shutdown(socket.SHUT_WR)
 
 
 @pytest.fixture
