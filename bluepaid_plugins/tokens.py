@@ -23,6 +23,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+import requests
+
+from bluepaid_plugins.errors import ShopAuthFailed
+
 #: How long before its expiry a token is renewed: a call started with it must
 #: still reach the shop while it is valid.
 RENEW_MARGIN = timedelta(seconds=60)
@@ -124,6 +128,18 @@ class BearerTokens:
         if found is not None and found.value != value and self.cache.now() < found.expires_at:
             return found.value
         return self._renew()
+
+    def call(self, send: Callable[[str], requests.Response]) -> requests.Response:
+        """``send(token)`` with the current token; when the shop refuses it with a 401
+        (:class:`~bluepaid_plugins.errors.ShopAuthFailed` of status 401), once more
+        with a new one. Any other error, and a second 401, go to the caller."""
+        token = self.current()
+        try:
+            return send(token)
+        except ShopAuthFailed as exc:
+            if exc.status != 401:
+                raise
+        return send(self.refused(token))
 
     def _renew(self) -> str:
         value, lifetime = self.obtain()

@@ -272,13 +272,7 @@ class MagentoConnector(Connector):
         if tokens is None:
             access: Secret = self.settings["access_token"]
             return self._send(method, path, what, access.reveal(), **kwargs)
-        token = tokens.current()
-        try:
-            return self._send(method, path, what, token, **kwargs)
-        except ShopAuthFailed as exc:
-            if exc.status != 401:
-                raise
-        return self._send(method, path, what, tokens.refused(token), **kwargs)
+        return tokens.call(lambda token: self._send(method, path, what, token, **kwargs))
 
     def _send(self, method: str, path: str, what: str, token: str | None, **kwargs: Any) -> requests.Response:
         headers = {"Accept": "application/json"}

@@ -357,13 +357,7 @@ class ShopwareConnector(Connector):
         """One Admin API call with a bearer token; on a 401 the token is renewed and the
         call made once more."""
         tokens = self._tokens()
-        token = tokens.current()
-        try:
-            return self._send(method, path, what, token, **kwargs)
-        except ShopAuthFailed as exc:
-            if exc.status != 401:
-                raise
-        return self._send(method, path, what, tokens.refused(token), **kwargs)
+        return tokens.call(lambda token: self._send(method, path, what, token, **kwargs))
 
     def _send(self, method: str, path: str, what: str, token: str | None, **kwargs: Any) -> requests.Response:
         headers = {"Accept": "application/json"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import requests
 
 from bluepaid_plugins.errors import ShopAuthFailed
 from bluepaid_plugins.tokens import RENEW_MARGIN, AccessToken, BearerTokens, MemoryTokenCache
@@ -88,3 +89,40 @@ def test_refused_credentials_leave_nothing_cached(cache: MemoryTokenCache) -> No
 
 def test_a_token_never_shows_in_its_repr(clock: FrozenClock) -> None:
     assert "s3cret" not in repr(AccessToken("s3cret", clock()))
+
+
+@pytest.mark.parametrize(("status", "calls"), [(401, ["token-1", "token-2"]), (403, ["token-1"])])
+def test_a_call_refused_with_a_401_is_made_once_more_with_a_new_token(
+    cache: MemoryTokenCache, status: int, calls: list[str]
+) -> None:
+    shop = Shop()
+    tokens = BearerTokens(cache, "shop", shop.obtain)
+    sent: list[str] = []
+
+    def send(token: str) -> requests.Response:
+        sent.append(token)
+        if len(sent) == 1:
+            raise ShopAuthFailed("refused", status=status)
+        answer = requests.Response()
+        answer.status_code = 200
+        return answer
+
+    if status == 401:
+        assert tokens.call(send).status_code == 200
+    else:
+        with pytest.raises(ShopAuthFailed):
+            tokens.call(send)
+    assert sent == calls
+
+
+def test_a_second_401_goes_to_the_caller(cache: MemoryTokenCache) -> None:
+    tokens = BearerTokens(cache, "shop", Shop().obtain)
+    sent: list[str] = []
+
+    def send(token: str) -> requests.Response:
+        sent.append(token)
+        raise ShopAuthFailed("refused", status=401)
+
+    with pytest.raises(ShopAuthFailed):
+        tokens.call(send)
+    assert sent == ["token-1", "token-2"]
