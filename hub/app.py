@@ -18,17 +18,16 @@ from bluepaid_locales import gettext
 from bluepaid_plugins.errors import ConfigurationError, PluginError, Problem
 from hub import api, backoffice, inbox, redaction
 from hub.config import HubConfig
+from hub.confirm_door import ConfirmDoor
 from hub.context import Hub, build_hub
 from hub.desk import order_desks
+from hub.headers import add_security_headers
 from hub.hotpath import HotPath
 from hub.junk import JunkLimiter
 from hub.migrate import pending_revisions
 from hub.routes import bp, message_page
 
 _log = logging.getLogger(__name__)
-
-#: How long a browser keeps to https for the hub's host after an https page: a year.
-HSTS_MAX_AGE = 365 * 24 * 3600
 
 
 def create_app(config: HubConfig | None = None, *, hub: Hub | None = None, recover: bool = True) -> Flask:
@@ -88,22 +87,14 @@ def create_app(config: HubConfig | None = None, *, hub: Hub | None = None, recov
         app.register_blueprint(blueprint, url_prefix=url_prefix)
 
     hub.plugins.hook.bluepaid_register_blueprints(register=register_blueprint, orders=order_desks(hub))
+    app.wsgi_app = ConfirmDoor(app, app.wsgi_app)  # type: ignore[method-assign]
     if hub.config.trust_proxy:
+        # Outside the door: it sees the source address and scheme the proxy says.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
     @app.after_request
     def security_headers(response: Response) -> Response:
-        if request.is_secure:
-            # Over https (behind a trusted proxy: as X-Forwarded-Proto says), the
-            # browser is told to come back over https only, so nobody on the way can
-            # turn a later visit into plain http.
-            response.headers.setdefault("Strict-Transport-Security", f"max-age={HSTS_MAX_AGE}")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'"
-        )
+        add_security_headers(response.headers, request.is_secure)
         return response
 
     if recover:

@@ -349,15 +349,15 @@ class HotPath:
         if "\x00" in shop_slug:
             return None  # no shop is named so, and PostgreSQL refuses NUL in a query
         digest = token_digest(url_token)
-        guess = inbox.form_fields(body, _content_type(headers)) if method == "POST" else []
-        ref = next((value for name, value in guess if name == "id_client"), "")
+        fields = inbox.form_fields(body, inbox.content_type(headers)) if method == "POST" else []
+        ref = next((value for name, value in fields if name == "id_client"), "")
         if "\x00" in ref:
             ref = ""  # no order is named so, and PostgreSQL refuses NUL in a query
         with self._connection() as connection:
             rows = self._read(connection, self.sql.shop, {"slug": shop_slug[:64], "ref": ref})
             if not rows or not looks_real(rows[0][3], rows[0][4], url_token, remote_addr):
                 return None
-            prepped = self._prep(rows, shop_slug, method, digest, remote_addr, headers, body)
+            prepped = self._prep(rows, shop_slug, method, digest, remote_addr, fields, body)
             values = inbox.raw_values(
                 self.hub,
                 method=method,
@@ -385,7 +385,7 @@ class HotPath:
         method: str,
         digest: str,
         remote_addr: str,
-        headers: Mapping[str, str],
+        fields: list[tuple[str, str]],
         body: bytes,
     ) -> _Prepped | None:
         """The checks :func:`hub.inbox.process` runs that need no lock; None when
@@ -396,7 +396,7 @@ class HotPath:
         if method != "POST" or len(body) > inbox.MAX_BODY:
             return None
         keys = inbox.ShopKeys(id_boutique, confirm_token, list(allowed))
-        conf = inbox.authenticate(keys, digest, remote_addr, headers, body)
+        conf = inbox.authenticate(keys, digest, remote_addr, fields)
         if isinstance(conf, inbox.Refusal):
             return None
         payments = [row[9:] for row in rows if row[9] is not None and row[10] == conf.id_client]
@@ -654,7 +654,3 @@ class _Transaction:
 
 class _NotHere(Exception):
     """This confirmation is not for the fast path: roll back, let hub.inbox judge it."""
-
-
-def _content_type(headers: Mapping[str, str]) -> str:
-    return next((v for k, v in headers.items() if k.lower() == "content-type"), "")

@@ -166,7 +166,8 @@ def _process(hub: Hub, session: Session, inbox_id: int) -> Result:
         return reject(f"unknown shop {row.shop_slug!r}", 404)
     row.shop_id = shop.id
     keys = ShopKeys(shop.id_boutique, shop.confirm_token, list(shop.allowed_ips))
-    checked = authenticate(keys, row.url_token_digest, row.remote_addr, row.headers, row.body)
+    fields = form_fields(row.body, content_type(row.headers))
+    checked = authenticate(keys, row.url_token_digest, row.remote_addr, fields)
     if isinstance(checked, Refusal):
         return reject(checked.reason, checked.status)
     conf = checked
@@ -195,19 +196,19 @@ class Refusal:
 
 
 def authenticate(
-    shop: ShopKeys, url_token_digest: str, remote_addr: str, headers: Mapping[str, str], body: bytes
+    shop: ShopKeys, url_token_digest: str, remote_addr: str, fields: list[tuple[str, str]]
 ) -> Confirmation | Refusal:
     """The checks of a POST of acceptable size to ``shop``'s URL that need no
     payment, in this order: the URL token (by digest, constant time), the source
-    address, a readable confirmation, ``id_boutique``. Pure: no I/O, so callers
-    may run it before they take any lock."""
+    address, a readable confirmation (``fields``: its body's, by
+    :func:`form_fields`), ``id_boutique``. Pure: no I/O, so callers may run it
+    before they take any lock."""
     if not hmac.compare_digest(url_token_digest.encode(), token_digest(shop.confirm_token).encode()):
         return Refusal("url token does not match the shop's confirmation URL", 404)
     if not ip_allowed(remote_addr, shop.allowed_ips):
         return Refusal(f"source address {remote_addr} is not in the shop's allowed list")
     try:
-        content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
-        conf = parse_confirmation(form_fields(body, content_type))
+        conf = parse_confirmation(fields)
     except ConfirmationError as exc:
         return Refusal(f"malformed confirmation: {exc}"[:1000], 400)
     if conf.id_boutique != shop.id_boutique:
@@ -265,6 +266,11 @@ def form_fields(body: bytes, content_type: str) -> list[tuple[str, str]]:
         except (LookupError, UnicodeDecodeError):
             continue
     raise AssertionError("ISO-8859-1 decodes any bytes")  # pragma: no cover
+
+
+def content_type(headers: Mapping[str, str]) -> str:
+    """The Content-Type of a request, whatever the case of the header's name."""
+    return next((v for k, v in headers.items() if k.lower() == "content-type"), "")
 
 
 def ip_allowed(address: str, allowed: list[str]) -> bool:

@@ -35,9 +35,8 @@ from bluepaid_plugins.errors import (
 from bluepaid_plugins.paylink import PROOF_PARAMETER, pay_url
 from bluepaid_plugins.protocol import PLATFORM_URL
 from bluepaid_plugins.protocol.fields import origin
-from hub import inbox, junk, webhooks
+from hub import confirm_door, webhooks
 from hub.context import Hub
-from hub.hotpath import HotPath
 from hub.models import LinkOrder, Payment, PaymentState, Shop
 from hub.pay import NotPayable, start_payment
 
@@ -239,37 +238,12 @@ def _remember_proof(payment_id: str, proof: str) -> None:
     provide_automatic_options=False,
 )
 def confirm(shop: str, token: str) -> tuple[str, int, dict[str, str]]:
-    """The confirmation URL (``url_retour_bo``): store first, then check and apply."""
-    hub = _hub()
-    # Read one byte more than we keep: a huge body must not fill the memory first,
-    # and a body past the limit is refused whole, never read cut.
-    body = request.stream.read(inbox.MAX_BODY + 1)
-    remote = request.remote_addr or ""
-    hot: HotPath = current_app.extensions["bluepaid.hotpath"]
-    result = hot.confirm(
-        method=request.method,
-        path=request.path,
-        headers=dict(request.headers),
-        body=body,
-        remote_addr=remote,
-        shop_slug=shop,
-        url_token=token,
-    )
-    if result is None:
-        result = junk.record(
-            hub,
-            current_app.extensions["bluepaid.junk"],
-            method=request.method,
-            path=request.path,
-            remote_addr=remote,
-            shop_slug=shop,
-            size=len(body),
-        )
-        return result.verdict.value, result.status, {"Content-Type": "text/plain; charset=utf-8"}
-    if result.verdict.value != "accepted":
-        log.info("confirmation %s: %s (%s)", result.inbox_id, result.verdict.value, result.reason)
-    answer = "OK" if result.status == 200 else result.verdict.value
-    return answer, result.status, {"Content-Type": "text/plain; charset=utf-8"}
+    """The confirmation URL (``url_retour_bo``): store first, then check and apply.
+
+    A POST is answered by :class:`hub.confirm_door.ConfirmDoor` before it gets
+    here; this route answers the other methods, with the same function."""
+    text, status = confirm_door.answer(current_app, request, shop, token)
+    return text, status, {"Content-Type": confirm_door.CONTENT_TYPE}
 
 
 @bp.route("/webhooks/<shop>/<token>", methods=["GET", "POST"])
