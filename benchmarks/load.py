@@ -3,7 +3,9 @@
     .venv/bin/python benchmarks/load.py [--payments 5000] [--clients 32]
                                         [--slow-shop] [--junk-flood] [--chaos] [--no-pg-restart]
 
-Each run: a fresh PostgreSQL database, the hub under ``bluepaid serve --server
+Each run: a fresh database on a PostgreSQL server of the load's own
+(``private_postgres.py``: the chaos run restarts it, which must not break
+anything else on the machine), the hub under ``bluepaid serve --server
 gunicorn --workers 2``, two ``bluepaid worker`` processes, a fake shop on loopback
 (``load_shop.py``), and every payment confirmed twice (half of them with both
 copies side by side, so often at once) by ``--clients`` threads that retry a 5xx
@@ -27,7 +29,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -42,6 +44,7 @@ if str(REPO_ROOT) not in sys.path:  # run as a script: `benchmarks.` must import
     sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks import load_shop  # noqa: E402
+from benchmarks.private_postgres import PrivatePostgres  # noqa: E402
 from bluepaid_plugins.protocol import Confirmation, Etat, Mode, divers_token  # noqa: E402
 from hub import migrate  # noqa: E402
 from hub.config import HubConfig  # noqa: E402
@@ -52,7 +55,6 @@ from hub.urls import confirmation_url  # noqa: E402
 
 BLUEPAID = [sys.executable, "-m", "hub.cli"]
 LOAD_DATABASE = "bluepaid_load"
-PG_CLUSTER = ("15", "main")
 
 
 @dataclass
@@ -65,7 +67,7 @@ class Options:
     junk_clients: int = 0  # threads flooding the confirmation URL with junk
     hub_kills: int = 0  # SIGKILLs of a gunicorn worker during the load
     outbox_kills: int = 0  # SIGKILLs of an outbox worker (restarted by the harness)
-    pg_restart: bool = False  # restart PostgreSQL once during the load
+    restart_postgres: Callable[[], str] | None = None  # restarts PostgreSQL once during the load
     chaos_gap: float = 2.0  # at most this many seconds between two chaos events
     retry_for: float = 180.0  # a client retries a confirmation this long at most
     drain_timeout: float = 900.0  # the outbox must be drained this long after the load
@@ -267,27 +269,6 @@ class Processes:
                 proc.wait()
 
 
-def restart_postgres() -> str:
-    """Restart the system's PostgreSQL cluster (as root, or through ``su postgres``)."""
-    version, name = PG_CLUSTER
-    command = ["pg_ctlcluster", version, name, "restart"]
-    if os.geteuid() != 0:
-        command = ["su", "postgres", "-c", " ".join(command)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-    failure = f": {done.stderr.strip()}" if done.returncode else ""
-    return f"PostgreSQL restarted (exit {done.returncode}{failure})"
-
-
-def ensure_postgres_running() -> None:
-    """Start the cluster if it is down: other tests on this machine need it."""
-    version, name = PG_CLUSTER
-    command = ["pg_ctlcluster", version, name, "start"]
-    if os.geteuid() != 0:
-        command = ["su", "postgres", "-c", " ".join(command)]
-    # Exit status 2 means "already running": nothing to do either way.
-    subprocess.run(command, capture_output=True, timeout=120, check=False)
-
-
 # --------------------------------------------------------------------------------------
 # The run
 # --------------------------------------------------------------------------------------
@@ -358,7 +339,8 @@ def flood(url: str, path: str, stop: threading.Event, answered: list[int]) -> No
 
 def chaos(procs: Processes, opts: Options, stop: threading.Event, log: list[str], rng: random.Random) -> None:
     """The chaos events in a random order, a random time apart, while the load runs."""
-    events = ["hub"] * opts.hub_kills + ["outbox"] * opts.outbox_kills + (["pg"] if opts.pg_restart else [])
+    restart = opts.restart_postgres
+    events = ["hub"] * opts.hub_kills + ["outbox"] * opts.outbox_kills + (["pg"] if restart else [])
     rng.shuffle(events)
     for event in events:
         if stop.wait(rng.uniform(0.1, opts.chaos_gap)):
@@ -367,8 +349,8 @@ def chaos(procs: Processes, opts: Options, stop: threading.Event, log: list[str]
             log.append(procs.kill_hub_worker(rng))
         elif event == "outbox":
             log.append(procs.kill_outbox_worker(rng))
-        else:
-            log.append(restart_postgres())
+        elif restart is not None:
+            log.append(restart())
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -435,8 +417,6 @@ def run(name: str, store_url: str, opts: Options, workdir: Path, seed: int = 0) 
             stop.set()
             aborted.set()
             procs.stop()
-            if opts.pg_restart:
-                ensure_postgres_running()
         result.problems += check_invariants(store_url, opts.payments, shop.counts())
     return result
 
@@ -529,7 +509,6 @@ def load_database(server_url: str) -> Iterator[str]:
     try:
         yield url.set(database=LOAD_DATABASE).render_as_string(hide_password=False)
     finally:
-        ensure_postgres_running()
         recreate(create=False)
 
 
@@ -561,7 +540,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--chaos", action="store_true", help="also the chaos run")
     parser.add_argument("--no-pg-restart", action="store_true", help="chaos without restarting PostgreSQL")
     args = parser.parse_args(argv)
-    server = os.environ.get("BLUEPAID_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    server = PrivatePostgres()
     base_opts = Options(payments=args.payments, clients=args.clients)
     plans: list[tuple[str, Options]] = [("plain", base_opts)]
     if args.slow_shop:
@@ -579,23 +558,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                     clients=args.clients,
                     hub_kills=5,
                     outbox_kills=5,
-                    pg_restart=not args.no_pg_restart,
+                    restart_postgres=None if args.no_pg_restart else server.restart,
                     chaos_gap=max(1.0, args.payments / 1000),
                 ),
             )
         )
     failed = False
     base: Result | None = None
-    try:
-        with tempfile.TemporaryDirectory(prefix="bluepaid-load-") as tmp:
-            for seed, (name, opts) in enumerate(plans):
-                with load_database(server) as url:
-                    result = run(name, url, opts, Path(tmp), seed=seed)
-                report(result, base)
-                base = base or result
-                failed = failed or bool(result.problems)
-    finally:
-        ensure_postgres_running()
+    with server, tempfile.TemporaryDirectory(prefix="bluepaid-load-") as tmp:
+        say(f"PostgreSQL: a server of the run's own on port {server.port}")
+        for seed, (name, opts) in enumerate(plans):
+            with load_database(server.url) as url:
+                result = run(name, url, opts, Path(tmp), seed=seed)
+            report(result, base)
+            base = base or result
+            failed = failed or bool(result.problems)
     return 1 if failed else 0
 
 
