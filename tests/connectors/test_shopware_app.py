@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from lxml import etree
 
 import connectors.shopware6
 from bluepaid_plugins.connector import ConnectorContext
@@ -21,6 +22,7 @@ from bluepaid_plugins.money import Money
 from bluepaid_plugins.webhooks import ShopChangeKind, WebhookRequest
 from connectors.shopware6 import ShopwareConnector
 from connectors.shopware6.app import APP_SIGNATURE, SHOP_SIGNATURE, signature
+from connectors.shopware6.orders import ASSOCIATIONS
 from connectors.shopware6.transitions import DESTINATIONS, TRANSITIONS
 from hub.testing.conformance import GivenOrder
 from hub.testing.kit import Kit
@@ -265,3 +267,42 @@ def test_the_shopware_manifest_declares_an_asynchronous_payment_method() -> None
     assert events == {"state_enter.order.state.cancelled", "state_enter.order.state.open"}
     fields = [field.get("name") for field in root.iter("text-area")]
     assert fields == ["bluepaid_notes"]
+
+
+def test_the_manifest_is_valid_against_shopwares_own_schema() -> None:
+    schema = etree.XMLSchema(etree.parse(EXAMPLES / "manifest-2.0.xsd"))
+    assert schema.validate(etree.parse(MANIFEST)), schema.error_log
+
+
+#: The entity behind each association the order search embeds (shopware/shopware
+#: OrderDefinition, LanguageDefinition, OrderAddressDefinition, OrderDeliveryDefinition).
+ENTITY_OF = {
+    "currency": "currency",
+    "language": "language",
+    "locale": "locale",
+    "lineItems": "order_line_item",
+    "orderCustomer": "order_customer",
+    "stateMachineState": "state_machine_state",
+    "transactions": "order_transaction",
+    "billingAddress": "order_address",
+    "country": "country",
+    "deliveries": "order_delivery",
+    "shippingOrderAddress": "order_address",
+}
+
+
+def _embedded(associations: dict[str, Any]) -> set[str]:
+    found: set[str] = set()
+    for name, nested in associations.items():
+        found |= {ENTITY_OF[name]} | _embedded(nested.get("associations", {}))
+    return found
+
+
+def test_the_manifest_asks_exactly_the_permissions_the_connector_uses() -> None:
+    root = ET.parse(MANIFEST).getroot()
+    asked = {(grant.tag, grant.text) for grant in root.iterfind("permissions/*")}
+    # Shopware's AclCriteriaValidator wants read on the order and on every embedded entity;
+    # the note is an update of the order, a transition one of the transaction.
+    needed = {("read", entity) for entity in {"order", *_embedded(ASSOCIATIONS)}}
+    needed |= {("update", "order"), ("update", "order_transaction")}
+    assert asked == needed
