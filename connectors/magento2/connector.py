@@ -178,10 +178,24 @@ class MagentoConnector(Connector):
     # Writing
 
     def _refund(self, found: MagentoOrder, event: PaymentEvent) -> None:
+        """An offline credit memo of exactly the amount Bluepaid refunded.
+
+        As Magento's ``RefundOrder`` reads it (magento/magento2
+        ``app/code/Magento/Sales/Model/Order/CreditmemoDocumentFactory.php`` and
+        ``CreditmemoFactory::createByOrder``): the lines listed at quantity 0 refund no
+        line (an empty list would refund every line still unrefunded), ``shipping_amount``
+        0 no shipping (left out, the shipping left), and the amount is an adjustment.
+        Magento refuses such a credit memo once the order's shipping is all refunded
+        ("You can't create a creditmemo without products", ``Creditmemo/Validation/
+        QuantityValidator.php``): a permanent ShopRefused, the merchant records it by hand.
+        """
         ref = found.order.ref
+        if not found.item_ids:
+            raise ShopRefused(
+                f"{self.label} order {ref} has no lines: a credit memo without them would refund "
+                "the whole order, not the amount Bluepaid refunded; record it by hand"
+            )
         body = {
-            # Every line at quantity 0: the credit memo is the amount Bluepaid refunded, as
-            # an adjustment, whatever the lines; no stock goes back by itself.
             "items": [{"order_item_id": item, "qty": 0} for item in found.item_ids],
             "notify": False,
             "arguments": {

@@ -24,14 +24,25 @@ From then on Shopware signs every request of the app with
 keyed with the shop secret. Two kinds reach the hub's webhook URL of the shop:
 
 - the ``pay`` call of the app's payment method (asynchronous flow): the body
-  holds ``source``, ``order`` and ``orderTransaction``; the hub answers
-  ``{"redirectUrl": ...}``, its pay URL for the order with the order's
-  ``deepLinkCode`` as proof, signed back with ``shopware-app-signature``;
+  holds ``source``, ``order``, ``orderTransaction`` and ``returnUrl``; the hub
+  answers ``{"redirectUrl": ...}``, its pay URL for the order with the order's
+  ``deepLinkCode`` as proof, signed back with ``shopware-app-signature``. No
+  ``status``: Shopware then moves the transaction to ``unconfirmed`` itself
+  (6.5 and 6.6; 6.7 leaves it open) and sends the buyer to the URL
+  (shopware/shopware ``src/Core/Framework/App/Payment/Handler/AppPaymentHandler.php``,
+  ``Response/PaymentResponse.php``; before 6.6.5 ``AppAsyncPaymentHandler.php``);
 - the ``finalize`` call, when a buyer comes back to the shop's ``returnUrl``
-  (``source``, ``orderTransaction``, ``queryParameters``, no order): answered
-  with no status, which leaves the payment as it is. A return is no proof of
-  payment: the hub moves the payment through the Admin API once Bluepaid
-  confirms it;
+  (``source``, ``orderTransaction``, ``queryParameters``, no order). A return is
+  no proof of payment: the hub moves the payment through the Admin API once
+  Bluepaid confirms it, so the answer must leave the transaction as it is. An
+  answer without ``status`` does not: before 6.6.2 Shopware reads it as
+  ``paid`` (``AsyncFinalizeResponse``'s default), in 6.6 as
+  ``process_unconfirmed``, illegal from most states, and a refused transition
+  fails the payment. The answer is therefore the action that leads to the
+  transaction's current state, which Shopware applies as no change at all
+  (``StateMachineRegistry``: an "unnecessary transition", since 6.4.4): ``paid``
+  for a paid one, ``process_unconfirmed`` for one still waiting; ``fail`` and
+  ``cancel`` show the buyer the failure or the cancel the hub already wrote;
 - the app's webhooks (``{"data": {"event": ..., "payload": ...}, "source": ...}``):
   an order cancelled or reopened in the admin.
 """
@@ -45,6 +56,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bluepaid_plugins.webhooks import ShopChange, ShopChangeKind, WebhookReply, WebhookRequest
+from connectors.shopware6.transitions import DEFAULT_ACTIONS
 
 SHOP_SIGNATURE = "shopware-shop-signature"
 APP_SIGNATURE = "shopware-app-signature"
@@ -149,10 +161,22 @@ def pay_call(request: WebhookRequest) -> tuple[str, str] | None:
     return str(order.get("orderNumber") or ""), str(order.get("deepLinkCode") or "")
 
 
-def is_finalize_call(request: WebhookRequest) -> bool:
-    """Whether ``request`` is the ``finalize`` call of the asynchronous payment flow."""
+def finalize_call(request: WebhookRequest) -> str | None:
+    """The transaction state of a ``finalize`` call of the asynchronous payment flow ("" when
+    the body does not say it); None for any other request."""
     data = _decoded(request) if request.method == "POST" else {}
-    return isinstance(data.get("orderTransaction"), dict) and "order" not in data and "source" in data
+    transaction = data.get("orderTransaction")
+    if not isinstance(transaction, dict) or "order" in data or "source" not in data:
+        return None
+    state = transaction.get("stateMachineState")
+    return str(state.get("technicalName") or "") if isinstance(state, dict) else ""
+
+
+def finalize_answer(state: str) -> dict[str, str]:
+    """The ``finalize`` answer that leaves a transaction in ``state`` as it is: the action
+    leading to that state (see the module's docstring). For a state the table does not
+    know, ``process_unconfirmed``: the payment awaits Bluepaid's confirmation."""
+    return {"status": DEFAULT_ACTIONS.get(state, "process_unconfirmed")}
 
 
 def signed_reply(status: int, answer: Mapping[str, str], secret: str) -> WebhookReply:

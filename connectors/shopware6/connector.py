@@ -9,9 +9,10 @@ for plain JSON rather than JSON:API:
 - ``POST /search/order``: the order by its number, with its currency, buyer,
   lines, addresses, states and payment transactions embedded;
 - ``POST /_action/order_transaction/{id}/state/{action}``: the payment's
-  state, through Shopware's state machine (``paid``, ``fail``, ``cancel``,
-  ``refund``, ``refund_partially``, ``reopen``); a transition the state
-  machine refuses is a permanent error (400), never retried;
+  state, through Shopware's state machine (``paid`` or ``pay``, ``fail``,
+  ``cancel``, ``refund``, ``refund_partially``, ``reopen``: see
+  :mod:`connectors.shopware6.transitions`); a transition the state machine
+  refuses is a permanent error (400), never retried;
 - ``PATCH /order/{id}``: the event's note, in the order's custom field
   ``bluepaid_notes``;
 - ``GET /_info/version``: for ``check_connection``.
@@ -26,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -65,27 +67,15 @@ from connectors.shopware6.orders import (
     read_order,
 )
 from connectors.shopware6.settings import SETTINGS
+from connectors.shopware6.transitions import path as transition_path
 
 API_PATH = "/api"
 
-#: The state machine action that leads to each transaction state.
-ACTIONS: Mapping[str, str] = {
-    "paid": "paid",
-    "failed": "fail",
-    "cancelled": "cancel",
-    "refunded": "refund",
-    "refunded_partially": "refund_partially",
-    "open": "reopen",
-    "in_progress": "process",
-    "reminded": "remind",
-    "authorized": "authorize",
-    "paid_partially": "paid_partially",
-    "chargeback": "chargeback",
-}
-
-#: States a payment reaches again only through ``reopen`` first.
-_REOPEN_FIRST = frozenset({"failed", "cancelled"})
-_ILLEGAL_TRANSITION = "ILLEGAL_STATE_TRANSITION"
+#: How long after a new registration the previous shop secret still signs Shopware's calls
+#: (requests already on their way): one minute, as the official app SDK allows
+#: (shopware/app-php-sdk ``src/Authentication/DualSignatureRequestVerifier.php``,
+#: ``INFLIGHT_ALLOWANCE``; set in ``src/Registration/RegistrationService.php``'s ``registerConfirm``).
+PREVIOUS_SECRET_SECONDS = 60
 
 
 class ShopwareConnector(Connector):
@@ -178,8 +168,8 @@ class ShopwareConnector(Connector):
 
     def handshake(self, request: WebhookRequest) -> WebhookReply | None:
         """Answer the app's registration and its confirmation, the ``pay`` call of the app's
-        payment method with the hub's pay URL, and its ``finalize`` call with no status (a
-        return proves nothing).
+        payment method with the hub's pay URL, and its ``finalize`` call with the status that
+        leaves the transaction as it is (a return proves nothing; see :mod:`connectors.shopware6.app`).
 
         Registration (see :mod:`connectors.shopware6.app`): a GET signed with the app
         secret is answered with the proof, a new shop secret (kept as
@@ -187,8 +177,9 @@ class ShopwareConnector(Connector):
         confirmation POST signed with that secret makes it the ``shop_secret`` and
         the integration's ``apiKey``/``secretKey`` the Admin API credentials,
         replacing any earlier ones (Shopware registers again on every app update).
-        The pay and finalize calls are signed with the shop secret. Whatever is
-        unsigned or wrongly signed is answered 401 and changes nothing.
+        The pay and finalize calls are signed with the shop secret (or, for a minute
+        after a new registration, the previous one). Whatever is unsigned or wrongly
+        signed is answered 401 and changes nothing.
         """
         registration = app.registration_call(request)
         if registration is not None:
@@ -197,14 +188,15 @@ class ShopwareConnector(Connector):
         if confirmation is not None:
             return self._confirm(request, confirmation)
         called = app.pay_call(request)
-        finalize = called is None and app.is_finalize_call(request)
-        if called is None and not finalize:
+        finalized = app.finalize_call(request) if called is None else None
+        if called is None and finalized is None:
             return None
-        secret = self._secret("shop_secret")
-        if not app.is_signed_by(request, secret):
+        if not self._signed_by_shop(request):
             return WebhookReply(401, "signature missing or wrong")
+        # The answer is signed with the secret Shopware now holds.
+        secret = self._secret("shop_secret")
         if called is None:
-            return app.signed_reply(200, {}, secret)
+            return app.signed_reply(200, app.finalize_answer(finalized or ""), secret)
         number, proof = called
         if not number or not proof:
             answer = {"message": "the order has no number or deep link code"}
@@ -232,8 +224,8 @@ class ShopwareConnector(Connector):
         )
 
     def _confirm(self, request: WebhookRequest, fields: Mapping[str, str]) -> WebhookReply:
-        pending = self._secret("pending_shop_secret")
-        if not app.confirmation_signed(request, pending, self._secret("shop_secret")):
+        pending, current = self._secret("pending_shop_secret"), self._secret("shop_secret")
+        if not app.confirmation_signed(request, pending, current):
             return WebhookReply(401, "signature missing or wrong")
         settings = {
             "client_id": fields["apiKey"],
@@ -241,12 +233,25 @@ class ShopwareConnector(Connector):
             "shop_secret": pending,
             "pending_shop_secret": "",
         }
+        if current and current != pending:
+            # Calls Shopware signed with the old secret may still be on their way.
+            settings |= {"previous_shop_secret": current, "secrets_rotated_at": str(int(time.time()))}
         return WebhookReply(204, "", settings=settings)
+
+    def _signed_by_shop(self, request: WebhookRequest) -> bool:
+        """Whether Shopware signed ``request`` with the shop secret or, for a minute after a
+        new registration replaced it, with the previous one."""
+        if app.is_signed_by(request, self._secret("shop_secret")):
+            return True
+        rotated_at = self.settings.get("secrets_rotated_at")
+        recent = rotated_at is not None and time.time() < rotated_at + PREVIOUS_SECRET_SECONDS
+        return recent and app.is_signed_by(request, self._secret("previous_shop_secret"))
 
     def verify_webhook(self, request: WebhookRequest) -> bool:
         """Check ``shopware-shop-signature`` against the raw body and the shop secret of the
-        app's registration; before a registration, every webhook is refused."""
-        return app.is_signed_by(request, self._secret("shop_secret"))
+        app's registration (or, for a minute after a new registration, the previous one);
+        before a registration, every webhook is refused."""
+        return self._signed_by_shop(request)
 
     def read_webhook(self, request: WebhookRequest) -> Sequence[ShopChange]:
         """What an app webhook says changed (see :func:`connectors.shopware6.app.changes`)."""
@@ -274,15 +279,17 @@ class ShopwareConnector(Connector):
         return target if moves else None
 
     def _transition(self, found: ShopwareOrder, target: str) -> None:
-        action = ACTIONS.get(target)
-        if action is None:
+        """Move the transaction to ``target`` by the actions Shopware's state machine has for
+        it (see :mod:`connectors.shopware6.transitions`): ``pay`` from reminded, ``paid``
+        from unconfirmed, ``reopen`` first where only the open state leads on."""
+        actions = transition_path(found.transaction_state, target)
+        if actions is None:
             raise ShopRefused(
                 f"{self.label}: no state machine action is known to reach state {target!r}; "
                 "change the status mapping of this shop"
             )
-        if found.transaction_state in _REOPEN_FIRST and target not in ("open", found.transaction_state):
-            self._action(found, "reopen")
-        self._action(found, action)
+        for action in actions:
+            self._action(found, action)
 
     def _action(self, found: ShopwareOrder, action: str) -> None:
         what = f"the payment state of order {found.order.ref} ({action})"

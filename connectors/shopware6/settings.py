@@ -60,5 +60,20 @@ SETTINGS: tuple[SettingField, ...] = (
         required=False,
         help="Set while Shopware registers the app, until it confirms. Leave it alone.",
     ),
+    SettingField(
+        "previous_shop_secret",
+        "Previous shop secret",
+        type="secret",
+        required=False,
+        help="Set when a new registration replaces the shop secret: calls Shopware signed with the "
+        "previous one are still accepted for a minute. Leave it alone.",
+    ),
+    SettingField(
+        "secrets_rotated_at",
+        "Shop secret replaced at",
+        type="int",
+        required=False,
+        help="Set with the previous shop secret: when it was replaced (Unix time). Leave it alone.",
+    ),
     *SHOP_CALL_SETTINGS,
 )

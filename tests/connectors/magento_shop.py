@@ -5,7 +5,8 @@ changed only where an order differs (id, protect code, amounts, currency, buyer,
 lines, state). Its rules are Magento's: every call needs a bearer token (the
 integration's, or an admin token it issued and has not expired); an invoice is
 refused for an order that cannot be invoiced and moves a new one to
-"processing"; a credit memo is refused over what was paid, and the refunds
+"processing"; a credit memo follows Magento's ``RefundOrder`` rules (see
+:meth:`MagentoShop.refund`: no item listed refunds everything), and the refunds
 covering the total close the order; a canceled order cannot be invoiced; a
 comment may set the order's status; money is sent as JSON numbers; errors are
 ``{"message": ..., "parameters": ...}``.
@@ -53,6 +54,15 @@ MAGENTO_STATES = {
     OrderStatus.ON_HOLD: ("holded", "holded"),
 }
 ALPHA2 = {"FRA": "FR", "USA": "US", "DEU": "DE", "BEL": "BE", "": ""}
+
+
+def _amount(data: dict[str, Any], name: str) -> Decimal:
+    return Decimal(str(data.get(name) or 0))
+
+
+def _php_float(value: Decimal) -> str:
+    """A float as PHP writes it in a message: 10.0 as "10", 10.5 as "10.5"."""
+    return repr(float(value)).removesuffix(".0")
 
 
 def example(name: str) -> Any:
@@ -224,17 +234,46 @@ class MagentoShop:
         return Reply(json=str(len(self.invoices)))
 
     def refund(self, call: Call, match: Any) -> Reply:
+        """``POST /order/{id}/refund`` as Magento's ``RefundOrder`` service treats it.
+
+        magento/magento2 ``app/code/Magento/Sales/Model/Order/CreditmemoDocumentFactory.php``
+        turns ``items`` into the quantities of ``CreditmemoFactory::createByOrder``: an
+        empty list refunds every item still unrefunded, and (with no ``shipping_amount``)
+        the shipping left; items at quantity 0 refund no item. Then
+        ``Creditmemo/Validation/QuantityValidator.php``: a total of 0 or less is refused,
+        and so is a credit memo with no quantity once the order's shipping is all refunded
+        ("without products"); ``TotalsValidator.php``: no more than what was paid. The
+        messages come joined after "Creditmemo Document Validation Error(s):", as in
+        Magento's own REST example. Item quantities above 0 are not modelled here.
+        """
         order = self._order(match)
         if order is None:
             return error(404, "The entity that was requested doesn't exist. Verify the entity and try again.")
-        amount = Decimal(str(call.json()["arguments"]["adjustment_positive"]))
-        paid = Decimal(str(order.get("total_paid") or 0))
-        refunded = Decimal(str(order.get("total_refunded") or 0))
-        if order["state"] not in ("processing", "complete") or refunded + amount > paid:
-            return error(400, "The most money available to refund is %1.", [str(paid - refunded)])
-        self.credit_memos.append(call.json())
-        order["total_refunded"] = refunded + amount
-        if refunded + amount == paid:
+        body = call.json()
+        items, arguments = body.get("items") or [], body.get("arguments") or {}
+        assert all(item["qty"] == 0 for item in items), "item quantities are not modelled"
+        paid, refunded = _amount(order, "total_paid"), _amount(order, "total_refunded")
+        shipping_left = _amount(order, "shipping_amount") - _amount(order, "shipping_refunded")
+        shipping = Decimal(str(arguments.get("shipping_amount", shipping_left)))
+        adjustment = _amount(arguments, "adjustment_positive") - _amount(arguments, "adjustment_negative")
+        # No item listed: every unrefunded item, that is what was paid and not refunded yet.
+        goods = paid - refunded - shipping_left if not items else Decimal(0)
+        total = goods + shipping + adjustment
+        messages = []
+        if order["state"] not in ("processing", "complete"):
+            messages.append("We can't create creditmemo for the order.")
+        if total <= 0:
+            messages.append("The credit memo's total must be positive.")
+        elif (items or goods <= 0) and shipping_left == 0:
+            messages.append("You can't create a creditmemo without products.")
+        if refunded + total > paid:
+            messages.append(f"The most money available to refund is {_php_float(paid - refunded)}.")
+        if messages:
+            return error(400, "\n".join(["Creditmemo Document Validation Error(s):", *messages]))
+        self.credit_memos.append(body)
+        order["total_refunded"] = refunded + total
+        order["shipping_refunded"] = _amount(order, "shipping_refunded") + shipping
+        if refunded + total == paid:
             order.update(state="closed", status="closed")
         return Reply(json=str(len(self.credit_memos)))
 

@@ -5,8 +5,10 @@ changed only where an order differs (id, number, deep link code, amounts,
 currency, buyer, lines, states). Its rules are Shopware's: every call but the
 token request needs a bearer token it issued and has not revoked; a token is
 issued for the integration's credentials only; the payment transaction moves
-only by the actions of the ``order_transaction`` state machine, an illegal one
-answered 400 with Shopware's error body; custom fields are merged by key on a
+only by the actions of the ``order_transaction`` state machine as Shopware 6.6
+installs and applies it (:mod:`connectors.shopware6.transitions`: an action
+leading to the current state changes nothing, ``cancel`` is accepted from any
+state), an illegal one answered 400 with Shopware's error body; custom fields are merged by key on a
 PATCH; money is sent as JSON numbers.
 """
 
@@ -20,6 +22,7 @@ from typing import Any
 
 from bluepaid_plugins.domain import OrderStatus
 from connectors.shopware6.app import signature
+from connectors.shopware6.transitions import DESTINATIONS, TRANSITIONS
 from hub.testing.conformance import GivenOrder
 from hub.testing.shop_double import Call, Reply, ShopDouble
 
@@ -48,39 +51,6 @@ SHOPWARE_STATES = {
     OrderStatus.REFUNDED: ("open", "refunded"),
     OrderStatus.CANCELLED: ("cancelled", "cancelled"),
     OrderStatus.ON_HOLD: ("open", "authorized"),
-}
-
-#: The order_transaction state machine: state -> {action: next state}.
-TRANSITIONS: dict[str, dict[str, str]] = {
-    "open": {
-        "paid": "paid",
-        "paid_partially": "paid_partially",
-        "cancel": "cancelled",
-        "fail": "failed",
-        "remind": "reminded",
-        "process": "in_progress",
-        "authorize": "authorized",
-    },
-    "in_progress": {
-        "paid": "paid",
-        "paid_partially": "paid_partially",
-        "cancel": "cancelled",
-        "fail": "failed",
-    },
-    "reminded": {"paid": "paid", "paid_partially": "paid_partially", "cancel": "cancelled"},
-    "failed": {"reopen": "open"},
-    "cancelled": {"reopen": "open"},
-    "authorized": {"paid": "paid", "cancel": "cancelled", "fail": "failed"},
-    "paid": {
-        "refund": "refunded",
-        "refund_partially": "refunded_partially",
-        "cancel": "cancelled",
-        "chargeback": "chargeback",
-    },
-    "paid_partially": {"paid": "paid", "refund": "refunded", "refund_partially": "refunded_partially"},
-    "refunded_partially": {"refund": "refunded", "cancel": "cancelled"},
-    "refunded": {},
-    "chargeback": {"paid": "paid", "cancel": "cancelled"},
 }
 
 
@@ -181,12 +151,23 @@ class ShopwareShop:
         self.tokens.clear()
 
     def webhook(self, number: str, event: str) -> tuple[dict[str, str], bytes]:
-        """An app webhook for ``event`` on order ``number``, signed with the shop secret."""
+        """An app webhook for ``event`` on order ``number``, signed with the shop secret.
+
+        As Shopware sends a business event (``src/Core/Framework/Webhook/WebhookDispatcher.php``
+        and ``Handler/WebhookEventMessageHandler.php`` of shopware/shopware): ``data.payload``
+        holds the event's data (for a state event, ``order``: the whole order entity),
+        ``source`` the shop URL, its shop id, the app version and the event id, and a
+        ``timestamp`` is added on sending; the headers are ``Content-Type``, ``sw-version``,
+        the context language and user locale, and ``shopware-shop-signature``.
+        """
         body = example("shopware-webhook-product-written.json")
-        body["data"] = {"payload": {"order": {"orderNumber": number}}, "event": event}
+        body["data"] = {"payload": {"order": self.orders[number]}, "event": event}
         raw = json.dumps(body).encode()
         return {
             "Content-Type": "application/json",
+            "sw-version": "6.6.7.1",
+            "sw-context-language": "2fbb5fe2e29a4d70aa5854ce7ce3e20b",
+            "sw-user-language": "en-GB",
             "shopware-shop-signature": signature(raw, SHOP_SECRET),
         }, raw
 
@@ -244,9 +225,15 @@ class ShopwareShop:
         state = transaction["stateMachineState"]
         now, action = state["technicalName"], match["action"]
         allowed = TRANSITIONS.get(now, {})
-        if action not in allowed:
-            possible = ", ".join(allowed) or "none"
+        if DESTINATIONS.get(action) == now:
+            target = now
+        elif action in allowed:
+            target = allowed[action]
+        elif action == "cancel":
+            target = "cancelled"
+        else:
+            possible = ", ".join(allowed)
             detail = f'Illegal transition "{action}" from state "{now}". Possible transitions are: {possible}'
             return error(400, "SYSTEM__ILLEGAL_STATE_TRANSITION", detail)
-        state["technicalName"] = allowed[action]
-        return Reply(json={"technicalName": allowed[action], "name": allowed[action].title()})
+        state["technicalName"] = target
+        return Reply(json={"technicalName": target, "name": target.title()})

@@ -32,6 +32,7 @@ from hub.testing.clock import FrozenClock
 from hub.testing.conformance import GivenOrder
 from hub.testing.shop_double import ShopDouble
 from tests.connectors.magento_shop import (
+    ACCESS_TOKEN,
     ADMIN_SETTINGS,
     API,
     BASE_URL,
@@ -382,9 +383,44 @@ def test_a_refused_credit_memo_is_permanent_with_magentos_amount(
     shop: MagentoShop, connector: MagentoConnector
 ) -> None:
     given(shop, OrderStatus.PAID, total="10.00")
-    with pytest.raises(ShopRefused, match=r"The most money available to refund is 10\.00") as caught:
+    with pytest.raises(ShopRefused, match=r"The most money available to refund is 10\.") as caught:
         connector.apply_event(event(EventKind.REFUNDED, "36.60", refunded="36.60"))
     assert not caught.value.retryable
+
+
+def test_a_credit_memo_with_no_line_and_no_shipping_left_is_refused_as_magento_does(
+    shop: MagentoShop, connector: MagentoConnector
+) -> None:
+    given(shop, OrderStatus.PAID)
+    shop.orders[REF]["shipping_refunded"] = shop.orders[REF]["shipping_amount"]
+    with pytest.raises(ShopRefused, match="You can't create a creditmemo without products") as caught:
+        connector.apply_event(event(EventKind.PARTIALLY_REFUNDED, "10.00", refunded="10.00"))
+    assert not caught.value.retryable
+    assert shop.credit_memos == []
+
+
+def test_the_test_shop_refunds_every_line_when_none_is_listed(api: ShopDouble, shop: MagentoShop) -> None:
+    # Why the connector lists every line at quantity 0: an empty list is the whole order.
+    given(shop, OrderStatus.PAID)
+    with shop_session() as http:
+        answer = http.post(
+            f"{BASE_URL}{API}/order/{REF}/refund",
+            json={"items": [], "arguments": {"adjustment_positive": 0}},
+            headers={"Authorization": f"Bearer {ACCESS_TOKEN}"},
+        )
+    assert answer.status_code == 200
+    assert shop.orders[REF]["total_refunded"] == Decimal("36.60")
+    assert shop.status(REF) == "closed"
+
+
+def test_an_order_without_lines_is_never_credited_whole(
+    api: ShopDouble, shop: MagentoShop, connector: MagentoConnector
+) -> None:
+    given(shop, OrderStatus.PAID)
+    shop.orders[REF]["items"] = []
+    with pytest.raises(ShopRefused, match="would refund the whole order"):
+        connector.apply_event(event(EventKind.PARTIALLY_REFUNDED, "10.00", refunded="10.00"))
+    assert [path for _, path, _ in writes(api) if path.endswith("/refund")] == []
 
 
 @pytest.mark.parametrize(("status", "retryable"), [(429, True), (500, True), (400, False)])

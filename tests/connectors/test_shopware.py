@@ -28,6 +28,8 @@ from bluepaid_plugins.http import shop_session
 from bluepaid_plugins.money import Money
 from bluepaid_plugins.tokens import MemoryTokenCache
 from connectors.shopware6 import ShopwareConnector
+from connectors.shopware6.orders import TRANSACTION_STATES
+from connectors.shopware6.transitions import DEFAULT_ACTIONS, DESTINATIONS, TRANSITIONS
 from hub.testing.clock import FrozenClock
 from hub.testing.conformance import PRIVATE_TARGET, GivenOrder
 from hub.testing.shop_double import ShopDouble
@@ -281,14 +283,70 @@ def test_a_payment_moves_the_transaction_to_paid_and_adds_the_note(
     assert shop.notes("10077") == ["Bluepaid: paid 36.60 EUR (TEST), transaction BP000000000101"]
 
 
-def test_a_payment_after_a_failure_reopens_the_transaction_first(
+def actions(api: ShopDouble) -> list[str]:
+    return [c.path.rsplit("/", 1)[1] for c in api.writes if "/_action/" in c.path]
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        # Shopware's own action where the state machine has it (OrderTransactionStateHandler::paid).
+        ("open", ["paid"]),
+        ("unconfirmed", ["paid"]),
+        ("in_progress", ["paid"]),
+        ("failed", ["paid"]),
+        ("cancelled", ["paid"]),
+        # From reminded only the older "pay" leads to paid (Migration1536233560BasicData).
+        ("reminded", ["pay"]),
+    ],
+)
+def test_a_payment_takes_the_action_the_state_machine_has_from_the_current_state(
+    api: ShopDouble, shop: ShopwareShop, connector: ShopwareConnector, state: str, expected: list[str]
+) -> None:
+    given(shop)
+    shop.transaction("10077")["stateMachineState"]["technicalName"] = state
+    connector.apply_event(event(EventKind.PAID))
+    assert actions(api) == expected
+    assert shop.status("10077") == "paid"
+
+
+def test_a_refusal_after_a_cancel_reopens_the_transaction_first(
     api: ShopDouble, shop: ShopwareShop, connector: ShopwareConnector
 ) -> None:
+    # A buyer who turned back, then paid with a card Bluepaid refused: cancelled has no "fail".
     given(shop, status=OrderStatus.FAILED)
-    connector.apply_event(event(EventKind.PAID))
-    actions = [c.path.rsplit("/", 1)[1] for c in api.writes if "/_action/" in c.path]
-    assert actions == ["reopen", "paid"]
-    assert shop.status("10077") == "paid"
+    shop.transaction("10077")["stateMachineState"]["technicalName"] = "cancelled"
+    connector.apply_event(event(EventKind.REFUSED, id_trans="BP000000000109"))
+    assert actions(api) == ["reopen", "fail"]
+    assert shop.status("10077") == "failed"
+
+
+@pytest.mark.parametrize(
+    ("state", "action", "after"),
+    [
+        # An action leading to the current state is no change and no error ("unnecessary").
+        ("paid", "paid", "paid"),
+        ("unconfirmed", "process_unconfirmed", "unconfirmed"),
+        # Before 6.7 "cancel" is accepted from any state.
+        ("refunded", "cancel", "cancelled"),
+        ("paid", "refund", "refunded"),
+    ],
+)
+def test_the_test_shop_applies_actions_as_shopwares_state_machine_registry(
+    shop: ShopwareShop, connector: ShopwareConnector, state: str, action: str, after: str
+) -> None:
+    given(shop)
+    shop.transaction("10077")["stateMachineState"]["technicalName"] = state
+    connector._action(connector._read_order("10077"), action)
+    assert shop.status("10077") == after
+
+
+def test_the_test_shop_refuses_process_which_is_an_action_of_the_orders_machine_only(
+    shop: ShopwareShop, connector: ShopwareConnector
+) -> None:
+    given(shop)
+    with pytest.raises(ShopRefused, match='Illegal transition "process" from state "open"'):
+        connector._action(connector._read_order("10077"), "process")
 
 
 def test_a_partial_then_a_full_refund_move_the_transaction_and_keep_both_notes(
@@ -415,3 +473,9 @@ def test_check_connection_on_a_wrong_url_says_so(api: ShopDouble, connector: Sho
     api.fail_next(404, body="<html>Not Found</html>", times=5)
     with pytest.raises(OrderNotFound, match="No Shopware 6 Admin API"):
         connector.check_connection()
+
+
+def test_each_transaction_state_has_one_action_leading_to_it() -> None:
+    # The twelve states of OrderTransactionStates, each reached by the action Shopware's code uses.
+    assert set(TRANSITIONS) == set(TRANSACTION_STATES) == set(DEFAULT_ACTIONS)
+    assert all(DESTINATIONS[action] == state for state, action in DEFAULT_ACTIONS.items())

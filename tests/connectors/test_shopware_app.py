@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from lxml import etree
 
 import connectors.shopware6
 from bluepaid_plugins.connector import ConnectorContext
@@ -21,6 +22,8 @@ from bluepaid_plugins.money import Money
 from bluepaid_plugins.webhooks import ShopChangeKind, WebhookRequest
 from connectors.shopware6 import ShopwareConnector
 from connectors.shopware6.app import APP_SIGNATURE, SHOP_SIGNATURE, signature
+from connectors.shopware6.orders import ASSOCIATIONS
+from connectors.shopware6.transitions import DESTINATIONS, TRANSITIONS
 from hub.testing.conformance import GivenOrder
 from hub.testing.kit import Kit
 from hub.webhooks import is_closed
@@ -32,6 +35,7 @@ POST_VECTOR = next(case for case in VECTORS if case.get("header") == SHOP_SIGNAT
 PAY_BODY = (EXAMPLES / "shopware-app-payment-pay.json").read_bytes()
 MANIFEST = Path(connectors.shopware6.__file__).parent / "app" / "BluepaidPayment" / "manifest.xml"
 PRODUCT_WRITTEN = (EXAMPLES / "shopware-webhook-product-written.json").read_bytes()
+ORDER = (EXAMPLES / "shopware-order.json").read_bytes()
 
 
 def request(body: bytes, headers: dict[str, str] | None = None, method: str = "POST") -> WebhookRequest:
@@ -123,16 +127,49 @@ def test_an_unsigned_pay_call_sends_nobody_anywhere(make_connector: Any) -> None
     assert "redirectUrl" not in reply.body
 
 
-def test_a_finalize_call_is_answered_with_no_status_signed(make_connector: Any) -> None:
-    # What Shopware sends when the buyer comes back to its returnUrl: no order, the transaction.
+def finalize_body(state: str | None) -> bytes:
+    """What Shopware sends when the buyer comes back to its returnUrl: no order, the
+    transaction (in ``state``; None: without its state)."""
     body = json.loads(PAY_BODY)
     del body["order"]
     body["queryParameters"] = {}
-    raw = json.dumps(body).encode()
+    if state is None:
+        del body["orderTransaction"]["stateMachineState"]
+    else:
+        body["orderTransaction"]["stateMachineState"]["technicalName"] = state
+    return json.dumps(body).encode()
+
+
+@pytest.mark.parametrize(
+    ("state", "status"),
+    [
+        # Waiting for Bluepaid's confirmation: "process_unconfirmed" again is no change.
+        ("unconfirmed", "process_unconfirmed"),
+        ("open", "reopen"),
+        # The hub already wrote what Bluepaid confirmed: said again, it changes nothing.
+        ("paid", "paid"),
+        ("failed", "fail"),
+        ("cancelled", "cancel"),
+        # Unknown or unsaid: the payment awaits its confirmation.
+        ("a_plugins_own_state", "process_unconfirmed"),
+        (None, "process_unconfirmed"),
+    ],
+)
+def test_a_finalize_call_is_answered_with_the_status_that_changes_nothing(
+    make_connector: Any, state: str | None, status: str
+) -> None:
+    # Never without a status: Shopware before 6.6.2 reads that as "paid", a return as proof.
+    raw = finalize_body(state)
     reply = make_connector().handshake(request(raw, {SHOP_SIGNATURE: signature(raw, SHOP_SECRET)}))
-    assert reply is not None and (reply.status, json.loads(reply.body)) == (200, {})
+    assert reply is not None and (reply.status, json.loads(reply.body)) == (200, {"status": status})
     assert reply.headers[APP_SIGNATURE] == signature(reply.body.encode(), SHOP_SECRET)
-    unsigned = make_connector().handshake(request(raw))
+    if state in TRANSITIONS:
+        # Shopware's state machine applies it as no transition at all.
+        assert DESTINATIONS[status] == state
+
+
+def test_an_unsigned_finalize_call_is_refused(make_connector: Any) -> None:
+    unsigned = make_connector().handshake(request(finalize_body("unconfirmed")))
     assert unsigned is not None and unsigned.status == 401
 
 
@@ -157,7 +194,8 @@ def test_the_published_product_webhook_changes_nothing(make_connector: Any) -> N
 )
 def test_an_order_state_webhook_tells_the_hub(make_connector: Any, event: str, kind: ShopChangeKind) -> None:
     body = json.loads(PRODUCT_WRITTEN)
-    body["data"] = {"payload": {"order": {"orderNumber": "10077"}}, "event": event}
+    # A state event's payload is its data, the whole order (OrderStateMachineStateChangeEvent).
+    body["data"] = {"payload": {"order": json.loads(ORDER)}, "event": event}
     changes = make_connector().read_webhook(request(json.dumps(body).encode()))
     assert [(c.kind, c.order_ref) for c in changes] == [(kind, "10077")]
 
@@ -229,3 +267,42 @@ def test_the_shopware_manifest_declares_an_asynchronous_payment_method() -> None
     assert events == {"state_enter.order.state.cancelled", "state_enter.order.state.open"}
     fields = [field.get("name") for field in root.iter("text-area")]
     assert fields == ["bluepaid_notes"]
+
+
+def test_the_manifest_is_valid_against_shopwares_own_schema() -> None:
+    schema = etree.XMLSchema(etree.parse(EXAMPLES / "manifest-2.0.xsd"))
+    assert schema.validate(etree.parse(MANIFEST)), schema.error_log
+
+
+#: The entity behind each association the order search embeds (shopware/shopware
+#: OrderDefinition, LanguageDefinition, OrderAddressDefinition, OrderDeliveryDefinition).
+ENTITY_OF = {
+    "currency": "currency",
+    "language": "language",
+    "locale": "locale",
+    "lineItems": "order_line_item",
+    "orderCustomer": "order_customer",
+    "stateMachineState": "state_machine_state",
+    "transactions": "order_transaction",
+    "billingAddress": "order_address",
+    "country": "country",
+    "deliveries": "order_delivery",
+    "shippingOrderAddress": "order_address",
+}
+
+
+def _embedded(associations: dict[str, Any]) -> set[str]:
+    found: set[str] = set()
+    for name, nested in associations.items():
+        found |= {ENTITY_OF[name]} | _embedded(nested.get("associations", {}))
+    return found
+
+
+def test_the_manifest_asks_exactly_the_permissions_the_connector_uses() -> None:
+    root = ET.parse(MANIFEST).getroot()
+    asked = {(grant.tag, grant.text) for grant in root.iterfind("permissions/*")}
+    # Shopware's AclCriteriaValidator wants read on the order and on every embedded entity;
+    # the note is an update of the order, a transition one of the transaction.
+    needed = {("read", entity) for entity in {"order", *_embedded(ASSOCIATIONS)}}
+    needed |= {("update", "order"), ("update", "order_transaction")}
+    assert asked == needed

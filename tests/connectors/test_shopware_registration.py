@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from bluepaid_plugins.webhooks import WebhookReply, WebhookRequest
 from connectors.shopware6 import ShopwareConnector
 from connectors.shopware6.app import APP_SIGNATURE, PREVIOUS_SHOP_SIGNATURE, SHOP_SIGNATURE, signature
 from hub.models import Shop, WebhookMessage
+from hub.shops import set_settings
 from hub.testing.conformance import GivenOrder
 from hub.testing.kit import PUBLIC_URL, Kit
 from hub.webhooks import REDACTED
@@ -173,12 +175,52 @@ def test_the_confirmation_hands_over_the_credentials(make_connector: Any) -> Non
     body = confirmation_body()
     reply = connector.handshake(WebhookRequest("POST", {SHOP_SIGNATURE: signature(body, "p3nd1ng")}, body))
     assert reply is not None and reply.status == 204
-    assert dict(reply.settings) == {
+    settings = dict(reply.settings)
+    rotated_at = int(settings.pop("secrets_rotated_at"))
+    assert settings == {
         "client_id": API_KEY,
         "client_secret": SECRET_KEY,
         "shop_secret": "p3nd1ng",
         "pending_shop_secret": "",
+        # Replaced, the secret in use still signs what Shopware sent before it knew the new one.
+        "previous_shop_secret": SHOP_SECRET,
     }
+    assert abs(rotated_at - time.time()) < 5
+
+
+def test_a_first_confirmation_keeps_no_previous_secret(make_connector: Any) -> None:
+    connector = make_connector(pending_shop_secret="p3nd1ng")
+    body = confirmation_body()
+    reply = connector.handshake(WebhookRequest("POST", {SHOP_SIGNATURE: signature(body, "p3nd1ng")}, body))
+    assert reply is not None and reply.status == 204
+    assert "previous_shop_secret" not in reply.settings and "secrets_rotated_at" not in reply.settings
+
+
+@pytest.mark.parametrize(("seconds_ago", "accepted"), [(0, True), (59, True), (60, False), (3600, False)])
+def test_the_previous_secret_signs_for_one_minute_after_a_new_registration(
+    make_connector: Any, seconds_ago: int, accepted: bool
+) -> None:
+    # As the official app SDK's DualSignatureRequestVerifier (INFLIGHT_ALLOWANCE: 60 seconds).
+    connector = make_connector(
+        shop_secret="n3w",
+        previous_shop_secret=SHOP_SECRET,
+        secrets_rotated_at=str(int(time.time()) - seconds_ago),
+    )
+    # The buyer's return (a finalize call) Shopware signed just before the new registration.
+    returned = json.loads(PAY_BODY)
+    del returned["order"]
+    body = json.dumps(returned).encode()
+    reply = connector.handshake(WebhookRequest("POST", {SHOP_SIGNATURE: signature(body, SHOP_SECRET)}, body))
+    old = WebhookRequest("POST", {SHOP_SIGNATURE: signature(PAY_BODY, SHOP_SECRET)}, PAY_BODY)
+    assert reply is not None and (reply.status == 200) is accepted
+    assert connector.verify_webhook(old) is accepted
+    if accepted:
+        # The answer is signed with the secret Shopware holds now.
+        assert reply.headers[APP_SIGNATURE] == signature(reply.body.encode(), "n3w")
+    new = WebhookRequest("POST", {SHOP_SIGNATURE: signature(PAY_BODY, "n3w")}, PAY_BODY)
+    assert connector.verify_webhook(new)
+    another = WebhookRequest("POST", {SHOP_SIGNATURE: signature(PAY_BODY, "another")}, PAY_BODY)
+    assert not connector.verify_webhook(another)
 
 
 @pytest.mark.parametrize(
@@ -324,6 +366,13 @@ def test_an_update_registers_again_and_replaces_the_credentials(
     assert all(clear not in stored(kit) for clear in (API_KEY, SECRET_KEY, new_key, new_secret))
     settings = kit.hub.connector_settings(kit.shop)
     assert (settings["client_id"].reveal(), settings["client_secret"].reveal()) == (new_key, new_secret)
+    # Just after the update, what Shopware signed with the old secret is still accepted...
+    late, _ = pay_call(kit, shop, "10077", first)
+    assert late.status_code == 200
+    # ...but not once the minute the SDK allows is over.
+    rotated_at = kit.hub.connector_settings(kit.shop)["secrets_rotated_at"]
+    set_settings(kit.hub, kit.shop.slug, {"secrets_rotated_at": str(rotated_at - 61)})
+    kit.reload_shop()
     old, _ = pay_call(kit, shop, "10078", first)
     assert old.status_code == 401
     new, proof = pay_call(kit, shop, "10079", second)
