@@ -17,8 +17,9 @@ work per request:
 - the statements are SQLAlchemy Core, compiled once per hub for its database
   and run on the driver's connection (no session, no identity map, no unit of
   work), each row written once, one statement per row;
-- SQLite writers of a hub wait for each other in a queue
-  (:class:`WriterQueue`) instead of polling the database's lock.
+- SQLite writers wait for each other in a queue
+  (:class:`bluepaid_plugins.db.WriterQueue`) instead of polling the
+  database's lock.
 
 Anything else (an unknown payment, a refusal that flags the payment, a
 subscription, a refund, a parked message waiting, money not owed, a row some
@@ -28,18 +29,14 @@ other process already judged) is handed, after transaction 1, to
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import secrets
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, exists, func, insert, select, update
-from sqlalchemy.engine import make_url
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.expression import ClauseElement
@@ -251,51 +248,6 @@ _TASK_COLUMNS = (
 )
 
 
-class WriterQueue:
-    """The SQLite writers of one database file, served one after the other.
-
-    SQLite lets one writer in at a time; the others wait in its busy handler,
-    which sleeps and polls (up to 100 ms a sleep), so the wait is as long as the
-    unlucky sleep, not the writer ahead. Here a writer first takes a
-    ``flock`` on a file beside the database, which the kernel hands to the next
-    waiter the moment it is released: the hub's hot-path writers, in every hub
-    process on the machine, queue without polling. Writers that do not queue
-    (the ORM's transactions, the outbox workers) still meet the busy timeout,
-    which stays the fallback. Threads of one process queue on a lock first:
-    ``flock`` excludes open files, not threads. An in-memory database has no
-    other process: the thread lock is the queue.
-    """
-
-    def __init__(self, database_path: str | None) -> None:
-        self._path = f"{database_path}-writers.lock" if database_path else None
-        self._threads = threading.Lock()
-        self._fd: int | None = None
-        self._pid = 0
-
-    @contextmanager
-    def turn(self) -> Iterator[None]:
-        """Wait for this writer's turn; the caller writes inside the block."""
-        with self._threads:
-            fd = self._file()
-            if fd is None:
-                yield
-                return
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-
-    def _file(self) -> int | None:
-        if self._path is None:
-            return None
-        # A forked worker must not share its parent's open file: flock would not tell them apart.
-        if self._fd is None or self._pid != os.getpid():
-            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-            self._pid = os.getpid()
-        return self._fd
-
-
 @dataclass(frozen=True)
 class _Prepped:
     """What is known of a request before any lock: the shop's columns, the
@@ -323,8 +275,7 @@ class HotPath:
         self.engine = engine
         self.sqlite = engine.dialect.name == "sqlite"
         self.sql = _Statements(engine)
-        database = make_url(str(engine.url)).database if self.sqlite else None
-        self.queue = WriterQueue(database if database and database != ":memory:" else None)
+        self.queue = hub.db.writers
         self.integrity_error: type[Exception] = engine.dialect.loaded_dbapi.IntegrityError
         # psycopg pipelines need libpq 14 or later; with an older one, statements go one by one.
         pipeline = getattr(engine.dialect.loaded_dbapi, "Pipeline", None)
@@ -593,7 +544,7 @@ class HotPath:
     @contextmanager
     def _writers(self) -> Iterator[None]:
         """This writer's turn: on SQLite, in the writer queue; elsewhere at once."""
-        if self.sqlite:
+        if self.queue is not None:
             with self.queue.turn():
                 yield
         else:

@@ -16,9 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from bluepaid_plugins.db import WriterQueue
 from hub import inbox
 from hub.apply import Result
-from hub.hotpath import HotPath, WriterQueue, _Prepared
+from hub.hotpath import HotPath, _Prepared
 from hub.models import InboxMessage, OutboxTask, Payment, PaymentEventRow, Verdict
 from hub.tasks import APPLY_EVENT
 from hub.testing.driver import PLATFORM_IP
