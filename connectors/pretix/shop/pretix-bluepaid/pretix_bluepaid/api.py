@@ -20,6 +20,7 @@ payment no longer ``created`` or ``pending`` (``{"detail": "Invalid state of
 payment"}``, as pretix words it), or an amount other than the payment's.
 """
 
+from contextlib import suppress
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -92,15 +93,13 @@ class PaymentOutcomeViewSet(viewsets.GenericViewSet):
 def _record(payment: OrderPayment, state: str, date: Any, request: Request, *, send_email: bool) -> None:
     """Move ``payment`` (its new info set, not saved) to ``state`` as pretix's own code does."""
     if state == OrderPayment.PAYMENT_STATE_CONFIRMED:
-        try:
-            # confirm() saves the info with the state, and marks the order paid when it can.
+        # confirm() saves the info with the state, and marks the order paid when it can. No
+        # tickets left: as pretix's own "create a confirmed payment", the money is recorded
+        # and the order stays unpaid for the organiser to decide.
+        with suppress(Quota.QuotaExceededException):
             payment.confirm(
                 count_waitinglist=False, send_mail=send_email, auth=request.auth, payment_date=date
             )
-        except Quota.QuotaExceededException:
-            # As pretix's own "create a confirmed payment": the money is recorded, the
-            # order stays unpaid for the organiser to decide (no tickets left).
-            pass
     elif state == OrderPayment.PAYMENT_STATE_FAILED:
         # No "payment failed" mail of pretix's: the hub tells the buyer and offers to pay again.
         payment.fail(info=payment.info_data, auth=request.auth, send_mail=False)
