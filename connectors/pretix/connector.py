@@ -7,10 +7,17 @@ with ``Authorization: Token <api token>``:
   for ``check_connection``);
 - ``GET /orders/{code}/``: the order (total, status, ``secret``, buyer,
   locale, payments, refunds);
-- ``POST /orders/{code}/payments/``: the payment of a Bluepaid transaction,
-  ``confirmed`` (pretix then marks the order paid, as for its own payment
-  methods), ``failed`` or ``canceled``, with provider ``bluepaid`` and the
-  transaction in its ``info``;
+- ``POST /orders/{code}/bluepaid/{local_id}/outcome/`` (a route of the pretix
+  plugin): the outcome of the payment pretix's checkout started, ``confirmed``
+  (pretix then marks the order paid, as for its own payment methods),
+  ``failed`` or ``canceled``, with the transaction in its ``info``;
+- ``POST /orders/{code}/payments/``: the same outcome as a payment of its own,
+  provider ``bluepaid``, when the order holds no such payment to finish (the
+  buyer paid through the hub's link again after a refusal, say), or the plugin
+  refuses it (an older plugin, another amount);
+- ``POST /orders/{code}/payments/{local_id}/cancel/``: once an order's payment
+  is confirmed, any payment of ``bluepaid`` still ``created``, so that the admin
+  shows no second payment waiting to be made;
 - ``POST /orders/{code}/refunds/``: a ``done`` refund Bluepaid made, source
   ``external`` (pretix does not ask a payment provider to refund it again);
 - ``POST /orders/{code}/mark_refunded/`` (a paid order, to "c"),
@@ -20,9 +27,12 @@ with ``Authorization: Token <api token>``:
 Every write carries ``X-Idempotency-Key``: pretix keeps the first answer to a
 key (per API token) and gives it back to a retry, so a write whose answer was
 lost is never recorded twice. pretix scopes a key to the token, not to the
-URL, so each write of one event has its own: ``event.id`` for the payment or
-refund (the write that records money), ``event.id`` with ``:status`` for the
-status change.
+URL, so each kind of write of one event has its own, and a retry never gets
+the kept answer of another kind: ``event.id`` for the outcome of checkout's
+payment or for the refund (the write that records money), ``event.id:new``
+for a payment of its own (after an outcome pretix refused, whose 400 the key
+``event.id`` keeps), ``event.id:cancel:{local_id}`` for a cancel,
+``event.id:status`` for the status change.
 
 The payments and refunds this connector writes are found again through the
 ``details`` the pretix plugin (``pretix-bluepaid``, in ``shop/``) gives back
@@ -158,8 +168,9 @@ class PretixConnector(Connector):
 
         Reads the event and the order, then: records the payment (paid, refused,
         cancelled) or the refund of the event, unless the order lists one the hub
-        wrote for it already; then sets the status the mapping gives (see
-        :meth:`_status_action`). A retry after a failure half-way writes the rest;
+        wrote for it already; after a payment, cancels any payment of checkout
+        still waiting (see :meth:`_cancel_waiting`); then sets the status the
+        mapping gives (see :meth:`_status_action`). A retry after a failure half-way writes the rest;
         the same event applied again writes nothing. A paid event always records
         its confirmed payment, whatever the order's status: Bluepaid took the
         money, and pretix shows the organiser an order paid twice or cancelled
@@ -174,6 +185,8 @@ class PretixConnector(Connector):
             else:
                 return
             found = self._read_order(event.order_ref)
+        if event.kind is EventKind.PAID:
+            self._cancel_waiting(found, event)
         action = self._status_action(found, event)
         if action is not None:
             code = found.order.ref
@@ -225,20 +238,67 @@ class PretixConnector(Connector):
     # Writing
 
     def _payment(self, found: PretixOrder, event: PaymentEvent) -> None:
+        """Record the outcome on the payment pretix's checkout started for it, else as a
+        payment of its own: the order ends with one payment per attempt, carrying its
+        transaction."""
         code = found.order.ref
         body = {
             "state": PAYMENT_STATES[event.kind],
             "amount": str(event.amount),
             "payment_date": event.occurred_at.isoformat(),
-            "provider": PROVIDER,
             "info": _info(event),
             # pretix's own mail: the order confirmation with the tickets, for a paid one.
             "send_email": event.kind is EventKind.PAID,
         }
         what = f"a payment of order {code}"
+        waiting = found.waiting_payment(event.amount.amount)
+        if waiting is not None:
+            try:
+                self._call(
+                    "POST",
+                    f"/orders/{code}/bluepaid/{waiting.local_id}/outcome/",
+                    what,
+                    json=body,
+                    headers={"X-Idempotency-Key": event.id},
+                ).close()
+                return
+            except ShopRefused as exc:
+                # 404: a plugin without the route (or the payment gone); 400: the payment
+                # is no longer waiting or is of another amount. The order was read just
+                # now, so the payment below records the outcome all the same.
+                if exc.status not in (400, 404):
+                    raise
         self._call(
-            "POST", f"/orders/{code}/payments/", what, json=body, headers={"X-Idempotency-Key": event.id}
+            "POST",
+            f"/orders/{code}/payments/",
+            what,
+            json={**body, "provider": PROVIDER},
+            headers={"X-Idempotency-Key": f"{event.id}:new"},
         ).close()
+
+    def _cancel_waiting(self, found: PretixOrder, event: PaymentEvent) -> None:
+        """Cancel the payments of Bluepaid checkout left waiting once the order has the
+        confirmed payment of ``event``.
+
+        Such a payment can no longer be paid (the hub refuses a paid order) but the
+        admin would list it beside the confirmed one, with buttons to confirm it.
+        Cancelling is pretix's own action for a payment that will not come; a
+        payment that stopped waiting meanwhile (400) needs nothing.
+        """
+        if found.written_by(event.id) is None:
+            return
+        code = found.order.ref
+        for waiting in found.all_waiting():
+            try:
+                self._call(
+                    "POST",
+                    f"/orders/{code}/payments/{waiting.local_id}/cancel/",
+                    f"payment {waiting.local_id} of order {code}",
+                    headers={"X-Idempotency-Key": f"{event.id}:cancel:{waiting.local_id}"},
+                ).close()
+            except ShopRefused as exc:
+                if exc.status != 400:
+                    raise
 
     def _refund(self, found: PretixOrder, event: PaymentEvent) -> None:
         code = found.order.ref

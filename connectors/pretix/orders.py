@@ -33,6 +33,8 @@ PROVIDER = "bluepaid"
 #: Payment and refund states pretix counts as money moved.
 CONFIRMED = "confirmed"
 DONE = "done"
+#: Payment states of a payment started and not finished.
+WAITING = frozenset({"created", "pending"})
 
 
 class UnreadableOrder(ValueError):
@@ -69,6 +71,16 @@ class PretixOrder:
     def written_by(self, event_id: str) -> Record | None:
         """The payment or refund the hub wrote for event ``event_id``, if any."""
         return next((r for r in (*self.payments, *self.refunds) if r.event == event_id), None)
+
+    def all_waiting(self) -> list[Record]:
+        """The payments of Bluepaid that pretix's checkout started and no outcome finished
+        yet (``created``, or ``pending``), oldest first."""
+        return [p for p in self.payments if p.provider == PROVIDER and p.state in WAITING and not p.id_trans]
+
+    def waiting_payment(self, amount: Decimal) -> Record | None:
+        """The newest waiting payment of ``amount`` (the one the buyer's last checkout
+        started), if any."""
+        return next((p for p in reversed(self.all_waiting()) if p.amount == amount), None)
 
 
 def currency(event: Any) -> str:

@@ -6,6 +6,11 @@ differs (code, secret, status, total, buyer, payments, refunds). Its rules are
 pretix's own (``src/pretix/api/views/order.py``, ``api/middleware.py``):
 every call needs ``Authorization: Token``; a payment created ``confirmed``
 makes a pending or expired order paid (a paid or cancelled one stays as it is);
+a payment is cancelled (``.../payments/{local_id}/cancel/``) only while
+``created`` or ``pending``; the plugin's ``.../bluepaid/{local_id}/outcome/``
+(``pretix_bluepaid/api.py``) finishes such a payment of provider ``bluepaid``
+and of the same amount, its ``info`` added, as a confirmed one makes the order
+paid (``with_outcome_route=False`` plays a plugin without that route: 404);
 a refund is recorded as given and moves no status; ``mark_refunded`` needs a
 paid order, ``mark_canceled`` and ``mark_expired`` a pending one, ``mark_pending``
 a paid one; a write with ``X-Idempotency-Key`` is done once per token and key,
@@ -68,7 +73,7 @@ def detail(status: int, text: str) -> Reply:
 class PretixShop:
     """The event, its orders, payments and refunds, and the routes that serve them."""
 
-    def __init__(self, api: ShopDouble, currency: str = "EUR") -> None:
+    def __init__(self, api: ShopDouble, currency: str = "EUR", *, with_outcome_route: bool = True) -> None:
         self.api = api
         self.event = example("pretix-event.json")
         self.event["currency"] = currency
@@ -79,9 +84,18 @@ class PretixShop:
             ("GET", "/", self.get_event),
             ("GET", r"/orders/(?P<code>[A-Z0-9]+)/", self.get_order),
             ("POST", r"/orders/(?P<code>[A-Z0-9]+)/payments/", self.post_payment),
+            ("POST", r"/orders/(?P<code>[A-Z0-9]+)/payments/(?P<local_id>[0-9]+)/cancel/", self.post_cancel),
             ("POST", r"/orders/(?P<code>[A-Z0-9]+)/refunds/", self.post_refund),
             ("POST", r"/orders/(?P<code>[A-Z0-9]+)/(?P<action>mark_[a-z]+)/", self.post_action),
         )
+        if with_outcome_route:
+            routes += (
+                (
+                    "POST",
+                    r"/orders/(?P<code>[A-Z0-9]+)/bluepaid/(?P<local_id>[0-9]+)/outcome/",
+                    self.post_outcome,
+                ),
+            )
         for method, path, handler in routes:
             api.route(method, API + path, self._authenticated(handler))
 
@@ -204,6 +218,53 @@ class PretixShop:
             data["status"] = "p"
         data["payments"].append(payment)
         return Reply(201, json=payment)
+
+    def _waiting(self, match: Any, provider: str | None = None) -> tuple[dict[str, Any] | None, Reply | None]:
+        """The order's payment ``local_id`` if it is still waiting, else the error pretix answers."""
+        data = self._found(match)
+        if data is None:
+            return None, detail(404, "No Order matches the given query.")
+        found = [
+            p
+            for p in data["payments"]
+            if p["local_id"] == int(match["local_id"]) and provider in (None, p["provider"])
+        ]
+        if not found:
+            return None, detail(404, "No OrderPayment matches the given query.")
+        if found[0]["state"] not in ("created", "pending"):
+            return None, detail(400, "Invalid state of payment")
+        return found[0], None
+
+    def post_cancel(self, call: Call, match: Any) -> Reply:
+        payment, error = self._waiting(match)
+        if payment is None:
+            assert error is not None
+            return error
+        payment.update(state="canceled", payment_url=None)
+        return Reply(200, json=payment)
+
+    def post_outcome(self, call: Call, match: Any) -> Reply:
+        payment, error = self._waiting(match, provider="bluepaid")
+        if payment is None:
+            assert error is not None
+            return error
+        body = call.json()
+        if body.get("state") not in ("confirmed", "failed", "canceled"):
+            return Reply(400, json={"state": ["One of confirmed, failed, canceled."]})
+        if Decimal(str(body.get("amount"))) != Decimal(payment["amount"]):
+            return Reply(400, json={"amount": [f"The payment is of {payment['amount']}."]})
+        info = body.get("info") or {}
+        answer = example("pretix-payment-outcome.json")
+        payment.update(
+            state=body["state"],
+            payment_url=None,
+            payment_date=body.get("payment_date") if body["state"] == "confirmed" else None,
+            details={name: info.get(name) for name in answer["details"]},
+        )
+        data = self.order(match["code"])
+        if body["state"] == "confirmed" and data["status"] in ("n", "e"):
+            data["status"] = "p"
+        return Reply(200, json=payment)
 
     def post_refund(self, call: Call, match: Any) -> Reply:
         data = self._found(match)

@@ -5,8 +5,11 @@
 environment under ``~/.cache/bluepaid-tests`` (or ``$BLUEPAID_TEST_CACHE``),
 and migrates a SQLite database there: both are kept, keyed by pretix's version
 and a digest of the plugin's files, so only the first run pays for them (a few
-minutes). :func:`running_pretix` copies that database, seeds it through
-``python -m pretix shell`` (``pretix_seed.py``) and serves pretix on loopback.
+minutes). Installs of other versions or digests that no run used for a day
+are deleted (:func:`prune_installs`): each is a few hundred megabytes, and
+every change to the plugin makes a new one. :func:`running_pretix` copies that
+database, seeds it through ``python -m pretix shell`` (``pretix_seed.py``) and
+serves pretix on loopback.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +38,9 @@ PRETIX_VERSION = "2026.8.0"
 ORGANIZER, EVENT = "bluepaid", "live"
 ADMIN_EMAIL, ADMIN_PASSWORD = "admin@localhost", "bluepaid-live-test"
 _SKIPPED = {"__pycache__", "build", "dist"}
+#: An install no run used for this long is deleted; a run takes minutes, so another
+#: checkout's run (with another plugin digest) never loses the install it is using.
+UNUSED_FOR = timedelta(days=1)
 
 
 class PretixUnavailable(Exception):
@@ -72,7 +79,25 @@ def pretix_install() -> PretixInstall:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (folder / "ready").exists():
             _install(folder)
+        (folder / "used").touch()
+        prune_installs(cache, keep=folder)
     return PretixInstall(folder / "venv" / "bin" / "python", folder / "data")
+
+
+def prune_installs(cache: Path, keep: Path, now: float | None = None) -> list[Path]:
+    """Delete the installs in ``cache`` (``pretix-*-plugin-*`` folders) other than ``keep``
+    that no run used for :data:`UNUSED_FOR` (by their ``used`` stamp, else the folder's
+    own time: one an interrupted install left); return the deleted ones."""
+    limit = (time.time() if now is None else now) - UNUSED_FOR.total_seconds()
+    deleted = []
+    for folder in sorted(cache.glob("pretix-*-plugin-*")):
+        if folder == keep or not folder.is_dir():
+            continue
+        stamp = folder / "used"
+        if (stamp if stamp.exists() else folder).stat().st_mtime < limit:
+            shutil.rmtree(folder, ignore_errors=True)
+            deleted.append(folder)
+    return deleted
 
 
 def _install(folder: Path) -> None:

@@ -6,4 +6,4 @@ sends the buyer to the hub's pay URL of the order; the hub records the outcome
 through pretix's REST API.
 """
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"

@@ -3,11 +3,11 @@
 Nothing is paid, stored or decided here. ``execute_payment`` sends the buyer to
 the hub's pay URL of the order, with the order's code and its ``secret`` (the
 proof the hub checks against the order it reads through pretix's REST API). The
-hub then records the outcome through that API: a confirmed payment (which marks
-the order paid), a failed or cancelled one, a refund. The ``info`` it writes on
-them (the Bluepaid transaction number, the hub's event id) is shown to the
-organiser and given back in the API's ``details``, which is how the hub finds
-what it already wrote.
+hub then records the outcome on this payment (the plugin's API route, in
+``api.py``): confirmed (which marks the order paid), failed or cancelled; and
+refunds through pretix's API. The ``info`` it writes on them (the Bluepaid
+transaction number, the hub's event id) is shown to the organiser and given
+back in the API's ``details``, which is how the hub finds what it already wrote.
 """
 
 from collections import OrderedDict
