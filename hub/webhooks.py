@@ -138,7 +138,7 @@ def kept_query(query: str) -> str:
         if equals:
             parts.append(f"{name}={MASK}" if value else part)
         else:
-            parts.append(MASK if part else part)
+            parts.append(MASK if part else "")
     return redact("&".join(parts)).replace("\x00", "\ufffd")[:MAX_QUERY]
 
 
@@ -157,8 +157,8 @@ def process(
         method, headers, remote_addr = row.method, dict(row.headers), row.remote_addr
         # One reading for every caller: whatever checks a row again without the request
         # (there is no such path yet: the URL's token is not kept either, and a shop sends
-        # a failed webhook again) gets the masked query and body, so a signature over them
-        # fails and the row is recorded as unverified, never acted on.
+        # a failed webhook again) gets the masked query and body: a signature over them
+        # fails, the connector refuses, nothing is acted on.
         received = row.body if body is None else body
         query = row.query if query is None else query
     cls = hub.plugins.connectors.get(shop.connector) if shop is not None else None
