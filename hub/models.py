@@ -348,6 +348,9 @@ class WebhookMessage(Base):
     method: Mapped[str] = mapped_column(String(16))
     headers: Mapped[dict[str, Any]] = mapped_column()
     body: Mapped[bytes] = mapped_column(LargeBinary)
+    # The URL's query string, its values masked (hub.webhooks.kept_query); '' for the
+    # rows stored before migration 0012 kept it.
+    query: Mapped[str] = mapped_column(Text, default="", server_default="")
     remote_addr: Mapped[str] = mapped_column(String(64))
     shop_slug: Mapped[str] = mapped_column(String(64))
     shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id"))

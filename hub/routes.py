@@ -251,6 +251,8 @@ def webhook(shop: str, token: str) -> tuple[str, int, dict[str, str]]:
     """A shop's webhook: stored first, then handshake, verification and changes."""
     hub = _hub()
     body = request.stream.read(webhooks.MAX_BODY + 1)
+    # latin-1: one character per byte sent, so nothing of the query is lost or changed.
+    query = request.query_string.decode("latin-1")
     message_id = webhooks.store(
         hub,
         method=request.method,
@@ -258,13 +260,12 @@ def webhook(shop: str, token: str) -> tuple[str, int, dict[str, str]]:
         body=body[: webhooks.MAX_BODY],
         remote_addr=request.remote_addr or "",
         shop_slug=shop,
+        query=query,
     )
     if len(body) > webhooks.MAX_BODY:
         answer = webhooks.refuse(hub, message_id, f"body over {webhooks.MAX_BODY} bytes", 413)
     else:
-        answer = webhooks.process(
-            hub, message_id, token, query=request.query_string.decode("latin-1"), body=body
-        )
+        answer = webhooks.process(hub, message_id, token, query=query, body=body)
     return answer.body, answer.status, {"Content-Type": answer.content_type, **answer.headers}
 
 

@@ -26,12 +26,15 @@ from bluepaid_plugins.webhooks import ShopChange, ShopChangeKind, WebhookReply, 
 from hub.context import Hub
 from hub.models import PAID_STATES, ClosedOrder, Payment, Shop, WebhookMessage
 from hub.plugins import guarded
+from hub.redaction import MASK, redact
 from hub.shops import set_settings
 from hub.urls import webhook_url
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 256 * 1024
+#: The longest query string kept (after masking); a server refuses longer request lines first.
+MAX_QUERY = 2048
 
 # Headers a webhook is verified with; cookies and credentials are not stored.
 _SKIPPED_HEADERS = {"cookie", "authorization", "proxy-authorization"}
@@ -64,12 +67,20 @@ class Answer:
 
 
 def store(
-    hub: Hub, *, method: str, headers: Mapping[str, str], body: bytes, remote_addr: str, shop_slug: str
+    hub: Hub,
+    *,
+    method: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    remote_addr: str,
+    shop_slug: str,
+    query: str = "",
 ) -> int:
     """Commit the request and return its id. Nothing is checked yet; the URL's
     token is not kept (it is checked by :func:`process` while the request lasts),
     nor the values of the body fields the shop's connector names in
-    ``webhook_secret_fields`` (see :func:`kept_body`)."""
+    ``webhook_secret_fields`` (see :func:`kept_body`), nor the values of the
+    query string ``query`` (raw, without ``?``; see :func:`kept_query`)."""
     kept = {k.lower(): v[:2048] for k, v in headers.items() if k.lower() not in _SKIPPED_HEADERS}
     with hub.db.transaction() as session:
         connector = session.scalar(select(Shop.connector).where(Shop.slug == shop_slug))
@@ -79,6 +90,7 @@ def store(
             method=method[:16],
             headers=kept,
             body=kept_body(cls, body),
+            query=kept_query(query),
             remote_addr=remote_addr[:64],
             shop_slug=shop_slug.replace("\x00", "")[:64],
             reason="",
@@ -105,18 +117,50 @@ def kept_body(cls: type[Connector] | None, body: bytes) -> bytes:
     return json.dumps(masked, ensure_ascii=False).encode("utf-8")
 
 
-def process(hub: Hub, message_id: int, token: str, *, query: str = "", body: bytes | None = None) -> Answer:
+def kept_query(query: str) -> str:
+    """``query`` as the webhook inbox keeps it: each parameter's name with its value
+    replaced by :data:`~hub.redaction.MASK` (``shop-id=***&timestamp=***``), a
+    parameter without ``=`` masked whole, what :func:`~hub.redaction.redact` knows
+    to be secret masked in the rest, NUL replaced, cut to :data:`MAX_QUERY`.
+
+    Every value is masked, as :func:`~hub.redaction.redact` does in logs: a shop may
+    send a credential under any name (a webhook URL given as ``...?secret=...``),
+    and the hub cannot tell which. The names still tell what came (a Shopware
+    registration, a probe). The price: a signature over the query (Shopware's
+    registration) cannot be checked again from the row, as one over a masked body
+    cannot; :func:`process` sees the query as received while the request lasts.
+    Masked here rather than by :func:`~hub.redaction.redact` alone, whose pattern
+    keeps a bare parameter and the rest of a value after a quote or a space.
+    """
+    parts = []
+    for part in query.split("&"):
+        name, equals, value = part.partition("=")
+        if equals:
+            parts.append(f"{name}={MASK}" if value else part)
+        else:
+            parts.append(MASK if part else "")
+    return redact("&".join(parts)).replace("\x00", "\ufffd")[:MAX_QUERY]
+
+
+def process(
+    hub: Hub, message_id: int, token: str, *, query: str | None = None, body: bytes | None = None
+) -> Answer:
     """Check and apply one stored webhook request; the answer to send back.
 
-    ``query`` is the request's raw query string (not stored); ``body`` the body
-    as received, which the connector sees instead of the stored one (the stored
-    one may be redacted, see :func:`kept_body`)."""
+    The request is read from its row; ``query`` (raw, without ``?``) and
+    ``body``, the request's own while it lasts, replace the stored ones, which
+    are masked (see :func:`kept_query` and :func:`kept_body`)."""
     with hub.db.transaction() as session:
         row = session.get(WebhookMessage, message_id, with_for_update=True)
         assert row is not None
         shop = session.scalar(select(Shop).where(Shop.slug == row.shop_slug))
         method, headers, remote_addr = row.method, dict(row.headers), row.remote_addr
+        # One reading for every caller: whatever checks a row again without the request
+        # (there is no such path yet: the URL's token is not kept either, and a shop sends
+        # a failed webhook again) gets the masked query and body: a signature over them
+        # fails, the connector refuses, nothing is acted on.
         received = row.body if body is None else body
+        query = row.query if query is None else query
     cls = hub.plugins.connectors.get(shop.connector) if shop is not None else None
     if shop is None or not hmac.compare_digest(token.encode("utf-8", "replace"), shop.webhook_token.encode()):
         return _finish(hub, message_id, None, WebhookVerdict.REJECTED, "unknown shop or wrong token", 404)
@@ -239,7 +283,8 @@ def _finish(
         row = session.get(WebhookMessage, message_id, with_for_update=True)
         assert row is not None
         row.shop_id = shop.id if shop is not None else None
-        row.verdict, row.reason, row.processed_at = verdict.value, reason, hub.clock()
+        # A reason may quote an error holding a URL with its keys (a shop's API unreachable).
+        row.verdict, row.reason, row.processed_at = verdict.value, redact(reason), hub.clock()
     if verdict is not WebhookVerdict.ACCEPTED:
         log.info("webhook %s: %s (%s)", message_id, verdict.value, reason)
     return Answer(status, "OK" if status == 200 else verdict.value)

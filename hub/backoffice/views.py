@@ -50,7 +50,7 @@ from cart import catalog
 from cart.connector import CartConnector, CartSettings
 from hub import mail
 from hub.api import tokens as api_tokens
-from hub.backoffice import dashboard, doctor, payments, reconcile, statements, subscriptions
+from hub.backoffice import dashboard, doctor, payments, reconcile, statements, subscriptions, webhook_inbox
 from hub.backoffice import settings as shop_settings
 from hub.backoffice.session import SessionUser
 from hub.backoffice.users import (
@@ -532,6 +532,18 @@ def _check_names() -> dict[str, str]:
         "credentials": gettext("The shop accepts the connector's credentials"),
         "test_payments": gettext("Test payments refused, or one went through"),
     }
+
+
+@bp.get("/shops/<slug>/webhooks")
+def webhooks_page(slug: str) -> ResponseReturnValue:
+    """The latest requests that reached the shop's webhook URL, for every user of the shop."""
+    shop = _my_shop(slug)
+    return render_template(
+        "backoffice/webhooks.html",
+        shop=shop,
+        lines=webhook_inbox.latest(_hub(), shop.slug),
+        shown=webhook_inbox.SHOWN,
+    )
 
 
 @bp.route("/shops/<slug>/settings", methods=["GET", "POST"])

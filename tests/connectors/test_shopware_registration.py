@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -25,6 +25,7 @@ from bluepaid_plugins.money import Money
 from bluepaid_plugins.webhooks import WebhookReply, WebhookRequest
 from connectors.shopware6 import ShopwareConnector
 from connectors.shopware6.app import APP_SIGNATURE, PREVIOUS_SHOP_SIGNATURE, SHOP_SIGNATURE, signature
+from hub import webhooks
 from hub.models import Shop, WebhookMessage
 from hub.shops import set_settings
 from hub.testing.conformance import GivenOrder
@@ -418,3 +419,41 @@ def test_the_manifest_registers_at_the_hubs_webhook_route(hub_and_shop: tuple[Ki
     )
     assert answer.status_code == 200 and answer.json is not None
     assert answer.json["confirmation_url"] == url
+
+
+# The registration in the webhook inbox
+
+
+def test_the_registration_is_stored_with_its_parameter_names_and_no_value(
+    hub_and_shop: tuple[Kit, Any],
+) -> None:
+    kit, _shop = hub_and_shop
+    install(kit, API_KEY, SECRET_KEY)
+    with kit.hub.db.transaction() as session:
+        (query,) = session.scalars(select(WebhookMessage.query).where(WebhookMessage.method == "GET"))
+    # The hub checked the signature over the query as sent; the inbox keeps only its shape.
+    assert [name for name, _ in parse_qsl(query)] == ["shop-id", "shop-url", "timestamp"]
+    for value in ("Zx9b4s7mQ2", "shopware.example", "1733580000"):
+        assert value not in query
+
+
+def test_a_registration_checked_again_from_its_row_is_refused(hub_and_shop: tuple[Kit, Any]) -> None:
+    kit, _shop = hub_and_shop
+    query = "shop-id=Zx9b4s7mQ2&shop-url=https://shopware.example&timestamp=1733580000"
+    message_id = webhooks.store(
+        kit.hub,
+        method="GET",
+        headers={APP_SIGNATURE: hmac_hex(query, APP_SECRET)},
+        body=b"",
+        remote_addr="127.0.0.1",
+        shop_slug=kit.shop.slug,
+        query=query,
+    )
+
+    # Without the request's own query, the masked one is checked: it is not what was signed.
+    answer = webhooks.process(kit.hub, message_id, kit.shop.webhook_token)
+
+    assert answer.status == 401
+    assert kit.hub.connector_settings(kit.shop)["pending_shop_secret"] is None
+    # The same row with the query as the request brought it passes.
+    assert webhooks.process(kit.hub, message_id, kit.shop.webhook_token, query=query).status == 200
