@@ -177,7 +177,7 @@ def queue_writers(engine: Engine, queue: WriterQueue) -> None:
 class Database:
     """The hub's store: an engine and a session factory. One per hub, no globals.
 
-    On SQLite, :attr:`writers` is the queue its transactions wait in (the hub's
+    On SQLite, ``writers`` is the queue its transactions wait in (the hub's
     hot path writes through it too); None on other databases.
     """
 
