@@ -98,11 +98,14 @@ def test_gunicorns_invalid_request_line_warning_keeps_nothing_of_the_query(
 ) -> None:
     logger, written = stream_logger
 
-    # gunicorn's words for a request line it refuses (gunicorn/http/errors.py, InvalidRequestLine).
-    logger.warning("Invalid request from ip=%s: Invalid HTTP request line: %r", "203.0.113.9", f"GET /x?{TOKEN}")
+    refused = f"GET /x?{TOKEN}"
+
+    # gunicorn's warning for a request line it refuses (gunicorn/workers/base.py, handle_error,
+    # with the text of gunicorn/http/errors.py, InvalidRequestLine): the line in quotes.
+    logger.warning("Invalid request from ip=203.0.113.9: %s", f"Invalid HTTP request line: {refused!r}")
 
     assert TOKEN not in written.getvalue()
-    assert written.getvalue() == "Invalid request from ip=203.0.113.9: Invalid HTTP request line: 'GET /x?***'\n"
+    assert written.getvalue().endswith("Invalid HTTP request line: 'GET /x?***'\n")
 
 
 @pytest.mark.parametrize(
