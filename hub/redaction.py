@@ -5,7 +5,7 @@ The secrets and where they travel:
 - a shop's confirmation and webhook tokens, in the paths ``/confirm/<shop>/<token>``
   and ``/webhooks/<shop>/<token>``;
 - pay-link proofs and shops' API keys, in URL query strings (``?key=...``,
-  ``?consumer_key=...``);
+  ``?consumer_key=...``, or a bare ``?<token>``);
 - passwords in URLs (``postgresql://user:password@host/db``, a proxy's URL) and
   ``Authorization`` header values;
 - values the process knows are secret: ``BLUEPAID_SECRET_KEY``, the settings
@@ -37,11 +37,62 @@ MIN_KNOWN_LENGTH = 8
 
 _DIGEST_LABEL = b"bluepaid inbox url token\x00"
 
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+#: Where a query value ends. The servers log the request line as the client sent
+#: it (gunicorn's ``%(r)s`` is ``GET <raw target> HTTP/1.1``), and a target may hold
+#: any printable character but a space (RFC 9112, section 3.2; gunicorn rejects the
+#: rest): quotes, ``<``, ``>`` and ``#`` are the client's text, part of the value, and
+#: only whitespace ends it (or ``&``, the next parameter). The closing quote of the
+#: quoted request line follows `` HTTP/1.1``, never the query.
+_VALUE = r"[^&\s]+"
+
+#: What a value may end with and still not be part of it: the closing quote or
+#: bracket of the text around a URL (a repr, a JSON string, gunicorn's
+#: ``Invalid HTTP request line: 'GET /x?a=1'``) or a sentence's punctuation. Kept, so
+#: the text keeps its shape; a generated secret (a token, an API key, base64) never
+#: ends with one.
+_CLOSERS = "\"'`)]}>,.;:!?"
+
+#: A URL's query string: after a path (``/pay/A1?...``, ``https://host?...``) or
+#: opening a word (gunicorn's ``%(q)s`` atom is given as ``?<query>``). A ``?`` in
+#: prose ("sure?)", SQL's ``(?, ?)``) opens none: its parameters would be words.
+_QUERY = re.compile(r"((?:(?<!\S)|/[^\s?/]*)\?)(\S+)")
+
+#: A ``name=value`` parameter anywhere else: an API key may travel under any name
+#: (key, ws_key, consumer_secret...), in any text that quotes part of a URL.
+_PARAMETER = re.compile(rf"([?&][^=&\s#\"'<>]+=)({_VALUE})")
+
+
+def _masked_value(value: str) -> str:
+    """``value`` masked whole, but for the closing punctuation it ends with; an empty one kept."""
+    kept = value.rstrip(_CLOSERS)
+    return f"{MASK}{value[len(kept) :]}" if kept else value
+
+
+def _masked_query(found: re.Match[str]) -> str:
+    """The query ``found`` with every value masked, and every parameter without ``=``
+    masked whole: ``/x?<token>`` carries a secret as surely as ``/x?key=<token>``."""
+    query = found[2]
+    kept = query.rstrip(_CLOSERS)
+    parameters = []
+    for parameter in kept.split("&"):
+        name, equals, value = parameter.partition("=")
+        if equals:
+            parameters.append(f"{name}={_masked_value(value)}")
+        else:
+            parameters.append(_masked_value(parameter))
+    return found[1] + "&".join(parameters) + query[len(kept) :]
+
+
+def _masked_parameter(found: re.Match[str]) -> str:
+    """The parameter ``found`` with its value masked."""
+    return found[1] + _masked_value(found[2])
+
+
+_PATTERNS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
     # The token segment of the confirmation and webhook URLs.
     (re.compile(r"(/(?:confirm|webhooks)/[^/\s?#\"'<>]+/)[^/\s?#\"'<>]+"), rf"\1{MASK}"),
-    # Every query value: an API key may travel under any name (key, ws_key, consumer_secret...).
-    (re.compile(r"([?&][^=&\s#\"'<>]+=)[^&\s#\"'<>]+"), rf"\1{MASK}"),
+    (_QUERY, _masked_query),
+    (_PARAMETER, _masked_parameter),
     # The password of a URL's user info.
     (re.compile(r"(://[^/\s:@\"'<>]*:)[^/\s@\"'<>]+@"), rf"\1{MASK}@"),
     # An Authorization or Proxy-Authorization header value, as a header line or in a mapping's repr.

@@ -7,6 +7,7 @@ import io
 import logging
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -36,6 +37,98 @@ TOKEN = "cT0k3n-of-the-shop-AAAAAAAAAAAAAAAA"
 )
 def test_a_text_loses_its_secrets_and_keeps_its_shape(written: str, shown: str) -> None:
     assert redaction.Redactor()(written) == shown
+
+
+#: What a client may put in a request target around a secret: gunicorn logs the
+#: target as received, and accepts every printable character but a space in it.
+RAW_TARGETS = {
+    "bare": f"/pay/demo/A1?{TOKEN}",
+    "bare-after-another": f"/pay/demo/A1?lang=fr&{TOKEN}",
+    "quote": f'/pay/demo/A1?key=ab"{TOKEN}',
+    "apostrophe": f"/pay/demo/A1?key=ab'{TOKEN}",
+    "angle-brackets": f"/pay/demo/A1?key=ab<{TOKEN}>",
+    "hash": f"/pay/demo/A1?key=ab#{TOKEN}",
+    "absolute-form": f"https://hub.example?{TOKEN}",
+}
+
+
+@pytest.mark.parametrize("target", RAW_TARGETS.values(), ids=RAW_TARGETS.keys())
+def test_a_request_line_keeps_nothing_of_its_query(
+    stream_logger: tuple[logging.Logger, io.StringIO], target: str
+) -> None:
+    logger, written = stream_logger
+
+    logger.warning('%s - - "GET %s HTTP/1.1" 200 10', "203.0.113.9", target)
+
+    path = target.partition("?")[0]
+    assert TOKEN not in written.getvalue()
+    assert written.getvalue().startswith(f'203.0.113.9 - - "GET {path}?')
+    assert written.getvalue().endswith(' HTTP/1.1" 200 10\n')
+
+
+@pytest.mark.parametrize("target", RAW_TARGETS.values(), ids=RAW_TARGETS.keys())
+def test_gunicorns_access_log_line_keeps_nothing_of_the_query(tmp_path: Path, target: str) -> None:
+    config = Config()
+    config.set("accesslog", str(tmp_path / "access.log"))
+    logger = RedactingLogger(config)
+    path, _, query = target.partition("?")
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": target,
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "203.0.113.9",
+    }
+    response = SimpleNamespace(status="200 OK", headers=[], sent=10)
+    request = SimpleNamespace(headers=[])
+
+    logger.access(response, request, environ, timedelta(milliseconds=5))
+    for handler in logger.access_log.handlers:
+        handler.close()
+
+    (line,) = (tmp_path / "access.log").read_text().splitlines()
+    assert TOKEN not in line
+    assert f'"GET {path}?' in line
+    assert ' HTTP/1.1" 200 10 ' in line
+
+
+def test_gunicorns_invalid_request_line_warning_keeps_nothing_of_the_query(
+    stream_logger: tuple[logging.Logger, io.StringIO],
+) -> None:
+    logger, written = stream_logger
+
+    refused = f"GET /x?{TOKEN}"
+
+    # gunicorn's warning for a request line it refuses (gunicorn/workers/base.py, handle_error,
+    # with the text of gunicorn/http/errors.py, InvalidRequestLine): the line in quotes.
+    logger.warning("Invalid request from ip=203.0.113.9: %s", f"Invalid HTTP request line: {refused!r}")
+
+    assert TOKEN not in written.getvalue()
+    assert written.getvalue().endswith("Invalid HTTP request line: 'GET /x?***'\n")
+
+
+@pytest.mark.parametrize(
+    "ordinary",
+    [
+        "R&D asked AT&T for a Q&A",
+        "sure? (really?) Vraiment ? Oui.",
+        "[SQL: SELECT id FROM payment WHERE shop_id = ? AND state IN (?, ?, ?)]",
+        "GET /pay/demo/A1 HTTP/1.1",
+        "see https://hub.example/docs/production.html#secrets",
+        "GET /pay/demo/A1? HTTP/1.1",
+    ],
+)
+def test_ordinary_text_is_left_as_written(ordinary: str) -> None:
+    assert redaction.Redactor()(ordinary) == ordinary
+
+
+def test_a_values_closing_punctuation_is_kept_around_its_mask() -> None:
+    redactor = redaction.Redactor()
+
+    shown = redactor(f"{{'url': '/pay/demo/A1?key={TOKEN}'}} and /x?{TOKEN}.")
+
+    assert shown == "{'url': '/pay/demo/A1?key=***'} and /x?***."
 
 
 def test_values_the_redactor_was_told_are_masked_as_given_and_percent_encoded() -> None:
