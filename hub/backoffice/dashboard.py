@@ -9,13 +9,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from xml.sax.saxutils import escape
 
+from babel.dates import format_skeleton
 from sqlalchemy import func, select
 
-from bluepaid_plugins.money import Money
+from bluepaid_plugins.money import CURRENCIES, Money
 from hub.context import Hub
 from hub.models import PAID_STATES, OutboxTask, Payment, PaymentState, Shop, TaskState
 
 CHART_DAYS = 30
+#: The currency of a dashboard with nothing to tell it another: the platform's own (French, euros).
+FALLBACK_CURRENCY = "EUR"
 
 
 @dataclass
@@ -26,9 +29,12 @@ class Totals:
     refused: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     count: int = 0
 
-    def money(self, which: str) -> list[Money]:
+    def money(self, which: str, currency: str) -> list[Money]:
+        """The ``which`` ("accepted" or "refused") total, one amount per currency present,
+        sorted by code; zero in ``currency`` when there is none: a total is always money."""
         amounts = self.accepted if which == "accepted" else self.refused
-        return [Money.from_minor(v, c) for c, v in sorted(amounts.items())]
+        found = [Money.from_minor(v, c) for c, v in sorted(amounts.items())]
+        return found or [Money.from_minor(0, currency)]
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,10 @@ class Summary:
 
 def summarize(hub: Hub, shop_ids: Collection[int]) -> Summary:
     """Totals of live payments today and this month (UTC), the month's test payments
-    apart, and the last :data:`CHART_DAYS` days in the most used currency."""
+    apart, and the last :data:`CHART_DAYS` days in the most used currency.
+
+    The summary's currency is the most used among those days' accepted and refused
+    payments; with none, the shops' own (see :func:`_home_currency`)."""
     now = hub.clock()
     today = now.date()
     start = datetime.combine(min(today.replace(day=1), today - timedelta(days=CHART_DAYS - 1)), time(), UTC)
@@ -81,7 +90,7 @@ def summarize(hub: Hub, shop_ids: Collection[int]) -> Summary:
         for totals in targets if created >= month_start else []:
             (totals.accepted if accepted else totals.refused)[currency] += amount
             totals.count += 1
-    currency = max(usage, key=lambda c: usage[c]) if usage else "EUR"
+    currency = max(usage, key=lambda c: usage[c]) if usage else _home_currency(hub, shop_ids)
     days = []
     for back in range(CHART_DAYS - 1, -1, -1):
         d = today - timedelta(days=back)
@@ -90,15 +99,50 @@ def summarize(hub: Hub, shop_ids: Collection[int]) -> Summary:
     return Summary(totals_today, totals_month, test_month, currency, days)
 
 
+def _home_currency(hub: Hub, shop_ids: Collection[int]) -> str:
+    """The currency the shops work in, for totals with no payment to show one: the one
+    their connector settings name (the built-in cart and payment form keep it there;
+    the first by code if they name several), else that of their latest payment, else
+    :data:`FALLBACK_CURRENCY`."""
+    ids = list(shop_ids)
+    with hub.db.transaction() as session:
+        settings = session.scalars(select(Shop.connector_settings).where(Shop.id.in_(ids))).all()
+        named = sorted({str(s.get("currency", "")) for s in settings} & CURRENCIES)
+        if named:
+            return named[0]
+        latest = session.scalar(
+            select(Payment.currency)
+            .where(Payment.shop_id.in_(ids))
+            .order_by(Payment.created_at.desc(), Payment.id.desc())
+            .limit(1)
+        )
+    return latest or FALLBACK_CURRENCY
+
+
+def day_label(day: date, language: str) -> str:
+    """A chart's day, short, ``language``'s way: ``Dec 7`` in English, ``7 déc.`` in French.
+
+    The CLDR skeleton ``MMMd`` (abbreviated month, day) lets each locale order and
+    punctuate it (Babel's ``format_skeleton``, https://babel.pocoo.org/en/latest/api/dates.html).
+    """
+    return str(format_skeleton("MMMd", day, locale=language))
+
+
 def chart_svg(
-    days: list[Day], currency: str, labels: dict[str, str], money: Callable[[Money], str] = str
+    days: list[Day],
+    currency: str,
+    labels: dict[str, str],
+    money: Callable[[Money], str],
+    day: Callable[[date], str],
 ) -> str:
     """An SVG bar chart: per day, accepted (green) and refused (red) live amounts, test
     payments in grey. ``labels`` names the series and the chart, ``money`` writes an
-    amount, in the page's language. Self-contained markup: no script, no external
-    resource."""
+    amount and ``day`` a date, in the page's language. Self-contained markup: no
+    script, no external resource."""
     width, height, pad = 640, 220, 30
-    top = max([max(d.accepted, d.refused, d.test_accepted) for d in days] + [1])
+    peak = max((max(d.accepted, d.refused, d.test_accepted) for d in days), default=0)
+    # An empty chart still needs a scale; its label says the true peak, zero.
+    top = max(peak, 1)
     slot = (width - 2 * pad) / max(len(days), 1)
     bar = max(slot / 3 - 1, 1)
     parts = [
@@ -114,16 +158,14 @@ def chart_svg(
         ):
             h = (height - 2 * pad) * value / top
             series = labels[("accepted", "refused", "test")[j]]
-            tip = f"{d.day.isoformat()} {escape(series)}: {escape(money(Money.from_minor(value, currency)))}"
+            tip = f"{escape(day(d.day))} {escape(series)}: {escape(money(Money.from_minor(value, currency)))}"
             parts.append(
                 f'<rect x="{x + j * bar:.1f}" y="{height - pad - h:.1f}" width="{bar:.1f}" height="{h:.1f}" '
                 f'fill="{color}"><title>{tip}</title></rect>'
             )
         if i % 7 == 0:
-            parts.append(
-                f'<text x="{x:.1f}" y="{height - 10}" font-size="10">{d.day.strftime("%d/%m")}</text>'
-            )
-    top_label = money(Money.from_minor(top, currency))
+            parts.append(f'<text x="{x:.1f}" y="{height - 10}" font-size="10">{escape(day(d.day))}</text>')
+    top_label = money(Money.from_minor(peak, currency))
     parts.append(f'<text x="{pad}" y="{pad - 8}" font-size="10">{escape(top_label)}</text>')
     parts.append("</svg>")
     return "".join(parts)

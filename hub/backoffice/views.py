@@ -36,6 +36,7 @@ from sqlalchemy import select
 from bluepaid_locales import (
     SOURCE_LANGUAGE,
     buyer_languages,
+    current_language,
     format_currency,
     format_datetime,
     gettext,
@@ -255,7 +256,12 @@ def dashboard_page() -> ResponseReturnValue:
         "test": gettext("test"),
     }
     # The chart is our own markup, every text in it escaped: safe to embed.
-    chart = Markup(dashboard.chart_svg(summary.days, summary.currency, labels, _money))  # noqa: S704
+    language = current_language()
+    chart = Markup(  # noqa: S704
+        dashboard.chart_svg(
+            summary.days, summary.currency, labels, _money, lambda day: dashboard.day_label(day, language)
+        )
+    )
     return render_template(
         "backoffice/dashboard.html",
         summary=summary,

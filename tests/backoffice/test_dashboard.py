@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from decimal import Decimal
 
+import pytest
+from babel.dates import format_skeleton
+from babel.numbers import format_currency
 from click.testing import CliRunner
 from sqlalchemy import update
 
@@ -41,6 +46,82 @@ def test_the_dashboard_draws_an_svg_chart_without_script(owner: Browser, driver:
     assert "<script" not in response.text
     assert "script-src" not in response.headers["Content-Security-Policy"]
     assert "€10.00" in response.text
+
+
+LANGUAGES = ["en", "fr"]
+
+
+def _speaking(owner: Browser, language: str) -> Browser:
+    owner.post("/backoffice/language", {"language": language}, page="/backoffice/")
+    return owner
+
+
+def _totals(page: str) -> list[str]:
+    """The amounts in the dashboard's total cards, in order, as a person reads them."""
+    cards = page.split('<div class="totals">', 1)[1].split("<svg", 1)[0]
+    shown = re.findall(r"<p>[^<]*:\s*(.*?)</p>", cards)
+    return [re.sub(r"<[^>]+>", "", amount).strip() for amount in shown]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_totals_without_payment_are_zero_in_the_shops_currency(owner: Browser, language: str) -> None:
+    page = _speaking(owner, language).get("/backoffice/").text
+
+    # Today, this month, the month's test payments: accepted and refused each.
+    assert _totals(page) == [format_currency(Decimal(0), "EUR", locale=language)] * 6
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_total_with_nothing_of_its_own_is_zero_in_the_currency_in_use(
+    owner: Browser, driver: HubDriver, language: str
+) -> None:
+    started = driver.start(driver.new_order("10.00", currency="CHF"))
+    assert driver.post(driver.confirmation(started, mode="")).status_code == 200
+
+    page = _speaking(owner, language).get("/backoffice/").text
+
+    paid, zero = (format_currency(Decimal(n), "CHF", locale=language) for n in ("10.00", "0"))
+    assert _totals(page) == [paid, zero, paid, zero, zero, zero]
+
+
+def test_an_empty_dashboard_takes_the_currency_its_shop_is_set_up_in(
+    owner: Browser, hub: Hub, driver: HubDriver
+) -> None:
+    with hub.db.transaction() as db:
+        db.execute(
+            update(Shop).where(Shop.id == driver.shop.id).values(connector_settings={"currency": "GBP"})
+        )
+
+    page = _speaking(owner, "en").get("/backoffice/").text
+
+    assert set(_totals(page)) == {format_currency(Decimal(0), "GBP", locale="en")}
+
+
+def test_a_quiet_month_is_counted_in_the_currency_of_the_last_payment(
+    owner: Browser, driver: HubDriver, clock: FrozenClock
+) -> None:
+    started = driver.start(driver.new_order("10.00", currency="USD"))
+    assert driver.post(driver.confirmation(started, mode="")).status_code == 200
+    clock.advance(timedelta(days=70))
+
+    page = _speaking(owner, "fr").get("/backoffice/").text
+
+    assert set(_totals(page)) == {format_currency(Decimal(0), "USD", locale="fr")}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_chart_names_its_days_in_the_pages_language(
+    owner: Browser, hub: Hub, driver: HubDriver, language: str
+) -> None:
+    paid_payment(driver, "10.00", mode="")
+    days = [d.day for d in summarize(hub, [driver.shop.id]).days]
+
+    chart = _speaking(owner, language).get("/backoffice/").text.split("<svg", 1)[1]
+
+    labels = re.findall(r'font-size="10">([^<]*)</text>', chart)
+    assert [format_skeleton("MMMd", d, locale=language) for d in days[::7]] == labels[:-1]
+    assert days[-1].strftime("%d/%m") not in chart
+    assert format_currency(Decimal("10.00"), "EUR", locale=language) == labels[-1]
 
 
 def test_alerts_name_a_test_payment_on_a_live_shop_and_a_dead_task(driver: HubDriver, hub: Hub) -> None:
