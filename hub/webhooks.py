@@ -129,8 +129,8 @@ def kept_query(query: str) -> str:
     registration, a probe). The price: a signature over the query (Shopware's
     registration) cannot be checked again from the row, as one over a masked body
     cannot; :func:`process` sees the query as received while the request lasts.
-    Masked here rather than by :func:`~hub.redaction.redact` alone, whose pattern
-    keeps a bare parameter and the rest of a value after a quote or a space.
+    Masked here rather than by :func:`~hub.redaction.redact` alone, which sees a
+    query only after a path or a ``?`` and ends a value at a space.
     """
     parts = []
     for part in query.split("&"):
