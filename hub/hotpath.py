@@ -114,7 +114,8 @@ class _Statements:
 
     def __init__(self, engine: Engine) -> None:
         p = bindparam
-        # The shop and the fixed columns of its order's payments: read before any lock.
+        # The shop and its order's payments: read before any lock. The fixed columns decide
+        # which payment is meant; the others are a guess the locked read confirms.
         self.shop = _Prepared.of(
             select(
                 Shop.id,
@@ -131,6 +132,10 @@ class _Statements:
                 Payment.amount_minor,
                 Payment.currency,
                 Payment.public_id,
+                Payment.state,
+                Payment.flags,
+                Payment.paid_minor,
+                Payment.refunded_minor,
             )
             .select_from(Shop)
             .outerjoin(Payment, (Payment.shop_id == Shop.id) & (Payment.order_ref == p("ref")))
@@ -248,6 +253,26 @@ _TASK_COLUMNS = (
 )
 
 
+#: What transaction 2 reads of the payment and plans from: state, flags, paid and refunded.
+_Found = tuple[str, tuple[str, ...], int, int]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What transaction 2 writes for a payment found as ``found``, its statements'
+    parameters converted already: planned before the lock from the payment as read
+    then, and used under the lock if the locked read finds it unchanged."""
+
+    found: _Found
+    now: Any
+    state: PaymentState
+    to_state: PaymentState
+    event: Sequence[Any] | dict[str, Any]
+    move: Sequence[Any] | dict[str, Any] | None  # None: a stale message, recorded, moving nothing
+    tasks: list[Sequence[Any] | dict[str, Any]]
+    stale_reason: str
+
+
 @dataclass(frozen=True)
 class _Prepped:
     """What is known of a request before any lock: the shop's columns, the
@@ -264,6 +289,9 @@ class _Prepped:
     amount_minor: int
     currency: str
     key: str
+    public_id: str
+    order_ref: str
+    seen_as: _Found
 
 
 class HotPath:
@@ -352,12 +380,15 @@ class HotPath:
             return None
         payments = [row[9:] for row in rows if row[9] is not None and row[10] == conf.id_client]
         candidates = [
-            (ref, Money.from_minor(minor, currency), public) for _id, ref, minor, currency, public in payments
+            (ref, Money.from_minor(minor, currency), public)
+            for _id, ref, minor, currency, public, *_ in payments
         ]
         index = inbox.divers_owner(conf, secret, id_boutique, candidates)
         if index is None:
             return None
-        payment_id, _ref, amount_minor, currency, _public = payments[index]
+        payment_id, order_ref, amount_minor, currency, public_id, state, flags, paid, refunded = payments[
+            index
+        ]
         return _Prepped(
             shop_id,
             shop_slug,
@@ -370,10 +401,19 @@ class HotPath:
             amount_minor,
             currency,
             dedupe_key(conf),
+            public_id,
+            order_ref,
+            (state, tuple(flags), paid, refunded),
         )
 
     def _apply(self, connection: Any, inbox_id: int, prepped: _Prepped) -> Result | None:
-        """Transaction 2 for the common cases; None (and nothing written) for the others."""
+        """Transaction 2 for the common cases; None (and nothing written) for the others.
+
+        Its writes are planned before the lock, from the payment as read a moment
+        ago; the locked read confirms the plan (a confirmation almost always finds
+        its payment as it was) or a new one is made from what it found. So the
+        lock is held for the statements, not for the planning: on SQLite, where
+        one writer goes at a time, that is the queue's length."""
         conf, sql = prepped.conf, self.sql
         if conf.mode is Mode.REFUND or conf.num_abo or conf.amount.currency != prepped.currency:
             return None
@@ -381,6 +421,7 @@ class HotPath:
             return None
         if conf.mode is Mode.TEST and not (prepped.test_mode and prepped.accept_test):
             return None
+        early = self._plan(prepped, inbox_id, prepped.seen_as, self.hub.clock())
         try:
             with self._transaction(connection) as tx:
                 locked = tx.execute(
@@ -390,102 +431,39 @@ class HotPath:
                 mine = next((row for row in order if row[0] == prepped.payment_id), None)
                 if mine is None:
                     raise _NotHere
-                payment_id, state_value, flags, paid_minor, refunded_minor, public_id, order_ref = mine[:7]
+                payment_id, state_value, flags, paid_minor, refunded_minor = mine[:5]
                 seen, parked, subscribed = mine[7:]
-                now = self.hub.clock()
+                found: _Found = (state_value, tuple(flags), paid_minor, refunded_minor)
+                plan = early
+                if found != early.found:  # it moved since the first read: plan from what the lock shows
+                    plan = self._plan(prepped, inbox_id, found, self.hub.clock())
                 if seen is not None:
                     result = Result(inbox_id, Verdict.DUPLICATE, f"same message as event {seen}")
-                    self._judge(tx, inbox_id, prepped, result, now)
+                    self._judge(tx, inbox_id, prepped, result, plan.now)
                     return result
                 if subscribed or parked:
                     raise _NotHere
                 if conf.etat is Etat.OK and (state_value in PAID_STATES or "superseded" in flags):
                     raise _NotHere
-                state = PaymentState(state_value)
-                move = decide(state, paid_minor, refunded_minor, conf)
-                becomes_paid = move.to_state is PaymentState.PAID
+                becomes_paid = plan.to_state is PaymentState.PAID
                 if becomes_paid and any(row[1] in PAID_STATES for row in order if row[0] != payment_id):
                     raise _NotHere  # money not owed: hub.apply tells the merchant
-                event_id = f"ev_{secrets.token_hex(12)}"
-                event_values = {
-                    "public_id": event_id,
-                    "payment_id": payment_id,
-                    "inbox_id": inbox_id,
-                    "dedupe_key": prepped.key,
-                    "kind": move.kind.value,
-                    "from_state": state.value,
-                    "to_state": move.to_state.value,
-                    "id_trans": conf.id_trans,
-                    "amount_minor": conf.amount.minor,
-                    "detail": move.stale_reason,
-                    "parked": False,
-                    "debit": None,
-                    "created_at": now,
-                }
-                tx.execute(sql.event, event_values)
-                if not move.moves:
-                    result = Result(inbox_id, Verdict.STALE, move.stale_reason)
-                    self._judge(tx, inbox_id, prepped, result, now)
+                tx.send(sql.event, plan.event)
+                if plan.move is None:
+                    result = Result(inbox_id, Verdict.STALE, plan.stale_reason)
+                    self._judge(tx, inbox_id, prepped, result, plan.now)
                     return result
-                if becomes_paid:
-                    paid_minor = prepped.amount_minor
-                    if "order_closed" in flags:
-                        log.warning(
-                            "order %s of shop %s was closed by the shop, then paid: refund it",
-                            order_ref,
-                            prepped.shop_slug,
-                        )
-                test = conf.mode is Mode.TEST
-                if test and "test" not in flags:
-                    flags = [*flags, "test"]
-                tx.execute(
-                    sql.move,
-                    {
-                        "b_id": payment_id,
-                        "b_state": move.to_state.value,
-                        "b_flags": flags,
-                        "b_paid": paid_minor,
-                        "b_refunded": move.refunded_minor,
-                        "b_id_trans": conf.id_trans,
-                        "b_now": now,
-                    },
-                )
-                event = PaymentEvent(
-                    id=event_id,
-                    payment_id=public_id,
-                    kind=move.kind,
-                    order_ref=order_ref,
-                    amount=conf.amount,
-                    paid_total=Money.from_minor(paid_minor, prepped.currency),
-                    refunded_total=Money.from_minor(move.refunded_minor, prepped.currency),
-                    id_trans=conf.id_trans,
-                    occurred_at=now,
-                    test=test,
-                )
-                # The fast path carries no refund: every connector takes these events.
-                tasks, _by_hand = planned_tasks(self.hub, prepped.connector, prepped.notify_email, event)
-                if tasks:
-                    tx.executemany(
-                        sql.task,
-                        [
-                            {
-                                "kind": kind,
-                                "payload": payload,
-                                "shop_id": prepped.shop_id,
-                                "payment_id": payment_id,
-                                "state": TaskState.PENDING.value,
-                                "attempts": 0,
-                                "created_at": now,
-                                "retry_from": now,
-                                "next_attempt_at": now,
-                                "last_error": "",
-                                "detail": "",
-                            }
-                            for kind, payload in tasks
-                        ],
+                if becomes_paid and "order_closed" in flags:
+                    log.warning(
+                        "order %s of shop %s was closed by the shop, then paid: refund it",
+                        prepped.order_ref,
+                        prepped.shop_slug,
                     )
-                result = Result(inbox_id, Verdict.ACCEPTED, f"{state.value} -> {move.to_state.value}")
-                self._judge(tx, inbox_id, prepped, result, now)
+                tx.send(sql.move, plan.move)
+                if plan.tasks:
+                    tx.sendmany(sql.task, plan.tasks)
+                result = Result(inbox_id, Verdict.ACCEPTED, f"{plan.state.value} -> {plan.to_state.value}")
+                self._judge(tx, inbox_id, prepped, result, plan.now)
                 return result
         except _NotHere:
             return None
@@ -493,6 +471,82 @@ class HotPath:
             # Another process applied the same message between our read and our write;
             # hub.inbox.process says so the way it always does.
             return None
+
+    def _plan(self, prepped: _Prepped, inbox_id: int, found: _Found, now: Any) -> _Plan:
+        """The writes of transaction 2 for ``prepped``'s payment found as ``found``, at
+        ``now``: the event row, the payment's move and its outbox tasks. Pure: it may
+        run before the lock, and its plan be thrown away."""
+        conf, sql = prepped.conf, self.sql
+        state_value, flags, paid_minor, refunded_minor = found
+        state = PaymentState(state_value)
+        move = decide(state, paid_minor, refunded_minor, conf)
+        event_id = f"ev_{secrets.token_hex(12)}"
+        event_row = sql.event.parameters(
+            {
+                "public_id": event_id,
+                "payment_id": prepped.payment_id,
+                "inbox_id": inbox_id,
+                "dedupe_key": prepped.key,
+                "kind": move.kind.value,
+                "from_state": state.value,
+                "to_state": move.to_state.value,
+                "id_trans": conf.id_trans,
+                "amount_minor": conf.amount.minor,
+                "detail": move.stale_reason,
+                "parked": False,
+                "debit": None,
+                "created_at": now,
+            }
+        )
+        if not move.moves:
+            return _Plan(found, now, state, move.to_state, event_row, None, [], move.stale_reason)
+        if move.to_state is PaymentState.PAID:
+            paid_minor = prepped.amount_minor
+        test = conf.mode is Mode.TEST
+        moved = sql.move.parameters(
+            {
+                "b_id": prepped.payment_id,
+                "b_state": move.to_state.value,
+                "b_flags": [*flags, "test"] if test and "test" not in flags else list(flags),
+                "b_paid": paid_minor,
+                "b_refunded": move.refunded_minor,
+                "b_id_trans": conf.id_trans,
+                "b_now": now,
+            }
+        )
+        event = PaymentEvent(
+            id=event_id,
+            payment_id=prepped.public_id,
+            kind=move.kind,
+            order_ref=prepped.order_ref,
+            amount=conf.amount,
+            paid_total=Money.from_minor(paid_minor, prepped.currency),
+            refunded_total=Money.from_minor(move.refunded_minor, prepped.currency),
+            id_trans=conf.id_trans,
+            occurred_at=now,
+            test=test,
+        )
+        # The fast path carries no refund: every connector takes these events.
+        tasks, _by_hand = planned_tasks(self.hub, prepped.connector, prepped.notify_email, event)
+        rows = [
+            sql.task.parameters(
+                {
+                    "kind": kind,
+                    "payload": payload,
+                    "shop_id": prepped.shop_id,
+                    "payment_id": prepped.payment_id,
+                    "state": TaskState.PENDING.value,
+                    "attempts": 0,
+                    "created_at": now,
+                    "retry_from": now,
+                    "next_attempt_at": now,
+                    "last_error": "",
+                    "detail": "",
+                }
+            )
+            for kind, payload in tasks
+        ]
+        return _Plan(found, now, state, move.to_state, event_row, moved, rows, move.stale_reason)
 
     def _judge(self, tx: _Transaction, inbox_id: int, prepped: _Prepped, result: Result, now: Any) -> None:
         """Write the verdict on the inbox row, if nobody judged it meanwhile."""
@@ -590,12 +644,17 @@ class _Transaction:
 
     def execute(self, statement: _Prepared, values: Mapping[str, Any]) -> Any:
         """Run ``statement``; its cursor, for the rows or the count (after :meth:`sync`)."""
+        return self.send(statement, statement.parameters(values))
+
+    def send(self, statement: _Prepared, parameters: Sequence[Any] | dict[str, Any]) -> Any:
+        """Run ``statement`` with parameters :meth:`_Prepared.parameters` converted already."""
         cursor = self.connection.cursor()
-        cursor.execute(statement.sql, statement.parameters(values))
+        cursor.execute(statement.sql, parameters)
         return cursor
 
-    def executemany(self, statement: _Prepared, rows: Sequence[Mapping[str, Any]]) -> None:
-        self.connection.cursor().executemany(statement.sql, [statement.parameters(row) for row in rows])
+    def sendmany(self, statement: _Prepared, rows: Sequence[Sequence[Any] | dict[str, Any]]) -> None:
+        """Run ``statement`` once per row of converted parameters."""
+        self.connection.cursor().executemany(statement.sql, rows)
 
     def sync(self) -> None:
         """Wait for the answers to every statement sent so far (pipelined ones)."""

@@ -116,6 +116,32 @@ class _Blind(_Prepared):
         return (*read[:7], None, *read[8:])
 
 
+@pytest.mark.usefixtures("orm_path_forbidden")
+def test_a_payment_that_moved_after_the_first_read_is_planned_again_under_the_lock(
+    driver: HubDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hot: HotPath = driver.client.application.extensions["bluepaid.hotpath"]
+    started = driver.start(driver.new_order("36.60"))
+    driver.post(driver.confirmation(started, etat="attente", id_trans="T1"))
+    monkeypatch.setattr(hot.sql, "shop", _BeforeTheMove(**asdict(hot.sql.shop)))
+
+    accepted = driver.post(driver.confirmation(started, id_trans="T2"))
+
+    assert accepted.status_code == 200
+    events = _rows(driver, PaymentEventRow)
+    assert [(e.from_state, e.to_state) for e in events] == [("created", "pending"), ("pending", "paid")]
+    assert driver.payment(started.payment_id).state == "paid"
+
+
+class _BeforeTheMove(_Prepared):
+    """The hot path's first read, showing every payment as just created: as if
+    another process moved it between that read and the lock."""
+
+    def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
+        read = super().row(raw)
+        return (*read[:14], "created", [], 0, 0) if read[9] is not None else read
+
+
 #: One confirmation of a sequence: etat, mode, transaction, amount as sent.
 MESSAGES = st.tuples(
     st.sampled_from(["ok", "ko", "attente", "annu"]),
