@@ -67,6 +67,8 @@ from hub.states import decide
 log = logging.getLogger(__name__)
 
 _Processor = Callable[[Any], Any] | None
+#: A statement's parameters as its driver takes them (positional or named).
+_Parameters = Sequence[Any] | dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ class _Prepared:
         positions = tuple(compiled.positiontup or ()) if dialect.positional else None
         return cls(compiled.string, positions, binds, results)
 
-    def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+    def parameters(self, values: Mapping[str, Any]) -> _Parameters:
         converted = {
             name: (processor(values[name]) if processor is not None else values[name])
             for name, processor in self.binds.items()
@@ -267,9 +269,9 @@ class _Plan:
     now: Any
     state: PaymentState
     to_state: PaymentState
-    event: Sequence[Any] | dict[str, Any]
-    move: Sequence[Any] | dict[str, Any] | None  # None: a stale message, recorded, moving nothing
-    tasks: list[Sequence[Any] | dict[str, Any]]
+    event: _Parameters
+    move: _Parameters | None  # None: a stale message, recorded, moving nothing
+    tasks: list[_Parameters]
     stale_reason: str
 
 
@@ -646,13 +648,13 @@ class _Transaction:
         """Run ``statement``; its cursor, for the rows or the count (after :meth:`sync`)."""
         return self.send(statement, statement.parameters(values))
 
-    def send(self, statement: _Prepared, parameters: Sequence[Any] | dict[str, Any]) -> Any:
+    def send(self, statement: _Prepared, parameters: _Parameters) -> Any:
         """Run ``statement`` with parameters :meth:`_Prepared.parameters` converted already."""
         cursor = self.connection.cursor()
         cursor.execute(statement.sql, parameters)
         return cursor
 
-    def sendmany(self, statement: _Prepared, rows: Sequence[Sequence[Any] | dict[str, Any]]) -> None:
+    def sendmany(self, statement: _Prepared, rows: Sequence[_Parameters]) -> None:
         """Run ``statement`` once per row of converted parameters."""
         self.connection.cursor().executemany(statement.sql, rows)
 
