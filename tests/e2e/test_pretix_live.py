@@ -23,7 +23,8 @@ from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Locator, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from sqlalchemy import select, update
 
 from bluepaid_plugins.money import Money
@@ -270,8 +271,8 @@ def test_the_organiser_sets_the_pay_url_in_pretixs_admin(
     page.locator("form button[type=submit]").first.click()
     page.wait_for_url(lambda url: "/control/" in url and "/login" not in url)
     settings = f"{live.pretix.url}/control/event/{ORGANIZER}/{EVENT}/settings/payment/bluepaid"
-    page.goto(settings)
     field = page.locator("input[name=payment_bluepaid_pay_url]")
+    _open_settings(page, settings, field)
     assert field.input_value() == pay_url_template(live.stack.hub, live.stack.shop)
     shoot("pretix-admin-1-settings")
 
@@ -285,6 +286,24 @@ def test_the_organiser_sets_the_pay_url_in_pretixs_admin(
     # The template kept is still the hub's.
     page.goto(settings)
     assert field.input_value() == pay_url_template(live.stack.hub, live.stack.shop)
+
+
+def _open_settings(page: Page, url: str, field: Locator) -> None:
+    """Open our payment method's settings page in pretix's admin.
+
+    Twice in about a dozen runs, right after the test that restarts pretix, the
+    page came without its form (never when this test ran alone; the cause is
+    not known yet). It is loaded a second time before the test fails, and the
+    failure says which page pretix showed instead."""
+    for _attempt in range(2):
+        page.goto(url)
+        try:
+            field.wait_for(timeout=15_000)
+            return
+        except PlaywrightTimeoutError:
+            continue
+    headings = page.locator("h1, h2, .alert").all_inner_texts()
+    pytest.fail(f"pretix showed no pay URL field at {page.url} ({page.title()!r}): {headings[:5]}")
 
 
 def test_a_pending_order_offers_the_hubs_pay_link_in_the_buyers_language(
