@@ -45,18 +45,21 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import Engine, insert
+from sqlalchemy.orm import Session
 
 from bluepaid_plugins.money import Money
 from bluepaid_plugins.protocol import Confirmation, Etat, Mode, divers_token
 from hub import migrate
 from hub.config import HubConfig
 from hub.context import build_hub
-from hub.models import Payment
+from hub.models import InboxMessage, OutboxTask, Payment, PaymentEventRow, Shop
+from hub.redaction import token_digest
 from hub.shops import add_shop
 from hub.urls import confirmation_url
 
@@ -78,6 +81,8 @@ DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BENCH_DATABASE = "bluepaid_bench"
 
 MIN_PAYMENTS = 20_000
+#: Confirmations the store has applied before the run (see :func:`add_history`).
+HISTORY = 20_000
 SERVER_START_TIMEOUT = 60.0
 
 
@@ -112,9 +117,10 @@ class HubTarget:
 def prepare_hub(store_url: str, workdir: Path, n: int, flood: bool = False) -> HubTarget:
     """Prepare the hub on `store_url` for `n` confirmations; say how to serve it.
 
-    Through the hub's Python API (not timed): create the schema, one shop and `n`
-    payments, then write one valid confirmation per payment (path, tab, form body,
-    with the right `divers` token), exactly what the platform would POST. With
+    Through the hub's Python API (not timed): create the schema, one shop, the
+    shop's history (:func:`add_history`) and `n` payments, then write one valid
+    confirmation per payment (path, tab, form body, with the right `divers` token),
+    exactly what the platform would POST. With
     `flood`, as many again for the run under a junk flood, in a file of their own;
     the hub then trusts one proxy hop, so that junk.lua's X-Forwarded-For makes
     each junk request come from a stranger.
@@ -157,6 +163,7 @@ def prepare_hub(store_url: str, workdir: Path, n: int, flood: bool = False) -> H
         )
         lines.append(f"{path}\t{urlencode(confirmation.fields())}\n")
     with hub.db.transaction() as session:
+        add_history(session, shop, path, HISTORY, now)
         for start in range(0, len(rows), 5000):
             session.execute(insert(Payment), rows[start : start + 5000])
     settle(hub.db.engine)
@@ -168,6 +175,98 @@ def prepare_hub(store_url: str, workdir: Path, n: int, flood: bool = False) -> H
         flood_file = workdir / "requests-flood.txt"
         flood_file.write_text("".join(lines[n:]))
     return HubTarget("hub.wsgi:app", env, requests_file, "/", flood_requests_file=flood_file)
+
+
+def add_history(session: Session, shop: Shop, path: str, count: int, now: datetime) -> None:
+    """Give the store ``count`` confirmations applied before the run: paid payments,
+    their inbox rows, events and delivered outbox tasks, as a hub that has served finds
+    its store.
+
+    Without them the inbox and event tables start empty, and PostgreSQL plans the
+    statements that look rows up in them (the verdict's update, the foreign-key checks,
+    the duplicate check) as scans of the whole table, plans it keeps for the run: every
+    confirmation then read every row written before it, 2 to 3 scans each, and the
+    longer the run the slower it went. A served store has statistics (autovacuum takes
+    them within a minute of the first writes) and uses its indexes."""
+    amount = Money.parse("36.60", "EUR")
+    body = b"etat=ok&mode=test&montant=36.60&devise=EUR"
+
+    def returned_ids(model: Any, rows: list[dict[str, Any]]) -> list[int]:
+        statement = insert(model).returning(model.id, sort_by_parameter_order=True)
+        return list(session.scalars(statement, rows))
+
+    payments = returned_ids(
+        Payment,
+        [
+            {
+                "public_id": secrets.token_hex(16),
+                "shop_id": shop.id,
+                "order_ref": f"H{index}",
+                "amount_minor": amount.minor,
+                "currency": amount.currency,
+                "state": "paid",
+                "flags": ["test"],
+                "id_trans": f"H{index}",
+                "paid_minor": amount.minor,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for index in range(count)
+        ],
+    )
+    messages = returned_ids(
+        InboxMessage,
+        [
+            {
+                "received_at": now,
+                "method": "POST",
+                "path": path,
+                "headers": {"Content-Type": "application/x-www-form-urlencoded"},
+                "body": body,
+                "remote_addr": "127.0.0.1",
+                "shop_slug": shop.slug,
+                "url_token_digest": token_digest(shop.confirm_token),
+                "shop_id": shop.id,
+                "payment_id": payment_id,
+                "processed_at": now,
+                "verdict": "accepted",
+                "reason": "created -> paid",
+            }
+            for payment_id in payments
+        ],
+    )
+    events = [
+        {
+            "public_id": f"ev_{secrets.token_hex(12)}",
+            "payment_id": payment_id,
+            "inbox_id": inbox_id,
+            "dedupe_key": secrets.token_hex(32),
+            "kind": "paid",
+            "from_state": "created",
+            "to_state": "paid",
+            "id_trans": f"H{index}",
+            "amount_minor": amount.minor,
+            "created_at": now,
+        }
+        for index, (payment_id, inbox_id) in enumerate(zip(payments, messages, strict=True))
+    ]
+    session.execute(insert(PaymentEventRow), events)
+    tasks = [
+        {
+            "kind": "apply_event",
+            "payload": {"id": event["public_id"]},
+            "shop_id": shop.id,
+            "payment_id": event["payment_id"],
+            "state": "done",
+            "attempts": 1,
+            "created_at": now,
+            "retry_from": now,
+            "next_attempt_at": now,
+            "done_at": now,
+        }
+        for event in events
+    ]
+    session.execute(insert(OutboxTask), tasks)
 
 
 def settle(engine: Engine) -> None:
