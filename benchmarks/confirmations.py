@@ -8,14 +8,14 @@ One run measures, one after the other on the same machine:
    `wrk -t1 -c16` -- the ceiling every other figure is divided by;
 2. for SQLite, then PostgreSQL, each on a fresh store prepared alike: the raw floor
    (`floor_app.py`: the hub's two transactions written with the stdlib sqlite3 / raw
-   psycopg), then the hub's confirmation endpoint, both served the same way and loaded
-   by wrk with `confirm.lua` (one prepared confirmation per payment);
+   psycopg), then the hub's confirmation endpoint, then the floor again, all served the
+   same way and loaded by wrk with `confirm.lua` (one prepared confirmation per payment);
 3. the nearest Python peer, django-payments, with its own `run.sh`
    (`../shared/bench/django-payments/` beside the repository), in a venv cached in
    `~/.cache/bluepaid-bench/dp-venv`.
 
 It prints a table (req/s, failed answers, wrk's timeouts apart, p50 and p99, ratios to
-bare Flask and to the raw floor, ratio of ours to the peer). A timeout is checked
+bare Flask and to the raw floor (the mean of its two runs), ratio of ours to the peer). A timeout is checked
 against the store: one whose confirmation was applied is not a lost one. Exit status:
 1 if any of OUR confirmation runs had a failed answer (non-2xx/3xx, socket error, lost
 timeout); otherwise 2 if something asked for could not be measured (hub seam not
@@ -796,24 +796,35 @@ def junk_rows(store_url: str) -> int:
 
 
 def measure_store(store: str, root: Path, n: int, secs: int, flood: bool) -> list[Row]:
-    """The raw floor, then the hub, each on a fresh store of its own; the hub's rows
-    know the floor's."""
-    rows: list[Row] = []
-    for floor in (True, False):
-        workdir = root / f"{store}-{'floor' if floor else 'hub'}"
+    """The raw floor, the hub, then the floor again, each on a fresh store of its own:
+    the two floor rows, then the hub's, which know the floor as the mean of the two.
+
+    The host's other tenants move every rate by tens of percent within minutes; a
+    floor measured on both sides of the hub puts such a drift on both sides of the
+    ratio instead of on one."""
+    runs: list[list[Row]] = []
+    for index, floor in enumerate((True, False, True)):
+        workdir = root / f"{store}-{index}-{'floor' if floor else 'hub'}"
         workdir.mkdir()
         if store == "sqlite":
-            rows += run_hub(
-                store, f"sqlite:///{workdir / 'hub.sqlite3'}", workdir, n, secs, flood and not floor, floor
-            )
+            url = f"sqlite:///{workdir / 'hub.sqlite3'}"
+            runs.append(run_hub(store, url, workdir, n, secs, flood and not floor, floor))
             continue
         server = os.environ.get(POSTGRES_ENV, DEFAULT_POSTGRES_URL)
         with postgres_database(server) as url:
             say(f"{store}: fresh database {BENCH_DATABASE}")
-            rows += run_hub(store, url, workdir, n, secs, flood and not floor, floor)
-    for row in rows[1:]:
-        row.floor = rows[0]
-    return rows
+            runs.append(run_hub(store, url, workdir, n, secs, flood and not floor, floor))
+    (before,), hub, (after,) = runs
+    before.name, after.name = f"{before.name}, before", f"{after.name}, after"
+    mean_p99 = _mean(before.p99_ms, after.p99_ms)
+    mean = Row(f"raw floor ({store}), mean", _mean(before.rps, after.rps), p99_ms=mean_p99)
+    for row in hub:
+        row.floor = mean
+    return [before, after, *hub]
+
+
+def _mean(a: float | None, b: float | None) -> float | None:
+    return (a + b) / 2 if a is not None and b is not None else None
 
 
 # ---- report --------------------------------------------------------------------------
