@@ -450,22 +450,24 @@ class HotPath:
                 becomes_paid = plan.to_state is PaymentState.PAID
                 if becomes_paid and any(row[1] in PAID_STATES for row in order if row[0] != payment_id):
                     raise _NotHere  # money not owed: hub.apply tells the merchant
-                tx.send(sql.event, plan.event)
                 if plan.move is None:
                     result = Result(inbox_id, Verdict.STALE, plan.stale_reason)
+                else:
+                    moved = f"{plan.state.value} -> {plan.to_state.value}"
+                    result = Result(inbox_id, Verdict.ACCEPTED, moved)
+                    if becomes_paid and "order_closed" in flags:
+                        log.warning(
+                            "order %s of shop %s was closed by the shop, then paid: refund it",
+                            prepped.order_ref,
+                            prepped.shop_slug,
+                        )
+                with tx.batch():
+                    tx.send(sql.event, plan.event)
+                    if plan.move is not None:
+                        tx.send(sql.move, plan.move)
+                        if plan.tasks:
+                            tx.sendmany(sql.task, plan.tasks)
                     self._judge(tx, inbox_id, prepped, result, plan.now)
-                    return result
-                if becomes_paid and "order_closed" in flags:
-                    log.warning(
-                        "order %s of shop %s was closed by the shop, then paid: refund it",
-                        prepped.order_ref,
-                        prepped.shop_slug,
-                    )
-                tx.send(sql.move, plan.move)
-                if plan.tasks:
-                    tx.sendmany(sql.task, plan.tasks)
-                result = Result(inbox_id, Verdict.ACCEPTED, f"{plan.state.value} -> {plan.to_state.value}")
-                self._judge(tx, inbox_id, prepped, result, plan.now)
                 return result
         except _NotHere:
             return None
@@ -610,11 +612,9 @@ class HotPath:
     def _transaction(self, connection: Any) -> Iterator[_Transaction]:
         """One transaction: committed when the block ends, rolled back when it raises.
         On SQLite it waits for its turn in the writer queue, then takes the write
-        lock at once (``BEGIN IMMEDIATE``), so it never fails half-way for a lock.
-        On PostgreSQL its statements are pipelined: sent without waiting for each
-        answer, the driver waits only where a result is read (:meth:`_Transaction.sync`)."""
-        with self._writers(), self._pipeline(connection) as pipeline:
-            tx = _Transaction(connection, pipeline)
+        lock at once (``BEGIN IMMEDIATE``), so it never fails half-way for a lock."""
+        with self._writers():
+            tx = _Transaction(connection, self.pipelined)
             tx.run("BEGIN IMMEDIATE" if self.sqlite else "BEGIN")
             try:
                 yield tx
@@ -623,23 +623,14 @@ class HotPath:
                 raise
             tx.run("COMMIT")
 
-    @contextmanager
-    def _pipeline(self, connection: Any) -> Iterator[Any]:
-        """psycopg's pipeline on PostgreSQL; None (statements one by one) on SQLite,
-        or where the driver cannot pipeline."""
-        if not self.pipelined:
-            yield None
-        else:
-            with connection.pipeline() as pipeline:
-                yield pipeline
-
 
 class _Transaction:
     """The statements of one transaction on a driver connection (see HotPath._transaction)."""
 
-    def __init__(self, connection: Any, pipeline: Any) -> None:
+    def __init__(self, connection: Any, pipelined: bool) -> None:
         self.connection = connection
-        self.pipeline = pipeline
+        self.pipelined = pipelined
+        self.pipeline: Any = None
 
     def run(self, sql: str) -> None:
         self.connection.cursor().execute(sql)
@@ -658,8 +649,29 @@ class _Transaction:
         """Run ``statement`` once per row of converted parameters."""
         self.connection.cursor().executemany(statement.sql, rows)
 
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """The block's statements in one round trip on PostgreSQL (psycopg's pipeline):
+        sent without waiting for each answer; the driver waits where a result is read
+        (:meth:`sync`) and when the block ends. One batch, the writes, not the whole
+        transaction: a pipeline costs the worker CPU that the server needs too, and on
+        a 2-core machine with PostgreSQL on loopback, a transaction pipelined whole
+        took 2.78 ms of worker CPU a confirmation under load, the writes alone 2.57 ms,
+        every statement one by one 2.42 ms (means of 5 to 7 runs; the rates followed,
+        within the host's noise). Statements go one by one on SQLite, and where the
+        driver cannot pipeline."""
+        if not self.pipelined:
+            yield
+            return
+        with self.connection.pipeline() as pipeline:
+            self.pipeline = pipeline
+            try:
+                yield
+            finally:
+                self.pipeline = None
+
     def sync(self) -> None:
-        """Wait for the answers to every statement sent so far (pipelined ones)."""
+        """Wait for the answers to every statement sent so far in :meth:`batch`."""
         if self.pipeline is not None:
             self.pipeline.sync()
 
